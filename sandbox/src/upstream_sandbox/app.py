@@ -1,0 +1,25 @@
+"""The sandbox app: every upstream's router mounted under its own first path segment.
+
+Each module in `upstreams/` exports `PREFIX` (e.g. "/coingecko/api/v3") and `router`; the first path
+segment of PREFIX is the upstream's name for fault switches and call counts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from fastapi import FastAPI
+
+from . import admin, upstreams
+from .faults import FaultMiddleware
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Upstream sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json")
+    app.include_router(admin.router)
+    for module_info in sorted(pkgutil.iter_modules(upstreams.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{upstreams.__name__}.{module_info.name}")
+        app.include_router(module.router, prefix=module.PREFIX)
+    app.add_middleware(FaultMiddleware)
+    return app
