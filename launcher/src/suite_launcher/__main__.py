@@ -1,0 +1,56 @@
+"""`python -m suite_launcher`: start the whole suite in the foreground under honcho.
+
+Resolves the environment (ports, URLs, DATA_SOURCE), puts the virtualenv's binaries (nats-server,
+redis-server, traefik) on PATH and hands the Procfile to honcho, which prefixes each process's log lines
+and stops every process on Ctrl-C or SIGTERM. `python -m suite_launcher gateway` runs Traefik alone
+(the Procfile's gateway line).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from .env import build_env
+from .procfile import PROCFILE, ROOT, processes_for
+
+
+def _prepare_env() -> dict[str, str]:
+    env = build_env().values
+    run_dir = Path(env.get("RUN_DIR") or ROOT / ".run")
+    (run_dir / "nats").mkdir(parents=True, exist_ok=True)
+    env["RUN_DIR"] = str(run_dir)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def run_suite() -> None:
+    env = _prepare_env()
+    names = processes_for(env["DATA_SOURCE"])
+    gateway = f"http://{env['GATEWAY_HOST']}:{env['GATEWAY_PORT']}"
+    print(f"starting {', '.join(names)} (DATA_SOURCE={env['DATA_SOURCE']}); gateway on {gateway}", flush=True)
+    honcho = str(Path(sys.executable).parent / "honcho")
+    os.execve(honcho, [honcho, "--procfile", str(PROCFILE), "--app-root", str(ROOT), "start", *names], env)
+
+
+def run_gateway() -> None:
+    from .gateway import traefik_command
+
+    env = build_env()
+    command = traefik_command(env, ROOT)
+    os.execve(command[0], command, {**os.environ, **env.values})
+
+
+def main() -> None:
+    if sys.argv[1:] == ["gateway"]:
+        run_gateway()
+    elif not sys.argv[1:]:
+        run_suite()
+    else:
+        sys.exit("usage: python -m suite_launcher [gateway]")
+
+
+if __name__ == "__main__":
+    main()

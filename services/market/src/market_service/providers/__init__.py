@@ -1,0 +1,1 @@
+"""Upstream adapters of the market service, one module per upstream."""

@@ -1,0 +1,1 @@
+"""HTTP routes of the market service: thin (parse, call, wrap)."""

@@ -1,0 +1,1 @@
+"""The library every service of the suite imports; it holds no service logic."""

@@ -1,0 +1,69 @@
+"""Prometheus instrumentation shared by every service, and the ASGI middleware that records requests.
+
+Labels are bounded: routes are the matched route templates (`/api/price/{symbol:path}`), never raw paths;
+unmatched requests share the label `unmatched`; NATS subjects are cut to their first two tokens.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests served", ["service", "route", "method", "status"])
+HTTP_LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["service", "route", "method"],
+                         buckets=LATENCY_BUCKETS)
+UPSTREAM_REQUESTS = Counter("upstream_requests_total", "Calls to upstream APIs by outcome", ["provider", "outcome"])
+UPSTREAM_LATENCY = Histogram("upstream_request_duration_seconds", "Upstream call latency", ["provider"],
+                             buckets=LATENCY_BUCKETS)
+UPSTREAM_CIRCUIT_OPEN = Gauge("upstream_circuit_open", "1 while an upstream's circuit breaker is open", ["provider"])
+UPSTREAM_BUDGET_REMAINING = Gauge("upstream_budget_remaining", "Units left in the upstream's current budget window",
+                                  ["provider"])
+PROVIDER_FALLBACKS = Counter("provider_fallbacks_total", "Times a provider chain moved past a failing provider",
+                             ["kind", "provider", "reason"])
+CACHE_REQUESTS = Counter("cache_requests_total", "Cache lookups by result", ["namespace", "kind", "result"])
+NATS_MESSAGES = Counter("nats_messages_total", "NATS messages by direction", ["service", "direction", "subject"])
+REDIS_AVAILABLE = Gauge("redis_available", "1 while Redis answers, 0 while the service runs degraded", ["service"])
+SERVICE_INFO = Gauge("service_info", "Static facts about the running service", ["service", "version", "data_source"])
+
+
+def subject_label(subject: str) -> str:
+    return ".".join(subject.split(".")[:2])
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by matched route template (pure ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            label = getattr(route, "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(self.service, label, scope["method"], str(status)).inc()
+            HTTP_LATENCY.labels(self.service, label, scope["method"]).observe(time.perf_counter() - started)
+
+
+async def metrics_endpoint(_: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,169 @@
+"""The app factory every service uses: one FastAPI app with the shared parts already wired.
+
+`create_service_app` gives each service its context (settings, Redis link, cache, upstream client, NATS
+bus), the contract's error handlers, request metrics, API-key checking, `/health`, `/health/live`,
+`/metrics` and the suite-wide `/suite/...` endpoints. A service adds its routers and a `setup` hook
+(register upstreams, subscribe to subjects, add health checks) and nothing else cross-cutting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import suite
+from .bus import Bus
+from .cache import Cache
+from .envelope import ErrorDetail, ErrorEnvelope, JSONBody
+from .errors import install_error_handlers
+from .health import ComponentHealth, HealthCheck, ServiceHealth, evaluate
+from .metrics import SERVICE_INFO, MetricsMiddleware, metrics_endpoint
+from .redis_link import RedisLink
+from .settings import Settings
+from .upstream import UpstreamClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """Everything a service's routes and workers share; lives on `app.state.context`."""
+
+    name: str
+    settings: Settings
+    redis: RedisLink
+    cache: Cache
+    upstreams: UpstreamClient
+    bus: Bus
+    internal_http: httpx.AsyncClient
+    started_at: float = field(default_factory=time.monotonic)
+    health_checks: dict[str, HealthCheck] = field(default_factory=dict)
+
+    async def health(self) -> ServiceHealth:
+        return await evaluate(self.name, self.settings.version, self.settings.data_source, self.started_at,
+                              self.health_checks)
+
+
+Hook = Callable[[ServiceContext], Awaitable[None]]
+
+
+def build_context(name: str, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> ServiceContext:
+    redis = RedisLink(settings.redis_url, name, timeout_s=settings.redis_timeout_s)
+    context = ServiceContext(
+        name=name,
+        settings=settings,
+        redis=redis,
+        cache=Cache(redis, settings.ttl, namespace=name, lock_s=settings.single_flight_lock_s),
+        upstreams=UpstreamClient(redis, timeout_s=settings.upstream_timeout_s, retries=settings.upstream_retries,
+                                 backoff_s=settings.upstream_backoff_s, breaker_failures=settings.breaker_failures,
+                                 breaker_reset_s=settings.breaker_reset_s, transport=transport),
+        bus=Bus(settings.nats_url, name),
+        internal_http=httpx.AsyncClient(timeout=3.0),
+    )
+    context.health_checks["redis"] = _redis_check(context)
+    context.health_checks["nats"] = _nats_check(context)
+    return context
+
+
+def _redis_check(context: ServiceContext) -> HealthCheck:
+    async def check() -> ComponentHealth:
+        up = await context.redis.ping()
+        detail = {} if up else {"note": "answering from in-process cache"}
+        return ComponentHealth(status="up" if up else "down", detail=detail)
+    return check
+
+
+def _nats_check(context: ServiceContext) -> HealthCheck:
+    async def check() -> ComponentHealth:
+        return ComponentHealth(status="up" if context.bus.connected else "down")
+    return check
+
+
+def create_service_app(name: str, settings: Settings, routers: Sequence[APIRouter] = (),
+                       setup: Hook | None = None, teardown: Hook | None = None, description: str = "",
+                       transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """Build the service's app; `transport` replaces the network for upstream calls (tests only)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context = build_context(name, settings, transport)
+        app.state.context = context
+        SERVICE_INFO.labels(name, settings.version, settings.data_source).set(1)
+        context.bus.start()
+        if setup is not None:
+            await setup(context)
+        try:
+            yield
+        finally:
+            if teardown is not None:
+                await teardown(context)
+            await context.bus.close()
+            await context.upstreams.close()
+            await context.internal_http.aclose()
+            await context.redis.close()
+
+    app = FastAPI(title=f"{name} service", version=settings.version, description=description, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    app.include_router(_health_router())
+    app.include_router(suite.router)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.add_middleware(ApiKeyMiddleware, keys=settings.valid_api_keys())
+    app.add_middleware(MetricsMiddleware, service=name)
+    return app
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/health")
+    async def health(request: Request) -> JSONBody:
+        report = await request.app.state.context.health()
+        return JSONBody(report.model_dump(), status_code=503 if report.status == "unhealthy" else 200)
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "alive"}
+
+    return router
+
+
+class ApiKeyMiddleware:
+    """Rejects a request that carries an API key we do not know (401). No key at all is allowed:
+    the gateway rate-limits anonymous clients by IP and keyed clients by key."""
+
+    def __init__(self, app: ASGIApp, keys: frozenset[str]) -> None:
+        self.app = app
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or not self.keys:
+            await self.app(scope, receive, send)
+            return
+        key = _presented_key(dict(scope.get("headers") or []))
+        if key is None or key in self.keys:
+            await self.app(scope, receive, send)
+            return
+        body = ErrorEnvelope(error=ErrorDetail(code="UNAUTHORIZED", message="Unknown API key."))
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 4401, "reason": "unknown API key"})
+            return
+        await JSONBody(body.model_dump(), status_code=401)(scope, receive, send)
+
+
+def _presented_key(headers: dict[bytes, bytes]) -> str | None:
+    if b"x-api-key" in headers:
+        return headers[b"x-api-key"].decode("latin-1").strip()
+    authorization = headers.get(b"authorization", b"").decode("latin-1")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None

@@ -1,0 +1,123 @@
+"""Suite-wide endpoints that any service can answer for the whole suite, behind the gateway.
+
+The gateway sends `/health`, `/api/health`, `/docs` and `/openapi.json` to whichever service is alive
+(rewritten to the `/suite/...` paths here), so these work while any one service runs: aggregated health
+of all five services, ONE OpenAPI document merged from every service's own, its Swagger page, and the
+contract's error envelope for statuses the gateway itself produces (429, 502-504).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+
+from .envelope import JSONBody
+from .errors import error_for_status, error_response
+
+router = APIRouter(prefix="/suite", include_in_schema=False)
+
+OPENAPI_CACHE_S = 30.0
+INTERNAL_PATH_PREFIXES = ("/health", "/metrics", "/suite")
+
+
+def _context(request: Request) -> Any:
+    return request.app.state.context
+
+
+@router.get("/health")
+async def suite_health(request: Request) -> JSONBody:
+    ctx = _context(request)
+    names = list(ctx.settings.service_urls())
+    reports = await asyncio.gather(*(_service_health(ctx.internal_http, name, url)
+                                     for name, url in ctx.settings.service_urls().items()))
+    services = dict(zip(names, reports, strict=True))
+    statuses = [report["status"] for report in services.values()]
+    overall = "healthy"
+    if all(status in ("unhealthy", "unreachable") for status in statuses):
+        overall = "unhealthy"
+    elif any(status != "healthy" for status in statuses):
+        overall = "degraded"
+    body = {"status": overall, "version": ctx.settings.version, "uptime": round(time.monotonic() - ctx.started_at, 3),
+            "data_source": ctx.settings.data_source, "answered_by": ctx.name, "services": services}
+    return JSONBody(body, status_code=200 if overall != "unhealthy" else 503)
+
+
+async def _service_health(http: httpx.AsyncClient, name: str, url: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        response = await http.get(f"{url}/health", timeout=2.0)
+        report: dict[str, Any] = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"status": "unreachable", "error": type(exc).__name__}
+    report["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return report
+
+
+@router.get("/openapi.json")
+async def suite_openapi(request: Request) -> JSONBody:
+    ctx = _context(request)
+    cached = getattr(request.app.state, "suite_openapi", None)
+    if cached is not None and time.monotonic() - cached[0] < OPENAPI_CACHE_S:
+        return JSONBody(cached[1])
+    documents = await asyncio.gather(*(_service_openapi(ctx.internal_http, url)
+                                       for url in ctx.settings.service_urls().values()))
+    merged = merge_openapi(dict(zip(ctx.settings.service_urls(), documents, strict=True)), ctx.settings.version)
+    if not merged.get("x-missing-services"):
+        request.app.state.suite_openapi = (time.monotonic(), merged)
+    return JSONBody(merged)
+
+
+async def _service_openapi(http: httpx.AsyncClient, url: str) -> dict[str, Any] | None:
+    try:
+        response = await http.get(f"{url}/openapi.json", timeout=3.0)
+        response.raise_for_status()
+        document: dict[str, Any] = response.json()
+        return document
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def merge_openapi(documents: dict[str, dict[str, Any] | None], version: str) -> dict[str, Any]:
+    """One document from every service's: public paths (tagged by service) and their component schemas."""
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    missing = [name for name, document in documents.items() if document is None]
+    for name, document in documents.items():
+        if document is None:
+            continue
+        for path, operations in document.get("paths", {}).items():
+            if path.startswith(INTERNAL_PATH_PREFIXES):
+                continue
+            for operation in operations.values():
+                if isinstance(operation, dict):
+                    operation.setdefault("tags", [name])
+            paths.setdefault(path, {}).update(operations)
+        schemas.update(document.get("components", {}).get("schemas", {}))
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "Unified crypto data API", "version": version,
+                 "description": "Every service of the suite behind one gateway. Errors use the contract's envelope."},
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": dict(sorted(schemas.items()))},
+    }
+    if missing:
+        merged["x-missing-services"] = missing
+    return merged
+
+
+@router.get("/docs")
+async def suite_docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Unified crypto data API")
+
+
+@router.api_route("/errors/{status}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
+async def suite_error(status: int) -> JSONBody:
+    """The contract's error envelope for a status the gateway produced itself (rate limit, backend down)."""
+    code = status if 400 <= status <= 599 else 500
+    return error_response(error_for_status(code))

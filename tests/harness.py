@@ -1,0 +1,153 @@
+"""Starts the real suite for integration tests: NATS, Redis, sandbox, services and Traefik on free ports.
+
+Commands come from the project's Procfile (the same lines `make run` hands to honcho), so the tests run
+what users run. Each process logs to a file; `Suite.logs()` shows the tail when a test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from suite_launcher.env import DEFAULT_PORTS, SuiteEnv, build_env
+from suite_launcher.procfile import ROOT, read_procfile
+
+HEALTH_PATHS = {"sandbox": "/_sandbox/health", "market": "/health", "news": "/health", "sentiment": "/health",
+                "ai": "/health", "stream": "/health"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def free_ports_env(**overrides: str) -> dict[str, str]:
+    """A port for every part of the suite, none of them the defaults (a developer may be running it)."""
+    ports = {name: str(free_port()) for name in DEFAULT_PORTS}
+    return {**ports, **overrides}
+
+
+class Suite:
+    """A running set of the suite's processes with helpers to reach them."""
+
+    def __init__(self, env: SuiteEnv, run_dir: Path) -> None:
+        self.env = env
+        self.run_dir = run_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.commands = read_procfile()
+
+    @classmethod
+    def create(cls, run_dir: Path, **overrides: str) -> Suite:
+        values = {"DATA_SOURCE": "sandbox", "LOG_LEVEL": "info", **free_ports_env(), **overrides}
+        env = build_env(values, base={})
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "nats").mkdir(exist_ok=True)
+        env.values["RUN_DIR"] = str(run_dir)
+        env.values["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        env.values["PYTHONUNBUFFERED"] = "1"
+        return cls(env, run_dir)
+
+    # -- processes -------------------------------------------------------------------------------------
+
+    def start(self, names: Iterable[str], wait: bool = True) -> None:
+        for name in names:
+            log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+            self.processes[name] = subprocess.Popen(
+                ["/bin/sh", "-c", f"exec {self.commands[name]}"], cwd=ROOT, env=self.env.values,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        if wait:
+            for name in names:
+                self.wait_ready(name)
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 10.0) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+    def stop_all(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop(name)
+
+    def wait_ready(self, name: str, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            process = self.processes[name]
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.logs(name)}")
+            if self._ready(name):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} not ready after {timeout_s}s:\n{self.logs(name)}")
+
+    def _ready(self, name: str) -> bool:
+        if name in ("nats", "redis"):
+            return _port_open(int(self.env.values[f"{name.upper()}_PORT"]))
+        if name == "gateway":
+            return self._gateway_routes_loaded()
+        url = self.env.values["SANDBOX_URL"] if name == "sandbox" else self.env.url(name)
+        try:
+            return httpx.get(url + HEALTH_PATHS[name], timeout=1.0).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    def _gateway_routes_loaded(self) -> bool:
+        try:
+            response = httpx.get(self.gateway_url + "/api/health", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and response.headers.get("content-type", "").startswith("application/json")
+
+    def logs(self, name: str, lines: int = 60) -> str:
+        path = self.run_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    # -- reaching it -----------------------------------------------------------------------------------
+
+    @property
+    def gateway_url(self) -> str:
+        return self.env.gateway_url
+
+    def service_url(self, name: str) -> str:
+        return self.env.url(name)
+
+    @property
+    def sandbox_url(self) -> str:
+        return self.env.values["SANDBOX_URL"]
+
+    def set_fault(self, upstream: str, mode: str, **fields: Any) -> None:
+        response = httpx.post(f"{self.sandbox_url}/_sandbox/faults", json={"upstream": upstream, "mode": mode, **fields})
+        response.raise_for_status()
+
+    def clear_faults(self) -> None:
+        httpx.delete(f"{self.sandbox_url}/_sandbox/faults").raise_for_status()
+
+    def reset_calls(self) -> None:
+        httpx.delete(f"{self.sandbox_url}/_sandbox/calls").raise_for_status()
+
+    def calls(self, upstream: str) -> int:
+        counts: dict[str, int] = httpx.get(f"{self.sandbox_url}/_sandbox/calls").json()["calls"]
+        return counts.get(upstream, 0)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
