@@ -45,6 +45,7 @@ class Suite:
         self.env = env
         self.run_dir = run_dir
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.ready_urls: dict[str, str] = {}
         self.commands = read_procfile()
 
     @classmethod
@@ -61,15 +62,25 @@ class Suite:
     # -- processes -------------------------------------------------------------------------------------
 
     def start(self, names: Iterable[str], wait: bool = True) -> None:
+        names = list(names)
         for name in names:
-            log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-            self.processes[name] = subprocess.Popen(
-                ["/bin/sh", "-c", f"exec {self.commands[name]}"], cwd=ROOT, env=self.env.values,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
+            self._popen(name, self.commands[name], self.env.values)
         if wait:
             for name in names:
                 self.wait_ready(name)
+
+    def spawn(self, alias: str, process: str, ready_url: str, **overrides: str) -> None:
+        """Start another copy of a Procfile process (a second replica, a private Redis) with changed env."""
+        self._popen(alias, self.commands[process], {**self.env.values, **overrides})
+        self.ready_urls[alias] = ready_url
+        self.wait_ready(alias)
+
+    def _popen(self, name: str, command: str, env: dict[str, str]) -> None:
+        log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        self.processes[name] = subprocess.Popen(
+            ["/bin/sh", "-c", f"exec {command}"], cwd=ROOT, env=env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 10.0) -> None:
         process = self.processes.pop(name, None)
@@ -98,15 +109,14 @@ class Suite:
         raise RuntimeError(f"{name} not ready after {timeout_s}s:\n{self.logs(name)}")
 
     def _ready(self, name: str) -> bool:
+        if name in self.ready_urls:
+            return _url_ready(self.ready_urls[name])
         if name in ("nats", "redis"):
             return _port_open(int(self.env.values[f"{name.upper()}_PORT"]))
         if name == "gateway":
             return self._gateway_routes_loaded()
         url = self.env.values["SANDBOX_URL"] if name == "sandbox" else self.env.url(name)
-        try:
-            return httpx.get(url + HEALTH_PATHS[name], timeout=1.0).status_code < 500
-        except httpx.HTTPError:
-            return False
+        return _url_ready(url + HEALTH_PATHS[name])
 
     def _gateway_routes_loaded(self) -> bool:
         try:
@@ -145,6 +155,15 @@ class Suite:
     def calls(self, upstream: str) -> int:
         counts: dict[str, int] = httpx.get(f"{self.sandbox_url}/_sandbox/calls").json()["calls"]
         return counts.get(upstream, 0)
+
+
+def _url_ready(url: str) -> bool:
+    if url.startswith("tcp://"):
+        return _port_open(int(url.rsplit(":", 1)[1]))
+    try:
+        return httpx.get(url, timeout=1.0).status_code < 500
+    except httpx.HTTPError:
+        return False
 
 
 def _port_open(port: int) -> bool:

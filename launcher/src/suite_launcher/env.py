@@ -16,6 +16,7 @@ SERVICES: tuple[str, ...] = ("market", "news", "sentiment", "ai", "stream")
 DEFAULT_PORTS: dict[str, int] = {
     "GATEWAY_PORT": 8080,
     "GATEWAY_METRICS_PORT": 8082,
+    "GATEWAY_INTERNAL_PORT": 8081,  # the gateway's loopback routing hop (see gateway/README.md)
     "MARKET_PORT": 8101,
     "NEWS_PORT": 8102,
     "SENTIMENT_PORT": 8103,

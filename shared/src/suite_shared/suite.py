@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
@@ -117,7 +117,20 @@ async def suite_docs() -> HTMLResponse:
 
 
 @router.api_route("/errors/{status}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
-async def suite_error(status: int) -> JSONBody:
-    """The contract's error envelope for a status the gateway produced itself (rate limit, backend down)."""
-    code = status if 400 <= status <= 599 else 500
-    return error_response(error_for_status(code))
+async def suite_error(status: int, retry_after: int | None = Query(None, ge=0, le=86_400),
+                      limit: int | None = Query(None, ge=0), window: int | None = Query(None, ge=1)) -> JSONBody:
+    """The contract's error envelope for a status the gateway produced itself (rate limit, backend down).
+
+    Traefik's errors middleware drops the limiter's own headers, so the gateway passes the limit's figures
+    in the query and they come back as `Retry-After` and `RateLimit-Limit/Remaining/Reset`.
+    """
+    error = error_for_status(status if 400 <= status <= 599 else 500)
+    if retry_after is not None:
+        error.headers["Retry-After"] = str(max(retry_after, 1))
+        error.details["retry_after_s"] = max(retry_after, 1)
+    if limit is not None:
+        error.headers.update({"RateLimit-Limit": str(limit), "RateLimit-Remaining": "0",
+                              "RateLimit-Reset": str(max(retry_after or window or 60, 1))})
+        error.details["limit"] = limit
+        error.details["window_s"] = window or 60
+    return error_response(error)

@@ -1,4 +1,4 @@
-"""Merging the services' OpenAPI documents into the one the gateway serves."""
+"""The suite-wide endpoints: merging the services' OpenAPI documents, and the gateway's error pages."""
 
 from __future__ import annotations
 
@@ -23,3 +23,20 @@ def test_public_paths_of_every_service_are_merged_and_tagged() -> None:
 def test_unreachable_services_are_named() -> None:
     merged = merge_openapi({"market": doc({}, {}), "ai": None}, "1.0")
     assert merged["x-missing-services"] == ["ai"]
+
+
+def test_gateway_error_page_carries_rate_limit_headers() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from suite_shared.suite import router
+
+    app = FastAPI()
+    app.include_router(router)
+    response = TestClient(app).get("/suite/errors/429?retry_after=12&limit=100&window=60")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "12"
+    assert response.headers["RateLimit-Limit"] == "100" and response.headers["RateLimit-Remaining"] == "0"
+    assert response.json()["error"]["code"] == "RATE_LIMITED"
+    plain = TestClient(app).get("/suite/errors/502")
+    assert plain.status_code == 502 and plain.json()["error"]["code"] == "UPSTREAM_ERROR"
