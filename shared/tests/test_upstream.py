@@ -148,3 +148,12 @@ async def test_chain_all_timing_out_is_504() -> None:
     client = client_for(handler)
     with pytest.raises(UpstreamTimeout):
         await ProviderChain("thing", [Echo(client, "first")]).run("q")
+
+
+async def test_retries_spend_budget_too() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502)
+
+    client = client_for(handler, retries=2, budget=2)
+    with pytest.raises(BudgetExhausted):
+        await client.get_json("up", "/x")

@@ -249,11 +249,11 @@ class UpstreamClient:
         config = self.configs[upstream]
         if not self.breakers[upstream].allow():
             raise self._count(CircuitOpen(upstream, "circuit breaker open"))
-        if await self.budgets[upstream].spend(weight) < 0:
-            raise self._count(BudgetExhausted(upstream, f"budget of {config.budget}/{config.budget_window_s}s spent"))
         url, params, all_headers = self._prepare(config, path, params, headers)
         attempt = 0
         while True:
+            if await self.budgets[upstream].spend(weight) < 0:  # every attempt is a real call upstream
+                raise self._count(BudgetExhausted(upstream, f"budget of {config.budget}/{config.budget_window_s}s spent"))
             try:
                 response = await self._send(upstream, method, url, params, all_headers)
             except (UpstreamTimedOut, UpstreamNetworkError, UpstreamServerError) as failure:

@@ -1,0 +1,220 @@
+"""The gateway, end to end: real Traefik (`traefik_command` + gateway/dynamic) in front of stub services.
+
+Covers routing by prefix (and the exceptions), pairs in paths, the suite rewrites and catch-all, CORS
+preflights, the 429 envelope with Retry-After, per-key buckets, WebSocket upgrades and their limit, the
+health-checked suite pool and Traefik's own metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+import websockets
+from websockets.exceptions import InvalidStatus
+
+if TYPE_CHECKING:
+    from conftest import Gateway, Stubs
+
+# The limited gateway's settings (conftest.LIMITED): 5/min per IP, 4/min per key, 3 WebSocket connects/min.
+IP_LIMIT, WS_LIMIT = 5, 3
+
+ROUTES: list[tuple[str, str]] = [
+    ("/api/market", "market"), ("/api/price/BTC", "market"), ("/api/ticker/BTC", "market"),
+    ("/api/ohlcv", "market"), ("/api/orderbook/BTC", "market"), ("/api/trades/BTC", "market"),
+    ("/api/exchange-info", "market"), ("/api/stats", "market"), ("/api/stats/dominance", "market"),
+    ("/api/history/price/BTC", "market"), ("/api/blockchain/whale-alerts", "market"),
+    ("/api/providers", "market"), ("/api/news/latest", "news"), ("/api/sentiment/global", "sentiment"),
+    ("/api/sentiment/symbol/BTC", "sentiment"), ("/api/sentiment/analyze", "ai"), ("/api/ai/signals", "ai"),
+    ("/api/models", "ai"), ("/ws/ticker", "stream"),
+]
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Poll `check` every 50 ms until true; fail with `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def envelope_code(response: httpx.Response) -> str:
+    """The contract error envelope's code (asserting the envelope's shape on the way)."""
+    body: dict[str, Any] = response.json()
+    assert body["success"] is False and isinstance(body["timestamp"], int)
+    return str(body["error"]["code"])
+
+
+@pytest.mark.parametrize(("path", "service"), ROUTES)
+def test_prefix_goes_to_its_owner_unchanged(gateway: Gateway, path: str, service: str) -> None:
+    response = httpx.get(f"{gateway.url}{path}")
+    assert response.status_code == 200
+    assert response.json()["service"] == service
+    assert response.json()["path"] == path
+
+
+def test_prefix_does_not_swallow_longer_words(gateway: Gateway) -> None:
+    # `/api/statsx` is not `/api/stats`: it falls to the catch-all, served by the whole suite pool.
+    with gateway.client() as client:
+        answered = {client.get("/api/statsx").json()["service"] for _ in range(10)}
+    assert len(answered) > 1
+
+
+@pytest.mark.parametrize("path", ["/api/ticker/BTC/USDT", "/api/ticker/BTC%2FUSDT", "/api/ticker/btc%2fusdt"])
+def test_pair_in_path_reaches_market(gateway: Gateway, path: str) -> None:
+    response = httpx.get(f"{gateway.url}{path}")
+    assert response.status_code == 200
+    seen = response.json()
+    assert seen["service"] == "market"
+    assert seen["path"].lower() == "/api/ticker/btc/usdt"
+    # The encoded slash arrives encoded, so the service can tell it from a path separator.
+    assert seen["raw_path"].upper() == path.upper()
+
+
+@pytest.mark.parametrize("path", ["/health", "/api/health"])
+def test_health_is_the_suite_health(gateway: Gateway, path: str) -> None:
+    response = httpx.get(f"{gateway.url}{path}")
+    assert response.status_code == 200
+    assert response.json()["status"] == "healthy" and "answered_by" in response.json()
+
+
+def test_docs_and_openapi_are_the_suite_ones(gateway: Gateway) -> None:
+    docs = httpx.get(f"{gateway.url}/docs")
+    assert docs.status_code == 200 and "swagger ui" in docs.text
+    openapi = httpx.get(f"{gateway.url}/openapi.json")
+    assert openapi.status_code == 200 and "x-answered-by" in openapi.json()
+
+
+@pytest.mark.parametrize("path", ["/nope", "/api-nope", "/metrics"])
+def test_unknown_paths_get_the_404_envelope(gateway: Gateway, path: str) -> None:
+    response = httpx.get(f"{gateway.url}{path}")
+    assert response.status_code == 404
+    assert envelope_code(response) == "NOT_FOUND"
+
+
+def test_cors_preflight_is_answered_by_traefik(gateway: Gateway) -> None:
+    response = httpx.options(f"{gateway.url}/api/market", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "X-API-Key, Content-Type"})
+    assert response.status_code in (200, 204)
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in response.headers["Access-Control-Allow-Methods"]
+    assert "x-api-key" in response.headers["Access-Control-Allow-Headers"].lower()
+    assert "Access-Control-Allow-Credentials" not in response.headers
+    # A simple request carries the header too.
+    simple = httpx.get(f"{gateway.url}/api/news/latest", headers={"Origin": "https://app.example"})
+    assert simple.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def exhaust(gateway: Gateway, headers: dict[str, str] | None = None, limit: int = 50) -> httpx.Response:
+    """Send requests until one is refused; return the 429."""
+    with gateway.client() as client:
+        for _ in range(limit):
+            response = client.get("/api/news/latest", headers={"Origin": "https://app.example", **(headers or {})})
+            if response.status_code == 429:
+                return response
+            assert response.status_code == 200
+    raise AssertionError("never rate limited")
+
+
+def test_ip_limit_answers_429_envelope_with_retry_after(limited_gateway: Gateway) -> None:
+    started = time.monotonic()
+    allowed = 0
+    with limited_gateway.client() as client:
+        while (response := client.get("/api/news/latest", headers={"Origin": "https://app.example"})).status_code == 200:
+            allowed += 1
+    assert time.monotonic() - started < 10  # no refill in between: the count is the burst
+    assert allowed <= IP_LIMIT
+    assert response.status_code == 429
+    assert envelope_code(response) == "RATE_LIMITED"
+    assert response.headers["Retry-After"] == "12"  # ceil(60 s / 5)
+    assert response.headers["RateLimit-Limit"] == "5"
+    assert response.headers["RateLimit-Remaining"] == "0"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_api_keys_have_their_own_buckets(limited_gateway: Gateway) -> None:
+    exhaust(limited_gateway)  # the IP (no key) bucket is empty from here on
+    key_a, key_b = f"a-{uuid.uuid4().hex}", f"b-{uuid.uuid4().hex}"
+    refused = exhaust(limited_gateway, {"X-API-Key": key_a})
+    assert envelope_code(refused) == "RATE_LIMITED"
+    assert refused.headers["Retry-After"] == "15"  # ceil(60 s / 4)
+    # The error page request carries no credentials (errorRequestHeaders), so a service's API-key check
+    # cannot turn the 429 envelope into a 401 one.
+    forwarded = refused.json()["error"]["details"]["headers"]
+    assert "x-api-key" not in forwarded and "authorization" not in forwarded
+    # Another key, and a Bearer token, still pass while key A and the anonymous IP bucket are empty.
+    assert httpx.get(f"{limited_gateway.url}/api/news/latest", headers={"X-API-Key": key_b}).status_code == 200
+    bearer = {"Authorization": f"Bearer {key_a}"}
+    assert httpx.get(f"{limited_gateway.url}/api/news/latest", headers=bearer).status_code == 200
+    assert httpx.get(f"{limited_gateway.url}/api/news/latest").status_code == 429
+
+
+def test_websocket_upgrade_passes(gateway: Gateway) -> None:
+    async def talk() -> tuple[dict[str, Any], str]:
+        async with websockets.connect(gateway.url.replace("http://", "ws://") + "/ws") as ws:
+            greeting = await ws.recv()
+            await ws.send("ping through two hops")
+            return json.loads(greeting), str(await ws.recv())
+
+    greeting, echo = asyncio.run(talk())
+    assert greeting["service"] == "stream" and greeting["status"] == "connected"
+    assert echo == "ping through two hops"
+
+
+def test_websocket_connects_are_limited_per_ip(limited_gateway: Gateway) -> None:
+    async def connect_until_refused() -> int:
+        for attempt in range(10):
+            try:
+                async with websockets.connect(limited_gateway.url.replace("http://", "ws://") + "/ws") as ws:
+                    await ws.recv()
+            except InvalidStatus as refused:
+                assert refused.response.status_code == 429
+                assert refused.response.headers["Retry-After"] == "20"  # ceil(60 s / 3)
+                assert json.loads(refused.response.body)["error"]["code"] == "RATE_LIMITED"
+                return attempt
+        raise AssertionError("never refused")
+
+    assert asyncio.run(connect_until_refused()) <= WS_LIMIT
+
+
+def test_dead_backend_leaves_the_suite_pool(own_suite: tuple[Stubs, Gateway]) -> None:
+    stubs, gateway = own_suite
+    stubs.kill("news")
+    # Its own routes answer the contract's 503/502 envelope, not Traefik's plain text.
+    wait_until(lambda: httpx.get(f"{gateway.url}/api/news/latest").status_code == 503, "news marked down", 10)
+    down = httpx.get(f"{gateway.url}/api/news/latest")
+    assert envelope_code(down) == "UPSTREAM_UNAVAILABLE"
+    news_url = f"http://127.0.0.1:{stubs.ports['news']}"
+    wait_until(lambda: _suite_pool_marks_down(gateway.metrics_url, news_url),
+               "health check to take news out of the suite pool", 10)
+    with gateway.client() as client:
+        answers = [client.get("/health") for _ in range(15)]
+    assert all(answer.status_code == 200 for answer in answers)
+    assert "news" not in {answer.json()["answered_by"] for answer in answers}
+
+
+def _suite_pool_marks_down(metrics_url: str, server_url: str) -> bool:
+    """True once the suite pool's own server gauge for `server_url` reads 0 (not the service's own pool)."""
+    for line in httpx.get(f"{metrics_url}/metrics").text.splitlines():
+        if (line.startswith("traefik_service_server_up{") and 'service="suite@file"' in line
+                and (f'url="{server_url}"' in line or f'url="{server_url}/"' in line)):
+            return line.rstrip().endswith(" 0")
+    return False
+
+
+def test_traefik_metrics_on_the_metrics_port(gateway: Gateway) -> None:
+    httpx.get(f"{gateway.url}/api/market")
+    metrics = httpx.get(f"{gateway.metrics_url}/metrics")
+    assert metrics.status_code == 200
+    assert "traefik_entrypoint_requests_total" in metrics.text
+    assert 'router="market@file"' in metrics.text and 'service="market@file"' in metrics.text
+    assert httpx.get(f"{gateway.metrics_url}/ping").text == "OK"
