@@ -41,3 +41,124 @@ class MarketCoin(BaseModel):
 class MarketResponse(Envelope):
     items: list[MarketCoin]
     last_updated: str | None = None
+
+
+Timeframe = Literal["1m", "5m", "15m", "1h", "4h", "1d", "1w"]
+TIMEFRAME_MS: dict[str, int] = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000,
+                                "1d": 86_400_000, "1w": 604_800_000}
+
+
+class MarketRow(MarketCoin):
+    """A market list row as cached: the public coin plus the provider's id (needed for history)."""
+
+    coin_id: str | None = None
+
+
+class PairQuery(BaseModel):
+    """A request about one trading pair (ticker, book, trades)."""
+
+    base: str
+    quote: str
+    limit: int = 0
+    since: int | None = None
+
+    @property
+    def pair(self) -> str:
+        return f"{self.base}/{self.quote}"
+
+
+class PriceQuote(BaseModel):
+    symbol: str
+    price: float
+    change_24h: float | None = Field(None, description="percent")
+    high_24h: float | None = None
+    low_24h: float | None = None
+    volume_24h: float | None = Field(None, description="24 h traded value in the quote currency")
+
+
+class PriceResponse(Envelope, PriceQuote):
+    pass
+
+
+class Ticker(BaseModel):
+    symbol: str = Field(description="pair, e.g. BTC/USDT")
+    bid: float | None
+    ask: float | None
+    last: float
+    volume: float | None = Field(None, description="24 h volume in the base asset")
+    quote_volume: float | None = Field(None, description="24 h volume in the quote asset")
+
+
+class TickerResponse(Envelope, Ticker):
+    pass
+
+
+class CandleQuery(BaseModel):
+    base: str
+    quote: str
+    timeframe: Timeframe
+    limit: int = 100
+    since: int | None = None
+    until: int | None = None
+
+
+class Candle(BaseModel):
+    t: int = Field(description="open time, epoch ms")
+    o: float
+    h: float
+    l: float  # noqa: E741 - the contract's field name
+    c: float
+    v: float = Field(description="volume in the base asset")
+
+
+class OhlcvResponse(Envelope):
+    symbol: str
+    timeframe: Timeframe
+    data: list[Candle]
+
+
+class OrderBook(BaseModel):
+    symbol: str
+    bids: list[tuple[float, float]] = Field(description="[price, amount], best (highest) first")
+    asks: list[tuple[float, float]] = Field(description="[price, amount], best (lowest) first")
+    timestamp: int | None = None
+
+
+class OrderBookResponse(Envelope, OrderBook):
+    pass
+
+
+class Trade(BaseModel):
+    id: str
+    timestamp: int
+    price: float
+    amount: float
+    side: Literal["buy", "sell"] = Field(description="the taker's side")
+    type: Literal["market", "limit"] | None = Field(None, description="null where the exchange does not publish it")
+
+
+class TradesResponse(Envelope):
+    symbol: str
+    trades: list[Trade]
+
+
+class ExchangeSymbol(BaseModel):
+    symbol: str
+    base: str
+    quote: str
+    active: bool
+    min_amount: float | None
+    max_amount: float | None
+    min_price: float | None
+    max_price: float | None
+    maker_fee: float | None = Field(None, description="fraction, e.g. 0.001 = 0.1 %")
+    taker_fee: float | None = Field(None, description="fraction")
+
+
+class ExchangeInfo(BaseModel):
+    exchange: str
+    symbols: list[ExchangeSymbol]
+
+
+class ExchangeInfoResponse(Envelope, ExchangeInfo):
+    pass

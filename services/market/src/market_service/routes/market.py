@@ -36,7 +36,7 @@ async def get_market(
         raise InvalidParameter(f"Unsupported currency {currency!r}.",
                                {"parameter": "currency", "supported": sorted(SUPPORTED_CURRENCIES)})
     query = MarketQuery(currency=currency, category=category, count=limit)
-    result = await market_list(ctx.cache, request.app.state.market_chain, query)
+    result = await market_list(ctx.cache, request.app.state.chains.market, query)
     items = select(result.value, sort, limit)
     last = max((coin.last_updated for coin in items if coin.last_updated), default=None)
     return MarketResponse(items=items, last_updated=last, meta=result.meta())

@@ -1,0 +1,74 @@
+"""GET /api/price, /api/ticker, /api/orderbook and /api/trades for one symbol (pairs route as paths)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+
+from suite_shared.deps import Context
+from suite_shared.envelope import ERROR_RESPONSES
+from suite_shared.symbols import Pair
+
+from ..chains import MarketChains
+from ..directory import resolve_pair
+from ..models import (OrderBook, OrderBookResponse, PairQuery, PriceQuote, PriceResponse, Ticker, TickerResponse,
+                      Trade, TradesResponse)
+from ..quotes import cached_chain, pair_key
+
+router = APIRouter(tags=["market"])
+
+SymbolPath = Annotated[str, Path(description="BTC, btc, BTC/USDT, BTC-USDT, BTCUSDT (a slash may be %2F)")]
+Convert = Literal["usd", "usdt", "usdc", "eur", "btc", "eth"]
+
+
+def chains(request: Request) -> MarketChains:
+    market_chains: MarketChains = request.app.state.chains
+    return market_chains
+
+
+async def _pair(request: Request, ctx: Context, symbol: str, quote: str | None = None) -> Pair:
+    return await resolve_pair(ctx.cache, chains(request).exchange_info, symbol, quote)
+
+
+@router.get("/api/price/{symbol:path}", response_model=PriceResponse, responses=ERROR_RESPONSES)
+async def get_price(request: Request, ctx: Context, symbol: SymbolPath, convert: Convert = "usd",
+                    include_24h: bool = True) -> PriceResponse:
+    pair = await _pair(request, ctx, symbol, quote=convert.upper())
+    query = PairQuery(base=pair.base, quote=pair.quote)
+    result = await cached_chain(ctx.cache, "price", pair_key(query), chains(request).price, query)
+    quote = PriceQuote.model_validate(result.value)
+    if not include_24h:
+        quote = PriceQuote(symbol=quote.symbol, price=quote.price)
+    return PriceResponse(**quote.model_dump(), meta=result.meta())
+
+
+@router.get("/api/ticker/{symbol:path}", response_model=TickerResponse, responses=ERROR_RESPONSES)
+async def get_ticker(request: Request, ctx: Context, symbol: SymbolPath) -> TickerResponse:
+    pair = await _pair(request, ctx, symbol)
+    query = PairQuery(base=pair.base, quote=pair.quote)
+    result = await cached_chain(ctx.cache, "ticker", pair_key(query), chains(request).ticker, query)
+    return TickerResponse(**Ticker.model_validate(result.value).model_dump(), meta=result.meta())
+
+
+@router.get("/api/orderbook/{symbol:path}", response_model=OrderBookResponse, responses=ERROR_RESPONSES)
+async def get_orderbook(request: Request, ctx: Context, symbol: SymbolPath,
+                        limit: Annotated[int, Query(ge=1, le=100)] = 20) -> OrderBookResponse:
+    pair = await _pair(request, ctx, symbol)
+    query = PairQuery(base=pair.base, quote=pair.quote, limit=limit)
+    result = await cached_chain(ctx.cache, "orderbook", pair_key(query, limit), chains(request).orderbook, query)
+    book = OrderBook.model_validate(result.value)
+    return OrderBookResponse(**book.model_dump(exclude={"timestamp"}), timestamp=result.record.as_of,
+                             meta=result.meta())
+
+
+@router.get("/api/trades/{symbol:path}", response_model=TradesResponse, responses=ERROR_RESPONSES)
+async def get_trades(request: Request, ctx: Context, symbol: SymbolPath,
+                     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                     since: Annotated[int | None, Query(ge=0, description="epoch ms")] = None) -> TradesResponse:
+    pair = await _pair(request, ctx, symbol)
+    query = PairQuery(base=pair.base, quote=pair.quote, limit=limit, since=since)
+    result = await cached_chain(ctx.cache, "trades", pair_key(query, limit, since), chains(request).trades, query,
+                                as_of=lambda trades: max((trade.timestamp for trade in trades), default=None))
+    trades = [Trade.model_validate(row) for row in result.value]
+    return TradesResponse(symbol=str(pair), trades=trades, meta=result.meta())
