@@ -10,7 +10,7 @@ from suite_shared.settings import Settings, get_settings
 
 from . import onchain
 from .chains import build_chains, register_upstreams
-from .routes import exchange, market, ohlcv, quotes
+from .routes import exchange, market, ohlcv, providers, quotes, stats
 
 
 def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
@@ -23,5 +23,6 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
         await onchain.setup(ctx, app)
 
     app = create_service_app("market", settings, setup=setup, transport=transport, description=__doc__ or "",
-                             routers=[market.router, quotes.router, ohlcv.router, exchange.router, onchain.router])
+                             routers=[market.router, quotes.router, ohlcv.router, exchange.router, stats.router,
+                                      providers.router, onchain.router])
     return app

@@ -8,10 +8,13 @@ from suite_shared.providers import ProviderChain
 from suite_shared.service import ServiceContext
 from suite_shared.upstream import UpstreamConfig
 
-from .models import Candle, CandleQuery, ExchangeInfo, MarketCoin, MarketQuery, OrderBook, PairQuery, PriceQuote, Ticker, Trade
+from .models import (Candle, CandleQuery, ExchangeInfo, GlobalSnapshot, HistoryPoint, HistoryQuery, MarketCoin,
+                     MarketQuery, OrderBook, PairQuery, PriceQuote, Ticker, Trade)
 from .providers import binance, kraken
 from .providers.coincap import CoinCapAssets
+from .providers.coincap_stats import CoinCapGlobal
 from .providers.coingecko import CoinGeckoMarkets
+from .providers.coingecko_stats import CoinGeckoGlobal, CoinGeckoHistory
 
 
 @dataclass
@@ -23,6 +26,8 @@ class MarketChains:
     orderbook: ProviderChain[PairQuery, OrderBook]
     trades: ProviderChain[PairQuery, list[Trade]]
     exchange_info: ProviderChain[None, ExchangeInfo]
+    stats: ProviderChain[None, GlobalSnapshot]
+    history: ProviderChain[HistoryQuery, list[HistoryPoint]]
 
 
 def register_upstreams(ctx: ServiceContext) -> None:
@@ -48,4 +53,6 @@ def build_chains(ctx: ServiceContext) -> MarketChains:
         trades=ProviderChain("trades", [binance.BinanceTrades(client), kraken.KrakenTrades(client)]),
         exchange_info=ProviderChain("exchange_info", [binance.BinanceExchangeInfo(client),
                                                       kraken.KrakenAssetPairs(client)]),
+        stats=ProviderChain("stats", [CoinGeckoGlobal(client), CoinCapGlobal(client)]),
+        history=ProviderChain("history", [CoinGeckoHistory(client), binance.BinanceHistory(client)]),
     )

@@ -162,3 +162,63 @@ class ExchangeInfo(BaseModel):
 
 class ExchangeInfoResponse(Envelope, ExchangeInfo):
     pass
+
+
+class GlobalStats(BaseModel):
+    total_market_cap: float | None
+    total_volume_24h: float | None
+    bitcoin_dominance: float | None = Field(None, description="percent of total market cap")
+    ethereum_dominance: float | None = None
+    defi_dominance: float | None = None
+    market_cap_change_24h: float | None = Field(None, description="percent")
+    volume_change_24h: float | None = Field(None, description="percent; null: no upstream publishes it")
+    active_cryptocurrencies: int | None = None
+    active_markets: int | None = Field(None, description="null: no upstream we use publishes it")
+    active_exchanges: int | None = None
+
+
+class GlobalSnapshot(BaseModel):
+    """What a stats provider returns: the global figures and each asset's share of the total market cap."""
+
+    stats: GlobalStats
+    dominance: dict[str, float]
+
+
+class Mover(BaseModel):
+    symbol: str
+    change_24h: float
+    volume_24h: float | None
+
+
+class StatsResponse(Envelope):
+    global_: GlobalStats = Field(alias="global", serialization_alias="global")
+    top_gainers: list[Mover]
+    top_losers: list[Mover]
+
+
+class DominanceResponse(Envelope):
+    dominance: dict[str, float] = Field(description="percent of total market cap; BTC, ETH, … and others; sums to 100")
+
+
+HistoryInterval = Literal["1h", "1d", "1w", "1M"]
+
+
+class HistoryQuery(BaseModel):
+    symbol: str
+    coin_id: str | None = None
+    start: int
+    end: int
+    interval: HistoryInterval
+
+
+class HistoryPoint(BaseModel):
+    timestamp: int
+    price: float
+    volume: float | None = Field(None, description="24 h traded value in USD at that time")
+    market_cap: float | None = None
+
+
+class HistoryResponse(Envelope):
+    symbol: str
+    interval: HistoryInterval
+    data: list[HistoryPoint]

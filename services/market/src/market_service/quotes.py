@@ -15,14 +15,14 @@ from .models import PairQuery
 
 
 async def cached_chain(cache: Cache, kind: str, key: str, chain: ProviderChain[Any, Any], query: Any,
-                       as_of: Callable[[Any], int | None] = lambda value: None) -> CacheResult:
+                       as_of: Callable[[Any], int | None] = lambda value: None, forever: bool = False) -> CacheResult:
     """Run `chain` for `query` behind the cache; values are stored as plain JSON."""
 
     async def fetch() -> Fetched:
         result = await chain.run(query)
         return Fetched(_plain(result.value), result.source, result.sources_tried, as_of(result.value) or now_ms())
 
-    return await cache.get_or_fetch(kind, key, fetch)
+    return await cache.get_or_fetch(kind, key, fetch, forever=forever)
 
 
 def _plain(value: Any) -> Any:

@@ -10,8 +10,8 @@ from typing import Any
 
 from suite_shared.providers import Fetcher, UpstreamRequest
 
-from ..models import (Candle, CandleQuery, ExchangeInfo, ExchangeSymbol, OrderBook, PairQuery,
-                      PriceQuote, Ticker, Trade)
+from ..models import (Candle, CandleQuery, ExchangeInfo, ExchangeSymbol, HistoryPoint, HistoryQuery, OrderBook,
+                      PairQuery, PriceQuote, Ticker, Trade)
 
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
 DEPTH_WEIGHTS = {5: 5, 10: 5, 20: 5, 50: 5, 100: 5, 500: 25, 1000: 50, 5000: 250}
@@ -124,3 +124,17 @@ def _exchange_symbol(row: dict[str, Any]) -> ExchangeSymbol:
 def _positive(value: Any) -> float | None:
     number = _float(value)
     return number if number else None  # Binance sends "0.00000000" for "no limit"
+
+
+class BinanceHistory(Fetcher[HistoryQuery, list[HistoryPoint]]):
+    """Price history from USDT candles: close prices and traded value; Binance knows no market caps."""
+
+    name = upstream = "binance"
+
+    def build_request(self, query: HistoryQuery) -> UpstreamRequest:
+        return UpstreamRequest("/api/v3/klines", {"symbol": binance_symbol(query.symbol, "USD"), "interval": query.interval,
+                                                  "startTime": query.start, "endTime": query.end, "limit": 1000},
+                               weight=2)
+
+    def transform(self, query: HistoryQuery, raw: Any) -> list[HistoryPoint]:
+        return [HistoryPoint(timestamp=int(row[0]), price=float(row[4]), volume=float(row[7])) for row in raw]

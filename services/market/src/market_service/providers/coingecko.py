@@ -7,7 +7,7 @@ from typing import Any
 
 from suite_shared.providers import Fetcher, UpstreamRequest
 
-from ..models import MarketCoin, MarketQuery
+from ..models import MarketCoin, MarketQuery, MarketRow
 
 PER_PAGE = 250
 CATEGORY_IDS = {"defi": "decentralized-finance-defi", "nft": "non-fungible-tokens-nft", "meme": "meme-token"}
@@ -40,8 +40,9 @@ class CoinGeckoMarkets(Fetcher[MarketQuery, list[MarketCoin]]):
         return [_coin(row) for row in raw]
 
 
-def _coin(row: dict[str, Any]) -> MarketCoin:
-    return MarketCoin(
+def _coin(row: dict[str, Any]) -> MarketRow:
+    return MarketRow(
+        coin_id=row["id"],
         symbol=row["symbol"].upper(),
         name=row["name"],
         rank=row.get("market_cap_rank"),

@@ -1,0 +1,59 @@
+"""Global market statistics, dominance shares and price history, assembled from the provider chains."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, timezone
+
+from .models import GlobalSnapshot, HistoryPoint, MarketCoin, Mover
+
+DOMINANCE_TOP = 10
+MOVERS = 5
+# Coins traded below this in 24 h are left out of gainers/losers: thin markets swing wildly on little.
+MOVER_MIN_VOLUME_USD = 1_000_000
+HOUR_MS, DAY_MS = 3_600_000, 86_400_000
+MONDAY_OFFSET_MS = 4 * DAY_MS  # 1970-01-01 was a Thursday; weeks start on Monday as Binance's do
+
+
+def movers(coins: list[MarketCoin]) -> tuple[list[Mover], list[Mover]]:
+    """Top gainers and losers by 24 h change among coins with real volume."""
+    liquid = [coin for coin in coins if coin.change_24h is not None and (coin.volume_24h or 0) >= MOVER_MIN_VOLUME_USD]
+    ranked = sorted(liquid, key=lambda coin: coin.change_24h or 0.0, reverse=True)
+    as_mover = [Mover(symbol=coin.symbol, change_24h=coin.change_24h or 0.0, volume_24h=coin.volume_24h)
+                for coin in ranked]
+    gainers = [mover for mover in as_mover[:MOVERS] if mover.change_24h > 0]
+    losers = [mover for mover in reversed(as_mover[-MOVERS:]) if mover.change_24h < 0]
+    return gainers, losers
+
+
+def dominance(snapshot: GlobalSnapshot) -> dict[str, float]:
+    """The largest shares by asset plus `others`, rounded so that they sum to exactly 100."""
+    top = sorted(snapshot.dominance.items(), key=lambda item: item[1], reverse=True)[:DOMINANCE_TOP]
+    shares = {symbol: round(share, 4) for symbol, share in top}
+    shares["others"] = round(max(0.0, 100.0 - sum(shares.values())), 4)
+    drift = round(100.0 - sum(shares.values()), 4)
+    largest = max(shares, key=lambda symbol: shares[symbol])
+    shares[largest] = round(shares[largest] + drift, 4)
+    return shares
+
+
+def bucket_start(timestamp: int, interval: str) -> int:
+    if interval == "1h":
+        return timestamp // HOUR_MS * HOUR_MS
+    if interval == "1d":
+        return timestamp // DAY_MS * DAY_MS
+    if interval == "1w":
+        return (timestamp - MONDAY_OFFSET_MS) // (7 * DAY_MS) * 7 * DAY_MS + MONDAY_OFFSET_MS
+    moment = datetime.fromtimestamp(timestamp / 1000, tz=timezone.utc)
+    return calendar.timegm((moment.year, moment.month, 1, 0, 0, 0)) * 1000
+
+
+def resample(points: list[HistoryPoint], interval: str, start: int, end: int) -> list[HistoryPoint]:
+    """One point per interval inside [start, end]: stamped at the interval's start, with its last (closing) values."""
+    first = bucket_start(start, interval)
+    buckets: dict[int, HistoryPoint] = {}
+    for point in sorted(points, key=lambda item: item.timestamp):
+        opened = bucket_start(point.timestamp, interval)
+        if first <= opened and point.timestamp <= end:
+            buckets[opened] = point.model_copy(update={"timestamp": opened})
+    return [buckets[key] for key in sorted(buckets)]
