@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
 
-from . import onchain
+from . import ingest, onchain
 from .chains import build_chains, register_upstreams
 from .routes import exchange, market, ohlcv, providers, quotes, stats
 
@@ -21,8 +21,12 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
         register_upstreams(ctx)
         app.state.chains = build_chains(ctx)
         await onchain.setup(ctx, app)
+        await ingest.start(ctx, app)
 
-    app = create_service_app("market", settings, setup=setup, transport=transport, description=__doc__ or "",
+    async def teardown(ctx: ServiceContext) -> None:
+        await ingest.stop(ctx, app)
+
+    app = create_service_app("market", settings, setup=setup, teardown=teardown, transport=transport, description=__doc__ or "",
                              routers=[market.router, quotes.router, ohlcv.router, exchange.router, stats.router,
                                       providers.router, onchain.router])
     return app
