@@ -31,6 +31,14 @@ NATS_MESSAGES = Counter("nats_messages_total", "NATS messages by direction", ["s
 REDIS_AVAILABLE = Gauge("redis_available", "1 while Redis answers, 0 while the service runs degraded", ["service"])
 SERVICE_INFO = Gauge("service_info", "Static facts about the running service", ["service", "version", "data_source"])
 
+# Live market ingest (one leader per feed across replicas).
+INGEST_EVENTS = Counter("ingest_events_total", "Market events ingested, by event type and source", ["type", "source"])
+INGEST_DROPPED = Counter("ingest_events_dropped_total", "Market events not delivered, by reason", ["reason"])
+INGEST_RECONNECTS = Counter("ingest_reconnects_total", "Exchange WebSocket connections lost or refused", ["exchange"])
+INGEST_LEADER = Gauge("ingest_leader", "1 while this replica holds the ingest lease", ["feed"])
+INGEST_REST_FALLBACK = Gauge("ingest_rest_fallback_active", "1 while REST polling stands in for the WebSocket",
+                             ["exchange"])
+
 
 def subject_label(subject: str) -> str:
     return ".".join(subject.split(".")[:2])

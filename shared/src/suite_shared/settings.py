@@ -105,6 +105,15 @@ class Settings(BaseSettings):
     # Comma-separated valid API keys; empty means keys are not checked (open deployment).
     api_keys: str = ""
 
+    # Live ingest (market service): whether this replica may ingest, and which pairs (comma-separated, any
+    # accepted spelling). Pairs the exchange does not list are dropped at start, so the default is safe.
+    ingest_enabled: bool = True
+    ingest_symbols: str = Field(
+        "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,TRX/USDT,TON/USDT,AVAX/USDT,DOT/USDT,"
+        "LINK/USDT,POL/USDT,LTC/USDT,BCH/USDT,SHIB/USDT,UNI/USDT,ATOM/USDT,XLM/USDT,ETC/USDT",
+        description="comma-separated pairs the market service ingests live (MATIC trades as POL since 2024)",
+    )
+
     ttl: CacheTTLs = Field(default_factory=CacheTTLs)
     budgets: UpstreamBudgets = Field(default_factory=UpstreamBudgets)
 

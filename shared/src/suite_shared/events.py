@@ -1,0 +1,118 @@
+"""Payloads the market service puts on NATS: live market events and the `market.candles.get` exchange.
+
+Events are normalised records (cryptofeed's habit): one shape per data type whatever the exchange, with
+the exchange's own event time (`timestamp`) kept next to our receipt time (`received_at`), both epoch ms.
+The same documents are the latest values kept in Redis (`latest_key`), so a subscriber's snapshot and its
+live updates look alike. Pairs are canonical (`BTC/USDT`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EventSource = Literal["binance", "binance-rest"]
+LATEST_TTL_S = 300  # a latest value older than this says more about a dead feed than about the market
+
+
+class MarketEvent(BaseModel):
+    """What every market event carries: the pair, both clocks and which feed produced it."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: ClassVar[str] = "event"
+
+    symbol: str = Field(description="pair, e.g. BTC/USDT")
+    timestamp: int = Field(description="the exchange's event time, epoch ms")
+    received_at: int = Field(description="when we received it, epoch ms")
+    source: EventSource
+
+
+class TickerEvent(MarketEvent):
+    kind: ClassVar[str] = "ticker"
+
+    price: float
+    change_24h: float | None = Field(None, description="percent")
+    volume_24h: float | None = Field(None, description="24 h traded value in the quote asset")
+    high_24h: float | None = None
+    low_24h: float | None = None
+    bid: float | None = None
+    ask: float | None = None
+
+
+class TradeEvent(MarketEvent):
+    kind: ClassVar[str] = "trade"
+
+    id: str
+    price: float
+    amount: float = Field(description="in the base asset")
+    side: Literal["buy", "sell"] = Field(description="the taker's side")
+
+
+class CandleEvent(MarketEvent):
+    """One update of a candle; `closed` is true once, for its final values."""
+
+    kind: ClassVar[str] = "candle"
+
+    timeframe: str
+    t: int = Field(description="open time, epoch ms")
+    o: float
+    h: float
+    l: float  # noqa: E741 - the contract's field name
+    c: float
+    v: float = Field(description="volume in the base asset")
+    closed: bool
+
+
+class BookEvent(MarketEvent):
+    """Top of the order book. Binance's book-ticker stream has no event time: `timestamp` is then our
+    receipt time (equal to `received_at`), which the consumer can tell by the two being equal."""
+
+    kind: ClassVar[str] = "book"
+
+    bids: list[tuple[float, float]] = Field(description="[price, amount], best (highest) first")
+    asks: list[tuple[float, float]] = Field(description="[price, amount], best (lowest) first")
+
+
+def latest_key(event: MarketEvent) -> str:
+    """Redis key of the latest value of this event's type and pair (`latest:ticker:BTC/USDT`,
+    `latest:candle:1m:BTC/USDT`)."""
+    if isinstance(event, CandleEvent):
+        return f"latest:{event.kind}:{event.timeframe}:{event.symbol}"
+    return f"latest:{event.kind}:{event.symbol}"
+
+
+# -- market.candles.get (request-reply, queue group "market") ---------------------------------------------
+
+
+class CandlesRequest(BaseModel):
+    """Closed candles of one pair, with the same semantics as GET /api/ohlcv."""
+
+    symbol: str
+    timeframe: str
+    limit: int = 100
+    since: int | None = None
+    until: int | None = None
+
+
+class CandleRow(BaseModel):
+    t: int = Field(description="open time, epoch ms")
+    o: float
+    h: float
+    l: float  # noqa: E741 - the contract's field name
+    c: float
+    v: float
+
+
+class RequestError(BaseModel):
+    code: str = Field(description="the contract's error code, e.g. INVALID_SYMBOL")
+    message: str
+
+
+class CandlesReply(BaseModel):
+    symbol: str
+    timeframe: str
+    data: list[CandleRow] = Field(default_factory=list)
+    source: str | None = None
+    stale: bool = False
+    error: RequestError | None = None

@@ -1,0 +1,126 @@
+"""The ingest lease against a real nats-server (JetStream): one leader among contenders, takeover when the
+leader dies or releases, and a leader that stops leading the moment it cannot refresh."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client
+
+from harness import free_port
+from market_service.ingest.lease import LeaderLease, LeaseTimings
+
+FAST = LeaseTimings(ttl_s=2.0, refresh_s=0.4, retry_s=0.3, call_timeout_s=0.5)
+
+
+@pytest.fixture(scope="module")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or shutil.which("nats-server")
+    assert binary, "nats-server binary not found"
+    port = free_port()
+    process = subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(port),
+                                "-sd", str(tmp_path_factory.mktemp("nats"))],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield f"nats://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+async def clients(nats_url: str) -> AsyncIterator[list[Client]]:
+    connected = [await nats.connect(nats_url) for _ in range(3)]
+    yield connected
+    for client in connected:
+        if not client.is_closed:
+            await client.close()
+
+
+class Replica:
+    """A contender whose 'work' just records that it is running."""
+
+    def __init__(self, client: Client, key: str) -> None:
+        self.lease = LeaderLease(client.jetstream, key=key, timings=FAST)
+        self.working = False
+        self.task = asyncio.create_task(self.lease.hold(self._work))
+
+    async def _work(self) -> None:
+        self.working = True
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.working = False
+
+    async def stop(self, release: bool) -> None:
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+        if release:
+            await self.lease.release()
+
+
+async def wait_for(condition: object, timeout_s: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if condition():  # type: ignore[operator]
+            return time.monotonic() - started
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout_s}s")
+
+
+def leaders(replicas: list[Replica]) -> list[Replica]:
+    return [replica for replica in replicas if replica.lease.state == "leader"]
+
+
+async def test_exactly_one_of_three_contenders_leads(clients: list[Client]) -> None:
+    replicas = [Replica(client, "one-of-three") for client in clients]
+    await wait_for(lambda: len(leaders(replicas)) == 1, 5)
+    await asyncio.sleep(3 * FAST.refresh_s)  # refreshes keep it: still exactly one, and it works
+    assert len(leaders(replicas)) == 1 and [r.working for r in replicas].count(True) == 1
+    for replica in replicas:
+        await replica.stop(release=True)
+
+
+async def test_a_released_lease_is_taken_over_at_once(clients: list[Client]) -> None:
+    first, second = Replica(clients[0], "release"), Replica(clients[1], "release")
+    await wait_for(lambda: len(leaders([first, second])) == 1, 5)
+    leader, standby = (first, second) if first.lease.state == "leader" else (second, first)
+    await leader.stop(release=True)
+    took = await wait_for(lambda: standby.lease.state == "leader" and standby.working, 5)
+    assert took < FAST.ttl_s  # did not have to wait for the lease to expire
+    await standby.stop(release=True)
+
+
+async def test_a_dead_leaders_lease_expires_and_a_standby_takes_over(clients: list[Client]) -> None:
+    first, second = Replica(clients[0], "dies"), Replica(clients[1], "dies")
+    await wait_for(lambda: len(leaders([first, second])) == 1, 5)
+    leader, standby = (first, second) if first.lease.state == "leader" else (second, first)
+    await leader.stop(release=False)  # gone without a word: only the TTL frees the lease
+    took = await wait_for(lambda: standby.lease.state == "leader", FAST.ttl_s + FAST.retry_s + 3)
+    assert took >= FAST.ttl_s - 2 * FAST.refresh_s
+    await standby.stop(release=True)
+
+
+async def test_a_leader_that_cannot_refresh_stops_working_at_once(clients: list[Client]) -> None:
+    replica = Replica(clients[2], "cut-off")
+    await wait_for(lambda: replica.working, 5)
+    await clients[2].close()  # NATS gone for this replica: its next refresh fails
+    await wait_for(lambda: not replica.working and replica.lease.state == "standby",
+                   FAST.refresh_s + FAST.call_timeout_s + 1)
+    await replica.stop(release=False)
