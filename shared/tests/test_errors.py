@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from suite_shared.errors import InvalidSymbol, install_error_handlers
+from suite_shared.upstream import CircuitOpen, UpstreamRejected, UpstreamTimedOut
 
 
 class Body(BaseModel):
@@ -30,6 +31,11 @@ def make_app() -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals")
+
+    @app.get("/upstream/{kind}")
+    async def upstream(kind: str) -> None:
+        failure = {"timeout": UpstreamTimedOut("up", "slow"), "open": CircuitOpen("up", "open")}.get(kind)
+        raise failure or UpstreamRejected("up", "HTTP 403", 403)
 
     @app.post("/texts")
     async def texts(body: Body) -> dict[str, str]:
@@ -77,3 +83,9 @@ def test_unexpected_exception_is_500_without_internals() -> None:
     response = client.get("/boom")
     check(response, 500, "INTERNAL_ERROR")
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+def test_upstream_failures_escaping_a_chain_are_gateway_errors_not_500() -> None:
+    check(client.get("/upstream/rejected"), 502, "UPSTREAM_ERROR")
+    check(client.get("/upstream/timeout"), 504, "UPSTREAM_TIMEOUT")
+    check(client.get("/upstream/open"), 503, "UPSTREAM_UNAVAILABLE")

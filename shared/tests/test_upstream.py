@@ -126,8 +126,10 @@ async def test_chain_treats_a_changed_body_shape_as_malformed_and_falls_back() -
 
 async def test_chain_does_not_fall_back_on_a_meant_rejection() -> None:
     chain = chain_for({"first": httpx.Response(404, text="coin not found"), "second": httpx.Response(200, json={})})
-    with pytest.raises(UpstreamRejected):
+    with pytest.raises(UpstreamError) as caught:
         await chain.run("q")
+    assert caught.value.status == 502 and caught.value.details == {"sources_tried": ["first"], "status": 404}
+    assert isinstance(caught.value.__cause__, UpstreamRejected)
 
 
 @pytest.mark.parametrize("first, second, error", [

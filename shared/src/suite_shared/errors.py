@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .envelope import ErrorDetail, ErrorEnvelope, JSONBody
+from .upstream import BudgetExhausted, CircuitOpen, UpstreamFailure, UpstreamTimedOut
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,16 @@ def error_response(error: ApiError) -> JSONBody:
     return JSONBody(body.model_dump(), status_code=error.status, headers=error.headers)
 
 
+def upstream_error(failure: UpstreamFailure) -> ApiError:
+    """An upstream failure that reached the boundary untranslated (outside a provider chain)."""
+    details = {"source": failure.upstream, "reason": failure.reason}
+    if isinstance(failure, UpstreamTimedOut):
+        return UpstreamTimeout(f"{failure.upstream} timed out.", details)
+    if isinstance(failure, (BudgetExhausted, CircuitOpen)):
+        return UpstreamUnavailable(f"{failure.upstream} is not being called right now ({failure.reason}).", details)
+    return UpstreamError(f"{failure.upstream} answered badly ({failure.reason}).", details)
+
+
 def validation_error(exc: RequestValidationError) -> ApiError:
     """Bad query/path/header values are 400 INVALID_PARAMETER; a bad request body is 422 VALIDATION_ERROR."""
     problems = [
@@ -155,6 +166,10 @@ def install_error_handlers(app: FastAPI) -> None:
         error.headers = dict(exc.headers or {})
         return error_response(error)
 
+    async def on_upstream(_: Request, exc: Exception) -> JSONBody:
+        assert isinstance(exc, UpstreamFailure)
+        return error_response(upstream_error(exc))
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONBody:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(InternalError("Internal error. It has been logged."))
@@ -162,4 +177,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(UpstreamFailure, on_upstream)
     app.add_exception_handler(Exception, on_unexpected)

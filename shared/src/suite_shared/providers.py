@@ -90,7 +90,10 @@ class ProviderChain(Generic[QueryT, ResultT]):
                 value = await provider.fetch(query)
             except UpstreamFailure as failure:
                 if not failure.fallback:
-                    raise
+                    # An upstream refused our request (a 4xx it meant). Adapters that know what such a refusal
+                    # means for the client (an unknown symbol, say) translate it themselves before this point.
+                    raise UpstreamError(f"{provider.name} rejected the request.",
+                                        {"sources_tried": tried, "status": failure.status}) from failure
                 log.warning("%s: %s failed (%s), falling back", self.kind, provider.name, failure)
                 PROVIDER_FALLBACKS.labels(self.kind, provider.name, failure.reason).inc()
                 failures.append(failure)
