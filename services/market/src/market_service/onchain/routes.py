@@ -1,0 +1,57 @@
+"""GET /api/blockchain/transactions/{address} and GET /api/blockchain/whale-alerts (thin: parse, call, wrap)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from suite_shared.deps import Context
+from suite_shared.envelope import ERROR_RESPONSES
+
+from .chains import OnchainChains
+from .history import address_transactions, transaction_query
+from .models import OnchainTransaction, TransactionsResponse, WhaleAlertsResponse
+from .whales import recent_whales, select_alerts, upstream_query, whale_chain
+
+router = APIRouter(tags=["blockchain"])
+
+MAX_OFFSET = 10_000  # explorers page at most this deep (Etherscan: page × offset ≤ 10 000)
+
+
+def onchain_chains(request: Request) -> OnchainChains:
+    chains: OnchainChains = request.app.state.onchain_chains
+    return chains
+
+
+@router.get("/api/blockchain/transactions/{address}", response_model=TransactionsResponse,
+            responses=ERROR_RESPONSES)
+async def get_transactions(
+    request: Request,
+    ctx: Context,
+    address: Annotated[str, Path(description="0x + 40 hex (EVM chains) or a bitcoin base58/bech32 address")],
+    chain: Annotated[str, Query(description="ethereum | bsc | polygon | bitcoin")] = "ethereum",
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> TransactionsResponse:
+    """Newest-first transactions of an address; `value` and `fee` in the chain's native coin."""
+    query = transaction_query(address, chain, limit, offset)
+    result = await address_transactions(ctx.cache, onchain_chains(request).transactions, query)
+    transactions = [OnchainTransaction.model_validate(row) for row in result.value]
+    return TransactionsResponse(address=query.address, chain=query.chain, transactions=transactions,
+                                meta=result.meta())
+
+
+@router.get("/api/blockchain/whale-alerts", response_model=WhaleAlertsResponse, responses=ERROR_RESPONSES)
+async def get_whale_alerts(
+    request: Request,
+    ctx: Context,
+    min_value: Annotated[float, Query(ge=0, description="minimum transfer value in USD")] = 1_000_000,
+    chain: Annotated[str | None, Query(description="bitcoin, ethereum, bsc, polygon, tron, ripple, ...")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> WhaleAlertsResponse:
+    """Large transfers from about the last hour, newest first, with exchange owners labelled."""
+    chain_filter = whale_chain(chain)
+    result = await recent_whales(ctx.cache, onchain_chains(request).whale_alerts, upstream_query(min_value))
+    return WhaleAlertsResponse(alerts=select_alerts(result.value, min_value, chain_filter, limit),
+                               meta=result.meta())
