@@ -124,6 +124,7 @@ def test_concurrent_cold_requests_make_one_upstream_call(sandbox: Suite) -> None
 
 
 def test_primary_failing_falls_back_and_says_so(sandbox: Suite, gateway: httpx.Client) -> None:
+    time.sleep(2.1)  # the 500-coin list cached by an earlier test goes stale (test TTL 2 s)
     sandbox.set_fault("coingecko", "status", status=500)
     body = gateway.get("/api/market", params={"limit": 300}).json()
     assert body["meta"]["source"] == "coincap"
@@ -155,8 +156,12 @@ def test_all_sources_failing_serves_last_value_marked_stale(sandbox: Suite, gate
 
 def test_all_sources_failing_with_nothing_cached_is_503(sandbox: Suite, gateway: httpx.Client) -> None:
     sandbox.set_fault("coingecko", "status", status=500)
-    body = assert_error(gateway.get("/api/market", params={"currency": "jpy"}), 503, "UPSTREAM_UNAVAILABLE")
+    assert_error(gateway.get("/api/market", params={"currency": "jpy"}), 503, "UPSTREAM_UNAVAILABLE")
+    # The gateway replaces 5xx bodies with its generic envelope (gateway/README.md); the service's own has the detail.
+    direct = httpx.get(f"{sandbox.service_url('market')}/api/market", params={"currency": "inr"})
+    body = assert_error(direct, 503, "UPSTREAM_UNAVAILABLE")
     assert body["error"]["details"]["sources_tried"] == ["coingecko"]
+    assert body["error"]["details"]["failures"] == [{"source": "coingecko", "reason": "server_error"}]
 
 
 def test_service_metrics_are_exported(suite: Suite, gateway: httpx.Client) -> None:

@@ -67,9 +67,10 @@ def test_redis_stopped_the_service_still_answers_and_reports_degraded(
 
 @pytest.fixture
 def limited_gateway(suite: Suite) -> Iterator[str]:
-    port, metrics_port = free_port(), free_port()
+    port, metrics_port, internal_port = free_port(), free_port(), free_port()
     suite.spawn("gateway-limited", "gateway", f"http://127.0.0.1:{port}/api/health", GATEWAY_PORT=str(port),
-                GATEWAY_METRICS_PORT=str(metrics_port), RATE_LIMIT_IP_PER_MIN="5", RATE_LIMIT_KEY_PER_MIN="8")
+                GATEWAY_METRICS_PORT=str(metrics_port), GATEWAY_INTERNAL_PORT=str(internal_port),
+                RATE_LIMIT_IP_PER_MIN="5", RATE_LIMIT_KEY_PER_MIN="8")
     yield f"http://127.0.0.1:{port}"
     suite.stop("gateway-limited")
 
