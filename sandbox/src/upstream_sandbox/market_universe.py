@@ -4,8 +4,8 @@ Real: BTC, ETH, BNB and SOL hourly candles and XRP and ADA daily candles (Binanc
 DATA_SOURCES.md), every timestamp shifted by one offset, fixed when the process starts, so that the served
 history ends at the current hour and the last 30 days of the recording are still ahead: a long-running
 sandbox keeps replaying real movement instead of freezing at the last close. Nothing after "now" is ever
-served. Between recorded closes the live price moves along a straight line from the candle's open to its
-close as the hour passes (synthetic interpolation inside a real candle). Circulating supplies of the
+served. Between recorded closes the live price follows a synthetic path inside the real candle (open, its
+two extremes, close: `candle_path`). Circulating supplies of the
 recorded coins are approximate real figures of October 2022, when the recordings end.
 
 Synthetic: every other coin of the 500-coin list. Its price follows BTC's real path raised to a per-coin
@@ -42,8 +42,7 @@ class Series:
 
     def price_at(self, at_ms: int) -> float:
         row = self.rows[self.index_at(at_ms)]
-        progress = min(1.0, max(0.0, (at_ms - row[0]) / self.step_ms))
-        return row[1] + (row[4] - row[1]) * progress
+        return price_on_path(candle_path(row, self.step_ms), min(at_ms, int(row[0]) + self.step_ms))
 
     def window(self, start_ms: int, end_ms: int) -> list[list[float]]:
         """Candles opened in [start, end], never beyond now."""
@@ -52,6 +51,22 @@ class Series:
 
 
 REPLAY_AHEAD_MS = 30 * DAY_MS
+
+
+def candle_path(row: list[float], step_ms: int) -> list[tuple[int, float]]:
+    """The synthetic price path inside one recorded candle, as (time, price) vertices: open → first extreme
+    at a third → second extreme at two thirds → close (low first when it closed up, high first otherwise)."""
+    start, opened, high, low, close = int(row[0]), row[1], row[2], row[3], row[4]
+    first, second = (low, high) if close >= opened else (high, low)
+    return [(start, opened), (start + step_ms // 3, first), (start + 2 * step_ms // 3, second),
+            (start + step_ms, close)]
+
+
+def price_on_path(path: list[tuple[int, float]], at_ms: int) -> float:
+    for (t0, p0), (t1, p1) in zip(path, path[1:], strict=False):
+        if at_ms <= t1:
+            return p0 + (p1 - p0) * max(0, at_ms - t0) / max(1, t1 - t0)
+    return path[-1][1]
 
 
 def _load(filename: str, step_ms: int) -> Series:
