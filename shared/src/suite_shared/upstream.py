@@ -72,6 +72,12 @@ class CircuitOpen(UpstreamFailure):
     reason = "circuit_open"
 
 
+class NotServed(UpstreamFailure):
+    """This upstream does not carry what was asked (a pair it does not list): the next provider may."""
+
+    reason = "not_served"
+
+
 class UpstreamRejected(UpstreamFailure):
     """A 4xx the upstream meant (bad symbol, unknown id): the provider decides what it means for us."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from suite_shared.providers import Fetcher, UpstreamRequest
-from suite_shared.upstream import MalformedBody, UpstreamRejected
+from suite_shared.upstream import MalformedBody, NotServed, UpstreamRejected
 
 from ..models import Candle, CandleQuery, ExchangeInfo, ExchangeSymbol, OrderBook, PairQuery, PriceQuote, Ticker, Trade
 
@@ -34,7 +34,9 @@ def result_of(upstream: str, raw: Any) -> Any:
     errors = raw.get("error") or []
     if errors:
         message = "; ".join(str(error) for error in errors)
-        if any("Unknown asset pair" in str(error) or "Invalid arguments" in str(error) for error in errors):
+        if any("Unknown asset pair" in str(error) for error in errors):
+            raise NotServed(upstream, message, 400)
+        if any("Invalid arguments" in str(error) for error in errors):
             raise UpstreamRejected(upstream, message, 400)
         raise MalformedBody(upstream, f"error body: {message}")
     return raw["result"]

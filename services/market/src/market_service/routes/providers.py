@@ -62,4 +62,5 @@ async def get_providers(ctx: Context) -> ProvidersResponse:
             budget=Budget(limit=config.budget, window_s=config.budget_window_s,
                           remaining=await client.budgets[name].remaining())))
     return ProvidersResponse(replica=f"{socket.gethostname()}:{os.getpid()}", providers=providers,
-                             meta=Meta(source="market", cache="miss", age_ms=0, as_of=now_ms()))
+                             meta=Meta(source="market", sources_tried=["market"], cache="miss", age_ms=0,
+                                       as_of=now_ms()))

@@ -1,0 +1,126 @@
+"""Every market endpoint through the real gateway in sandbox mode: contract shape with provenance, bad input
+as the contract's 4xx, and fallback per endpoint family when the primary upstream fails."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from harness import Suite
+
+NOW_MS = int(time.time() * 1000)
+DAY = 86_400_000
+
+
+def ok(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert body["success"] is True and isinstance(body["timestamp"], int)
+    assert body["meta"]["source"] and body["meta"]["sources_tried"][-1] == body["meta"]["source"]
+    return body
+
+
+def error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize("path, keys", [
+    ("/api/price/BTC", {"symbol", "price", "change_24h", "high_24h", "low_24h", "volume_24h"}),
+    ("/api/ticker/BTC/USDT", {"symbol", "bid", "ask", "last", "volume", "quote_volume"}),
+    ("/api/ticker/ETH%2FUSDT", {"symbol", "bid", "ask", "last", "volume", "quote_volume"}),
+    ("/api/ohlcv?symbol=BTCUSDT&timeframe=1h&limit=24", {"symbol", "timeframe", "data"}),
+    ("/api/orderbook/btc-usdt?limit=10", {"symbol", "bids", "asks"}),
+    ("/api/trades/ETH?limit=20", {"symbol", "trades"}),
+    ("/api/exchange-info", {"exchange", "symbols"}),
+    ("/api/stats", {"global", "top_gainers", "top_losers"}),
+    ("/api/stats/dominance", {"dominance"}),
+    (f"/api/history/price/BTC?from={NOW_MS - 7 * DAY}&to={NOW_MS}&interval=1d", {"symbol", "interval", "data"}),
+    ("/api/providers", {"providers", "replica"}),
+])
+def test_each_endpoint_answers_in_the_contract_shape(gateway: httpx.Client, path: str, keys: set[str]) -> None:
+    body = ok(gateway.get(path))
+    assert keys <= set(body)
+
+
+def test_candles_are_closed_hours_with_open_times(gateway: httpx.Client) -> None:
+    data = ok(gateway.get("/api/ohlcv", params={"symbol": "BTC", "timeframe": "1h", "limit": 24}))["data"]
+    assert len(data) == 24
+    opens = [candle["t"] for candle in data]
+    assert all(later - earlier == 3_600_000 for earlier, later in zip(opens, opens[1:], strict=False))
+    assert opens[-1] + 3_600_000 <= int(time.time() * 1000)
+
+
+def test_dominance_sums_to_100(gateway: httpx.Client) -> None:
+    shares = ok(gateway.get("/api/stats/dominance"))["dominance"]
+    assert round(sum(shares.values()), 6) == 100.0 and "others" in shares
+
+
+def test_ticker_and_price_agree_with_the_market_list(gateway: httpx.Client) -> None:
+    price = ok(gateway.get("/api/price/ETH"))["price"]
+    listed = next(coin for coin in ok(gateway.get("/api/market", params={"limit": 10}))["items"]
+                  if coin["symbol"] == "ETH")
+    assert price == pytest.approx(listed["price"], rel=0.01)
+
+
+@pytest.mark.parametrize("path, status, code", [
+    ("/api/ticker/NOTACOIN", 404, "INVALID_SYMBOL"), ("/api/price/BTCC", 404, "INVALID_SYMBOL"),
+    ("/api/ohlcv?symbol=BTC&timeframe=2h", 400, "INVALID_PARAMETER"),
+    ("/api/ohlcv?symbol=BTC&timeframe=1h&limit=5000", 400, "INVALID_PARAMETER"),
+    ("/api/orderbook/BTC?limit=0", 400, "INVALID_PARAMETER"), ("/api/trades/BTC?limit=501", 400, "INVALID_PARAMETER"),
+    ("/api/history/price/BTC?from=10&to=5", 400, "INVALID_PARAMETER"),
+    ("/api/blockchain/transactions/0x123?chain=ethereum", 400, "INVALID_PARAMETER"),
+    ("/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?chain=dogechain", 400,
+     "INVALID_PARAMETER"),
+    ("/api/blockchain/whale-alerts?limit=0", 400, "INVALID_PARAMETER"),
+])
+def test_bad_input_gets_the_contract_4xx(gateway: httpx.Client, path: str, status: int, code: str) -> None:
+    error(gateway.get(path), status, code)
+
+
+def test_unknown_symbol_suggests_close_matches(gateway: httpx.Client) -> None:
+    details = gateway.get("/api/ticker/ETHH").json()["error"]["details"]
+    assert "ETH" in details["suggestions"]
+
+
+@pytest.mark.parametrize("path, fallback", [
+    ("/api/ticker/ADA", "kraken"), ("/api/price/BTC?convert=eur", "kraken"),
+    ("/api/ohlcv?symbol=ETH&timeframe=15m&limit=10", "kraken"), ("/api/orderbook/ETH?limit=5", "kraken"),
+    ("/api/trades/BTC-USDT?limit=5", "kraken"),
+])
+def test_binance_failing_falls_back_to_kraken(sandbox: Suite, gateway: httpx.Client, path: str,
+                                              fallback: str) -> None:
+    gateway.get("/api/exchange-info")  # the symbol list is cached while Binance is up
+    sandbox.set_fault("binance", "status", status=503, path_contains="/api/v3/")
+    body = ok(gateway.get(path))
+    assert body["meta"]["sources_tried"] == ["binance", fallback]
+
+
+def test_a_pair_the_fallback_does_not_list_is_503_not_502(sandbox: Suite, gateway: httpx.Client) -> None:
+    gateway.get("/api/exchange-info")
+    sandbox.set_fault("binance", "status", status=503, path_contains="/api/v3/ticker")
+    error(gateway.get("/api/ticker/SOL"), 503, "UPSTREAM_UNAVAILABLE")  # Kraken's pair list has no SOL
+    direct = httpx.get(f"{sandbox.service_url('market')}/api/ticker/SOL").json()["error"]["details"]
+    assert direct["failures"] == [{"source": "binance", "reason": "server_error"},
+                                  {"source": "kraken", "reason": "not_served"}]
+
+
+def test_coingecko_failing_stats_fall_back_to_coincap(sandbox: Suite, gateway: httpx.Client) -> None:
+    time.sleep(2.1)  # the stats cached by earlier tests go stale only with the test TTLs; force a real fetch
+    sandbox.set_fault("coingecko", "status", status=502)
+    body = gateway.get("/api/stats/dominance").json()
+    assert body["meta"]["source"] in ("coincap", "coingecko")  # fresh stats (300 s TTL) may still be cached
+    if body["meta"]["cache"] == "miss":
+        assert body["meta"]["sources_tried"] == ["coingecko", "coincap"]
+
+
+def test_ticker_stale_if_every_exchange_fails(sandbox: Suite, gateway: httpx.Client) -> None:
+    fresh = ok(gateway.get("/api/ticker/BNB"))
+    time.sleep(5.2)  # the ticker TTL is 5 s
+    sandbox.set_fault("binance", "status", status=500, path_contains="/api/v3/ticker")
+    sandbox.set_fault("kraken", "timeout")
+    stale = ok(gateway.get("/api/ticker/BNB"))
+    assert stale["meta"]["stale"] is True and stale["last"] == fresh["last"]
