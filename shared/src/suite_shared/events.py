@@ -95,13 +95,15 @@ class CandlesRequest(BaseModel):
     until: int | None = None
 
 
-class CandleRow(BaseModel):
+class Candle(BaseModel):
+    """One closed candle: the row of GET /api/ohlcv and of the `market.candles.get` reply alike."""
+
     t: int = Field(description="open time, epoch ms")
     o: float
     h: float
     l: float  # noqa: E741 - the contract's field name
     c: float
-    v: float
+    v: float = Field(description="volume in the base asset")
 
 
 class RequestError(BaseModel):
@@ -112,7 +114,7 @@ class RequestError(BaseModel):
 class CandlesReply(BaseModel):
     symbol: str
     timeframe: str
-    data: list[CandleRow] = Field(default_factory=list)
+    data: list[Candle] = Field(default_factory=list)
     source: str | None = None
     stale: bool = False
     error: RequestError | None = None

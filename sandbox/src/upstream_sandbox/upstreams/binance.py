@@ -64,6 +64,11 @@ def symbols() -> dict[str, tuple[Coin, str]]:
     return table
 
 
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= 1000:
+        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+
+
 def _resolve(symbol: str | None) -> tuple[str, Coin, str]:
     if not symbol:
         raise BinanceError(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
@@ -175,8 +180,7 @@ async def get_klines(symbol: str | None = None, interval: str | None = None,
         name, coin, quote_asset = _resolve(symbol)
         if interval not in INTERVAL_MS:
             raise BinanceError(-1120, "Invalid interval.")
-        if not 1 <= limit <= 1000:
-            raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+        _check_limit(limit)
     except BinanceError as exc:
         return _error(exc)
     fx = quote_rate(quote_asset, now_ms())
@@ -269,8 +273,7 @@ def quote_price(coin: Coin, quote_asset: str, at_ms: int) -> float:
 async def get_trades(symbol: str | None = None, limit: int = 500) -> Response:
     try:
         name, coin, quote_asset = _resolve(symbol)
-        if not 1 <= limit <= 1000:
-            raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+        _check_limit(limit)
     except BinanceError as exc:
         return _error(exc)
     end_s = now_ms() // 1000
@@ -285,8 +288,7 @@ async def get_agg_trades(symbol: str | None = None, startTime: int | None = None
                          limit: int = 500) -> Response:
     try:
         name, coin, quote_asset = _resolve(symbol)
-        if not 1 <= limit <= 1000:
-            raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+        _check_limit(limit)
     except BinanceError as exc:
         return _error(exc)
     now_s = now_ms() // 1000

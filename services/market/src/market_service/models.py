@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from suite_shared.envelope import Envelope
+from suite_shared.events import Candle
 
 MarketSort = Literal["rank", "volume", "price_change"]
 MarketCategory = Literal["all", "defi", "nft", "meme"]
@@ -100,15 +101,6 @@ class CandleQuery(BaseModel):
     limit: int = 100
     since: int | None = None
     until: int | None = None
-
-
-class Candle(BaseModel):
-    t: int = Field(description="open time, epoch ms")
-    o: float
-    h: float
-    l: float  # noqa: E741 - the contract's field name
-    c: float
-    v: float = Field(description="volume in the base asset")
 
 
 class OhlcvResponse(Envelope):

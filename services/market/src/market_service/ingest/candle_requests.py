@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 from pydantic import RootModel, TypeAdapter, ValidationError
 
 from suite_shared.errors import ApiError, InvalidParameter
-from suite_shared.events import CandleRow, CandlesReply, CandlesRequest, RequestError
+from suite_shared.events import Candle, CandlesReply, CandlesRequest, RequestError
 from suite_shared.service import ServiceContext
 from suite_shared.subjects import MARKET_CANDLES_GET
 
@@ -57,7 +57,7 @@ async def answer(ctx: ServiceContext, chains: MarketChains, raw: Any) -> Candles
         log.exception("market.candles.get failed")
         return _error(symbol, timeframe, "INTERNAL_ERROR", "Internal error.")
     return CandlesReply(symbol=str(pair), timeframe=query.timeframe, source=result.record.source, stale=result.stale,
-                        data=[CandleRow.model_validate(row) for row in result.value])
+                        data=[Candle.model_validate(row) for row in result.value])
 
 
 def _check_window(request: CandlesRequest) -> None:
