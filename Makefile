@@ -25,6 +25,13 @@ run: install
 test: install
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
+# Rebuilds the ai service's ONNX models, their metadata and services/ai/training/REPORT.md from the data
+# in services/ai/training/data/ (a few minutes on 2 cores). Training libraries live in the `train` group only.
+.PHONY: train
+train: $(UV)
+	$(UV) sync --all-packages --frozen --group train
+	cd services/ai && ../../.venv/bin/python -m training
+
 lock: $(UV)
 	$(UV) lock
 

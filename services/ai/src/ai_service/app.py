@@ -1,17 +1,48 @@
-"""The AI service: ONNX models for sentiment, price forecasts and trading signals.
+"""The AI service: ONNX models for headline sentiment, price forecasts, trading signals and analysis.
 
-Foundation stage: the service starts, connects to NATS and Redis, and answers /health and /metrics;
-its endpoints arrive with its own issue.
+Models are loaded once at start-up (one ONNX Runtime session each, see registry.py). A model that cannot
+be loaded makes the replica unhealthy and its endpoints answer 503; the service itself keeps running.
+Candles come from the market service over NATS; `ai.sentiment.score` and `ai.predict` are answered on
+NATS in queue group "ai". Training code lives in `services/ai/training/` and is never imported here.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import httpx
 from fastapi import FastAPI
 
-from suite_shared.service import create_service_app
+from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
 
+from . import responders, routes
+from .engine import AiEngine
+from .registry import ARTIFACTS, load_registry
 
-def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    return create_service_app("ai", settings or get_settings(), transport=transport, description=__doc__ or "")
+
+def model_directory() -> Path:
+    """`AI_MODEL_DIR` overrides the shipped artifacts folder (used to test a broken deployment)."""
+    configured = os.environ.get("AI_MODEL_DIR")
+    return Path(configured) if configured else ARTIFACTS
+
+
+def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None,
+               model_dir: Path | None = None) -> FastAPI:
+    app: FastAPI
+
+    async def setup(ctx: ServiceContext) -> None:
+        registry = load_registry(model_dir or model_directory())
+        ctx.health_checks["models"] = registry.health
+        engine = AiEngine(ctx, registry)
+        app.state.engine = engine
+
+        async def serve_nats() -> None:
+            await responders.start(engine)
+
+        ctx.bus.on_connect(serve_nats)
+
+    app = create_service_app("ai", settings or get_settings(), routers=[routes.router], setup=setup,
+                             transport=transport, description=__doc__ or "")
+    return app

@@ -1,0 +1,174 @@
+"""Request and response bodies of the ai service (REST and NATS), as pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from suite_shared.envelope import Envelope
+from suite_shared.events import RequestError
+
+from .sentiment import MAX_CHARS, MAX_TEXTS
+
+Timeframe = Literal["1h", "4h", "1d"]
+MAX_HORIZON = 168
+
+
+def check_texts(texts: list[str]) -> list[str]:
+    """The limits every sentiment request obeys (REST and NATS)."""
+    if not texts:
+        raise ValueError("give `text` or a non-empty `texts` list")
+    if len(texts) > MAX_TEXTS:
+        raise ValueError(f"at most {MAX_TEXTS} texts per request, got {len(texts)}")
+    for index, text in enumerate(texts):
+        if not text.strip():
+            raise ValueError(f"text {index} is empty")
+        if len(text) > MAX_CHARS:
+            raise ValueError(f"text {index} has {len(text)} characters; the limit is {MAX_CHARS}")
+    return texts
+
+
+# -- sentiment -----------------------------------------------------------------------------------------
+
+
+class SentimentRequest(BaseModel):
+    text: str | None = Field(None, description=f"one headline or sentence (≤ {MAX_CHARS} characters)")
+    texts: list[str] | None = Field(None, description=f"up to {MAX_TEXTS} texts scored together")
+
+    @model_validator(mode="after")
+    def one_of(self) -> SentimentRequest:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give exactly one of `text` or `texts`")
+        check_texts([self.text] if self.text is not None else self.texts or [])
+        return self
+
+    def all_texts(self) -> list[str]:
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class SentimentResult(BaseModel):
+    label: Literal["positive", "neutral", "negative"]
+    score: float = Field(description="P(positive) − P(negative), in −1…1")
+    probabilities: dict[str, float] = Field(description="per class: negative, neutral, positive")
+
+
+class SentimentResponse(Envelope):
+    """Single text: the result's fields at the top level. Several: `results`, in the request's order."""
+
+    model: str
+    model_version: str
+    label: str | None = None
+    score: float | None = None
+    probabilities: dict[str, float] | None = None
+    results: list[SentimentResult] | None = None
+
+
+class SentimentScoreRequest(BaseModel):
+    """`ai.sentiment.score` request: a batch of texts."""
+
+    texts: list[str] = Field(default_factory=list)
+
+
+class SentimentScoreReply(BaseModel):
+    scores: list[SentimentResult] = Field(default_factory=list)
+    model: str | None = None
+    model_version: str | None = None
+    error: RequestError | None = None
+
+
+# -- forecast ------------------------------------------------------------------------------------------
+
+
+class PredictRequest(BaseModel):
+    symbol: str = Field(min_length=1, description="BTC, BTC/USDT, BTCUSDT, …")
+    timeframe: Timeframe = "1h"
+    horizon: int = Field(24, ge=1, le=MAX_HORIZON, description="candles ahead")
+    model: Literal["default", "forecast", "quantile-gbm"] = "default"
+
+
+class PricePoint(BaseModel):
+    timestamp: int = Field(description="close time of the predicted candle, epoch ms")
+    price: float = Field(description="median forecast")
+    lower_bound: float = Field(description="10 % quantile: the 80 % interval's lower end")
+    upper_bound: float = Field(description="90 % quantile: the 80 % interval's upper end")
+    confidence: float = Field(description="held-out coverage of this 80 % interval at a similar horizon")
+
+
+class Prediction(BaseModel):
+    symbol: str
+    timeframe: str
+    horizon: int
+    current_price: float
+    as_of: int = Field(description="open time of the last closed candle used, epoch ms")
+    predictions: list[PricePoint]
+    model: str
+    model_version: str
+    interval: str = "80% (10%-90% quantiles)"
+    confidence: float = Field(description="held-out directional accuracy of the median at a similar horizon")
+    direction: Literal["bullish", "bearish", "neutral"]
+
+
+class PredictResponse(Envelope, Prediction):
+    pass
+
+
+class PredictReply(BaseModel):
+    """`ai.predict` reply: the prediction, or an error with the contract's code."""
+
+    prediction: Prediction | None = None
+    error: RequestError | None = None
+
+
+# -- signals and analysis ------------------------------------------------------------------------------
+
+
+class SignalIndicators(BaseModel):
+    rsi: float
+    macd: dict[str, float]
+    volume_profile: dict[str, float]
+    atr: float
+
+
+class Signal(BaseModel):
+    id: str
+    symbol: str
+    type: Literal["buy", "sell", "hold"]
+    confidence: float = Field(ge=0, le=1, description="held-out rate at which signals this strong were right")
+    score: float = Field(ge=0, le=10, description="0 strongly bearish, 5 neutral, 10 strongly bullish")
+    timeframe: str
+    entry_price: float
+    target_price: float
+    stop_loss: float
+    risk_reward: float = Field(description="|target − entry| / |entry − stop|")
+    model: str
+    model_version: str
+    reasoning: list[str]
+    indicators: SignalIndicators
+    forecast: dict[str, float]
+    timestamp: int = Field(description="close time of the last candle used, epoch ms")
+    expires_at: int = Field(description="when the next candle closes, epoch ms")
+
+
+class SignalsResponse(Envelope):
+    signals: list[Signal]
+
+
+class AnalysisResponse(Envelope):
+    symbol: str
+    analysis: dict[str, Any]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str | None
+    kind: str | None
+    status: Literal["loaded", "unavailable"]
+    trained_range: list[str] | None = None
+    trained_on: dict[str, Any] | None = None
+    evaluation: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+class ModelsResponse(Envelope):
+    models: list[ModelInfo]

@@ -1,0 +1,51 @@
+"""The signal rule: direction from the forecast, ATR-based levels, calibrated confidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from ai_service.signals import FEE_PER_SIDE, STOP_ATR, Calibration, Forecast, decide, strength_score
+
+CALIBRATION = Calibration(edges=(0.0, 0.1, 0.2, 99.0), trade_win_rate=(0.45, 0.5, 0.6),
+                          hold_right_rate=(0.55, 0.5, 0.4), counts=(10, 10, 10), z_threshold=0.2)
+
+
+def forecast(z50: float, scale: float = 0.05) -> Forecast:
+    return Forecast(z10=z50 - 1.3, z50=z50, z90=z50 + 1.3, scale=scale, horizon=24)
+
+
+@pytest.mark.parametrize(("z50", "kind"), [(0.5, "buy"), (-0.5, "sell"), (0.1, "hold"), (-0.19, "hold")])
+def test_direction_follows_the_median_beyond_the_threshold(z50: float, kind: str) -> None:
+    assert decide(forecast(z50), entry=100.0, atr=1.0, calibration=CALIBRATION).type == kind
+
+
+def test_a_move_that_does_not_pay_the_fees_is_a_hold() -> None:
+    tiny = forecast(0.5, scale=2 * FEE_PER_SIDE / 0.6)
+    assert decide(tiny, entry=100.0, atr=1.0, calibration=CALIBRATION).type == "hold"
+
+
+def test_buy_levels_sit_on_either_side_and_risk_reward_is_computed_from_them() -> None:
+    decision = decide(forecast(0.5), entry=100.0, atr=2.0, calibration=CALIBRATION)
+    assert decision.stop == pytest.approx(100.0 - STOP_ATR * 2.0)
+    assert 100.0 + 2.0 <= decision.target <= 100.0 + 4 * 2.0
+    assert decision.risk_reward == pytest.approx((decision.target - 100.0) / (100.0 - decision.stop), rel=1e-3)
+
+
+def test_sell_levels_are_mirrored() -> None:
+    decision = decide(forecast(-0.5), entry=100.0, atr=2.0, calibration=CALIBRATION)
+    assert decision.target < 100.0 < decision.stop
+
+
+def test_confidence_comes_from_the_calibration_table() -> None:
+    assert decide(forecast(0.5), 100.0, 1.0, CALIBRATION).confidence == 0.6
+    assert decide(forecast(0.05), 100.0, 1.0, CALIBRATION).confidence == 0.55  # hold: rate a trade would lose
+
+
+def test_sentiment_shifts_the_forecast_a_little() -> None:
+    assert decide(forecast(0.1), 100.0, 1.0, CALIBRATION, sentiment=1.0).type == "buy"
+    assert decide(forecast(0.1), 100.0, 1.0, CALIBRATION, sentiment=-1.0).type == "hold"
+
+
+def test_score_is_five_when_neutral_and_bounded() -> None:
+    assert strength_score(0.0) == 5.0
+    assert 0 <= strength_score(-10) < strength_score(10) <= 10

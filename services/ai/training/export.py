@@ -1,0 +1,42 @@
+"""Writing models: ONNX files and the JSON metadata beside each, in the runtime's artifacts folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import onnx
+import onnxruntime as ort
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "src" / "ai_service" / "artifacts"
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True, cwd=ARTIFACTS).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def save(model: onnx.ModelProto, name: str, metadata: dict[str, Any]) -> Path:
+    """Write `<name>.onnx` and `<name>.json` (metadata plus file size and build provenance)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.onnx"
+    path.write_bytes(model.SerializeToString())
+    metadata = {**metadata, "file": path.name, "file_bytes": path.stat().st_size,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "built_from_commit": git_commit()}
+    (ARTIFACTS / f"{name}.json").write_text(json.dumps(metadata, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def session(model: onnx.ModelProto) -> ort.InferenceSession:
+    """A session configured as the service configures its own (one thread, no spinning)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
