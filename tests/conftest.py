@@ -20,6 +20,11 @@ TEST_ENV = {
     "UPSTREAM_TIMEOUT_S": "2",
     "UPSTREAM_RETRIES": "1",
     "BREAKER_FAILURES": "1000",
+    # The sandbox is not rate-limited and budgets are unit-tested; a whole session's calls must not spend
+    # them and turn an injected fault into budget_exhausted.
+    "BUDGET_COINGECKO_PER_MIN": "100000",
+    "BUDGET_BINANCE_WEIGHT_PER_MIN": "10000000",
+    "BUDGET_DEFAULT_PER_MIN": "100000",
 }
 SERVICES = ["market", "news", "sentiment", "ai", "stream"]
 
