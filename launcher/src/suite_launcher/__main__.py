@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
-from .env import build_env
+from .env import SERVICES, SuiteEnv, build_env
 from .procfile import PROCFILE, ROOT, processes_for
 
 
@@ -35,10 +37,34 @@ def run_suite() -> None:
     os.execve(honcho, [honcho, "--procfile", str(PROCFILE), "--app-root", str(ROOT), "start", *names], env)
 
 
+def wait_for_services(env: SuiteEnv, timeout_s: float = 60.0) -> list[str]:
+    """Wait until every service answers its liveness probe; return those that never did.
+
+    Traefik's per-service circuit breakers would trip on connection errors from services still starting,
+    leaving the suite half-available for seconds after boot; so the gateway opens only once they answer.
+    """
+    pending = {name: f"{env.url(name)}/health/live" for name in SERVICES}
+    deadline = time.monotonic() + timeout_s
+    while pending and time.monotonic() < deadline:
+        for name, url in list(pending.items()):
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our own loopback URL
+                    if response.status == 200:
+                        del pending[name]
+            except OSError:
+                pass
+        if pending:
+            time.sleep(0.2)
+    return sorted(pending)
+
+
 def run_gateway() -> None:
     from .gateway import traefik_command
 
     env = build_env()
+    missing = wait_for_services(env)
+    if missing:
+        print(f"gateway: starting although {', '.join(missing)} did not answer yet", file=sys.stderr, flush=True)
     command = traefik_command(env, ROOT)
     os.execve(command[0], command, {**os.environ, **env.values})
 
