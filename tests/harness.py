@@ -152,9 +152,13 @@ class Suite:
     def reset_calls(self) -> None:
         httpx.delete(f"{self.sandbox_url}/_sandbox/calls").raise_for_status()
 
-    def calls(self, upstream: str) -> int:
-        counts: dict[str, int] = httpx.get(f"{self.sandbox_url}/_sandbox/calls").json()["calls"]
-        return counts.get(upstream, 0)
+    def calls(self, upstream: str, query_contains: str | None = None) -> int:
+        """Calls that reached `upstream` since the last reset; only those whose query has the text, if given."""
+        counts = httpx.get(f"{self.sandbox_url}/_sandbox/calls").json()
+        if query_contains is None:
+            return int(counts["calls"].get(upstream, 0))
+        return sum(count for request, count in counts["requests"].items()
+                   if request.startswith(f"/{upstream}/") and query_contains in request)
 
 
 def _url_ready(url: str) -> bool:

@@ -31,7 +31,7 @@ def test_cold_misses_on_two_replicas_make_one_upstream_call(sandbox: Suite, seco
     urls = [f"{sandbox.service_url('market')}{path}", f"{second_market}{path}"] * 10
     responses = asyncio.run(_spread(urls))
     assert all(response.status_code == 200 for response in responses)
-    assert sandbox.calls("coingecko") == 1
+    assert sandbox.calls("coingecko", "vs_currency=aud") == 1
     assert {response.json()["items"][0]["price"] for response in responses}.__len__() == 1
 
 

@@ -33,7 +33,7 @@ async def clear_faults(upstream: str | None = None) -> dict[str, object]:
 
 @router.get("/calls")
 async def calls() -> dict[str, object]:
-    return {"calls": dict(BOARD.calls), "paths": dict(BOARD.paths)}
+    return {"calls": dict(BOARD.calls), "paths": dict(BOARD.paths), "requests": dict(BOARD.requests)}
 
 
 @router.delete("/calls")

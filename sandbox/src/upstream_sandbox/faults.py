@@ -37,6 +37,7 @@ class FaultBoard:
     faults: dict[str, Fault] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     paths: Counter[str] = field(default_factory=Counter)
+    requests: Counter[str] = field(default_factory=Counter)  # path?query, to tell one caller's calls apart
 
     def set(self, fault: Fault) -> None:
         self.faults[fault.upstream] = fault
@@ -50,10 +51,12 @@ class FaultBoard:
     def reset_calls(self) -> None:
         self.calls.clear()
         self.paths.clear()
+        self.requests.clear()
 
-    def record(self, upstream: str, path: str) -> None:
+    def record(self, upstream: str, path: str, query: str = "") -> None:
         self.calls[upstream] += 1
         self.paths[path] += 1
+        self.requests[f"{path}?{query}" if query else path] += 1
 
     def take(self, upstream: str, path: str) -> Fault | None:
         """The fault to apply to this call, consuming one of its `times`."""
@@ -88,7 +91,7 @@ class FaultMiddleware:
         if not upstream or upstream.startswith("_sandbox"):
             await self.app(scope, receive, send)
             return
-        self.board.record(upstream, path)
+        self.board.record(upstream, path, scope.get("query_string", b"").decode("latin-1"))
         fault = self.board.take(upstream, path)
         if fault is None:
             await self.app(scope, receive, send)
