@@ -40,6 +40,13 @@ def error(response: httpx.Response, status: int, code: str) -> None:
     ("/api/stats/dominance", {"dominance"}),
     (f"/api/history/price/BTC?from={NOW_MS - 7 * DAY}&to={NOW_MS}&interval=1d", {"symbol", "interval", "data"}),
     ("/api/providers", {"providers", "replica"}),
+    ("/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?limit=5",
+     {"address", "chain", "transactions"}),
+    ("/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?chain=polygon&limit=5",
+     {"address", "chain", "transactions"}),
+    ("/api/blockchain/transactions/bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh?chain=bitcoin&limit=5",
+     {"address", "chain", "transactions"}),
+    ("/api/blockchain/whale-alerts?min_value=500000&limit=5", {"alerts"}),
 ])
 def test_each_endpoint_answers_in_the_contract_shape(gateway: httpx.Client, path: str, keys: set[str]) -> None:
     body = ok(gateway.get(path))
@@ -106,6 +113,29 @@ def test_a_pair_the_fallback_does_not_list_is_503_not_502(sandbox: Suite, gatewa
     direct = httpx.get(f"{sandbox.service_url('market')}/api/ticker/SOL").json()["error"]["details"]
     assert direct["failures"] == [{"source": "binance", "reason": "server_error"},
                                   {"source": "kraken", "reason": "not_served"}]
+
+
+def test_whale_alerts_are_labelled_and_filtered(gateway: httpx.Client) -> None:
+    alerts = ok(gateway.get("/api/blockchain/whale-alerts", params={"min_value": 2_000_000, "limit": 50}))["alerts"]
+    assert alerts and all(alert["usd_value"] >= 2_000_000 for alert in alerts)
+    assert {"binance", "coinbase", "kraken"} & {alert["from_owner"] for alert in alerts} | {
+        alert["to_owner"] for alert in alerts}
+    assert [alert["timestamp"] for alert in alerts] == sorted((alert["timestamp"] for alert in alerts), reverse=True)
+
+
+def test_bitcoin_history_falls_back_to_mempool(sandbox: Suite, gateway: httpx.Client) -> None:
+    sandbox.set_fault("blockchair", "status", status=500)
+    body = ok(gateway.get("/api/blockchain/transactions/bc1q9d4ywgfnd8h43da5tpcxcn6ajv590cg6d3tg6axemvljvt2k76zs50tv4q",
+                          params={"chain": "bitcoin", "limit": 3}))
+    assert body["meta"]["sources_tried"] == ["blockchair", "mempool"]
+    assert len(body["transactions"]) == 3 and body["transactions"][0]["fee"] is not None
+
+
+def test_ethereum_history_falls_back_to_blockchair(sandbox: Suite, gateway: httpx.Client) -> None:
+    sandbox.set_fault("etherscan", "status", status=502)
+    body = ok(gateway.get("/api/blockchain/transactions/0x3f5CE5FBFe3E9af3971dD833D26bA9b5C936f0bE",
+                          params={"limit": 3}))
+    assert body["meta"]["sources_tried"] == ["etherscan", "blockchair"]
 
 
 def test_coingecko_failing_stats_fall_back_to_coincap(sandbox: Suite, gateway: httpx.Client) -> None:

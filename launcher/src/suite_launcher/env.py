@@ -55,6 +55,9 @@ UPSTREAMS: dict[str, tuple[str, str]] = {
 }
 
 
+SANDBOX_KEYED = ("NEWSAPI_API_KEY", "CRYPTOPANIC_API_KEY", "ETHERSCAN_API_KEY", "WHALE_ALERT_API_KEY")
+
+
 @dataclass(frozen=True)
 class SuiteEnv:
     """The resolved environment: a plain mapping of variable names to strings."""
@@ -110,6 +113,11 @@ def build_env(overrides: Mapping[str, str] | None = None, base: Mapping[str, str
             pick(name, scheme_url + sandbox_path)
         else:
             pick(name, live_url)
+
+    if data_source == "sandbox":
+        # The sandbox checks that a key is sent, as the real APIs do, and accepts any.
+        for name in SANDBOX_KEYED:
+            pick(name, "sandbox-key")
 
     # Anything else the caller set (API keys, log level, TTL overrides) passes through untouched.
     for name, value in source.items():
