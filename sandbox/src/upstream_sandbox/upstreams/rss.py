@@ -3,7 +3,7 @@
 
 Articles are dealt round-robin to the three feeds. Planted duplicates, for de-duplication tests (see
 DATA_SOURCES.md): every tenth article (0, 10, 20, …) also appears in the next feed with the same URL plus
-`?utm_source=rss&utm_medium=feed`; every tenth from 5 (5, 15, …) appears there again with a near-identical
+`utm_source=rss&utm_medium=feed` added to its query; every tenth from 5 (5, 15, …) appears there again with a near-identical
 title (its words' case changed and a trailing " - Report").
 """
 
@@ -28,6 +28,7 @@ FEEDS = {
     "decrypt": ("Decrypt", "https://decrypt.co"),
 }
 NAMES = list(FEEDS)
+TRACKING = "utm_source=rss&utm_medium=feed"
 
 
 def feed_items(feed: str) -> list[dict[str, Any]]:
@@ -38,7 +39,8 @@ def feed_items(feed: str) -> list[dict[str, Any]]:
         if index % 3 == position:
             items.append(article)
         elif (index + 1) % 3 == position and index % 10 == 0:
-            items.append({**article, "url": f"{article['url']}?utm_source=rss&utm_medium=feed"})
+            joiner = "&" if "?" in article["url"] else "?"
+            items.append({**article, "url": f"{article['url']}{joiner}{TRACKING}"})
         elif (index + 1) % 3 == position and index % 10 == 5:
             items.append({**article, "title": f"{article['title'].title()} - Report"})
     return items
