@@ -49,18 +49,23 @@ class TradeEvent(MarketEvent):
     side: Literal["buy", "sell"] = Field(description="the taker's side")
 
 
-class CandleEvent(MarketEvent):
-    """One update of a candle; `closed` is true once, for its final values."""
+class Candle(BaseModel):
+    """One closed candle: the row of GET /api/ohlcv and of the `market.candles.get` reply alike."""
 
-    kind: ClassVar[str] = "candle"
-
-    timeframe: str
     t: int = Field(description="open time, epoch ms")
     o: float
     h: float
     l: float  # noqa: E741 - the contract's field name
     c: float
     v: float = Field(description="volume in the base asset")
+
+
+class CandleEvent(MarketEvent, Candle):
+    """One update of a candle; `closed` is true once, for its final values."""
+
+    kind: ClassVar[str] = "candle"
+
+    timeframe: str
     closed: bool
 
 
@@ -93,17 +98,6 @@ class CandlesRequest(BaseModel):
     limit: int = 100
     since: int | None = None
     until: int | None = None
-
-
-class Candle(BaseModel):
-    """One closed candle: the row of GET /api/ohlcv and of the `market.candles.get` reply alike."""
-
-    t: int = Field(description="open time, epoch ms")
-    o: float
-    h: float
-    l: float  # noqa: E741 - the contract's field name
-    c: float
-    v: float = Field(description="volume in the base asset")
 
 
 class RequestError(BaseModel):
