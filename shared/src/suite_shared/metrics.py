@@ -32,6 +32,12 @@ REDIS_AVAILABLE = Gauge("redis_available", "1 while Redis answers, 0 while the s
 SERVICE_INFO = Gauge("service_info", "Static facts about the running service", ["service", "version", "data_source"])
 
 # Live market ingest (one leader per feed across replicas).
+# Model inference (the ai service): seconds of onnxruntime time per call, and rows per call.
+MODEL_INFERENCE = Histogram("model_inference_seconds", "ONNX Runtime time per inference call", ["model"],
+                            buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5))
+MODEL_BATCH_ROWS = Histogram("model_inference_batch_rows", "Rows (texts or forecast steps) per inference call",
+                             ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+
 INGEST_EVENTS = Counter("ingest_events_total", "Market events ingested, by event type and source", ["type", "source"])
 INGEST_DROPPED = Counter("ingest_events_dropped_total", "Market events not delivered, by reason", ["reason"])
 INGEST_RECONNECTS = Counter("ingest_reconnects_total", "Exchange WebSocket connections lost or refused", ["exchange"])

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from suite_shared.metrics import MODEL_BATCH_ROWS, MODEL_INFERENCE
+
 from .features import TIMEFRAME_HOURS, Candles, bar_volatility, feature_matrix, forecast_inputs
 from .indicators import WARMUP
 from .registry import LoadedModel
@@ -58,7 +60,10 @@ class Forecaster:
         vol = float(bar_volatility(candles.c)[-1])
         steps = np.arange(1, horizon + 1, dtype=np.float64)
         rows = forecast_inputs(np.repeat(features[None, :], horizon, axis=0), steps)
-        z = np.sort(self.session.run(None, {"features": rows})[0], axis=1)
+        with MODEL_INFERENCE.labels(self.name).time():
+            raw = self.session.run(None, {"features": rows})[0]
+        MODEL_BATCH_ROWS.labels(self.name).observe(len(rows))
+        z = np.sort(raw, axis=1)
         return ForecastPath(last_close=float(candles.c[-1]), last_open_time=int(candles.t[-1]),
                             bar_ms=int(TIMEFRAME_HOURS[timeframe] * 3_600_000), z=z.astype(np.float64),
                             scale=vol * np.sqrt(steps))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from suite_shared.metrics import MODEL_BATCH_ROWS, MODEL_INFERENCE
+
 from .registry import LoadedModel
 
 MAX_TEXTS = 64
@@ -31,7 +33,9 @@ class SentimentModel:
 
     def score(self, texts: list[str]) -> list[SentimentScore]:
         batch = np.asarray(texts, dtype=object).reshape(-1, 1)
-        _, probabilities = self.session.run(None, {"text": batch})
+        with MODEL_INFERENCE.labels(self.name).time():
+            _, probabilities = self.session.run(None, {"text": batch})
+        MODEL_BATCH_ROWS.labels(self.name).observe(len(texts))
         return [self._one(row) for row in probabilities]
 
     def _one(self, row: np.ndarray) -> SentimentScore:
