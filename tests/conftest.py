@@ -25,6 +25,9 @@ TEST_ENV = {
     "BUDGET_COINGECKO_PER_MIN": "100000",
     "BUDGET_BINANCE_WEIGHT_PER_MIN": "10000000",
     "BUDGET_DEFAULT_PER_MIN": "100000",
+    # The stream tests publish their own events for a pair no exchange lists (the ingest skips it).
+    "INGEST_SYMBOLS": "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,TEST/USDT",
+    "STREAM_HEARTBEAT_S": "1",
 }
 SERVICES = ["market", "news", "sentiment", "ai", "stream"]
 

@@ -1,17 +1,35 @@
 """The stream service: WebSocket fan-out of market, news and signal events from NATS.
 
-Foundation stage: the service starts, connects to NATS and Redis, and answers /health and /metrics;
-its endpoints arrive with its own issue.
+One NATS subscription per subject pattern per replica; each event serialised once and offered to the
+subscribed connections' bounded outboxes, so a slow client never delays the others.
 """
 
 from __future__ import annotations
 
+import os
+
 import httpx
 from fastapi import FastAPI
 
-from suite_shared.service import create_service_app
+from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
+
+from .hub import Hub
+from .sessions import router
 
 
 def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    return create_service_app("stream", settings or get_settings(), transport=transport, description=__doc__ or "")
+    app: FastAPI
+
+    async def setup(ctx: ServiceContext) -> None:
+        app.state.hub = Hub()
+        app.state.heartbeat_s = float(os.environ.get("STREAM_HEARTBEAT_S", "30"))
+
+        async def subscribe() -> None:
+            await app.state.hub.start(ctx.bus)
+
+        ctx.bus.on_connect(subscribe)
+
+    app = create_service_app("stream", settings or get_settings(), routers=[router], setup=setup,
+                             transport=transport, description=__doc__ or "")
+    return app

@@ -1,0 +1,135 @@
+"""The WebSocket endpoints: `/ws` (any channel), `/ws/ticker` and `/ws/trades` (channel implied by the path).
+
+Each connection has two tasks: this reader and its writer (connection.py). Client mistakes are answered
+with an error message and the connection stays open; a client sending faster than its allowance gets
+RATE_LIMITED errors. Dead peers are found by uvicorn's WebSocket pings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from suite_shared.symbols import parse_pair
+
+from .connection import Connection
+from .hub import Hub, snapshot
+from .metrics import CLIENT_ERRORS, CONNECTIONS, DISCONNECTS
+from .protocol import CHANNELS, MARKET_CHANNELS, Ping, ProtocolError, Subscription, parse_message
+
+router = APIRouter()
+
+MAX_SUBSCRIPTIONS = 100
+MESSAGES_PER_SECOND = 20
+BURST = 40
+
+
+class RateLimit:
+    """Token bucket for one client's messages."""
+
+    def __init__(self, per_second: float = MESSAGES_PER_SECOND, burst: int = BURST) -> None:
+        self.rate, self.capacity, self.tokens, self.stamp = per_second, burst, float(burst), time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def streamed_pairs(websocket: WebSocket) -> set[str]:
+    settings = websocket.app.state.context.settings
+    return {str(parse_pair(item)) for item in settings.ingest_symbols.split(",") if item.strip()}
+
+
+async def _handle(websocket: WebSocket, connection: Connection, request: Subscription) -> None:
+    hub: Hub = websocket.app.state.hub
+    if request.action == "unsubscribe":
+        hub.remove(connection, request.channel, request.symbols)
+        connection.control(_frame({"type": "unsubscribed", "channel": request.channel,
+                                   "symbols": list(request.symbols)}))
+        return
+    if len(connection.subscriptions) + max(len(request.symbols), 1) > MAX_SUBSCRIPTIONS:
+        raise ProtocolError("TOO_MANY_SUBSCRIPTIONS", f"At most {MAX_SUBSCRIPTIONS} subscriptions per connection.")
+    hub.add(connection, request.channel, request.symbols)
+    connection.control(_frame({"type": "subscribed", "channel": request.channel, "symbols": list(request.symbols)}))
+    if request.channel in MARKET_CHANNELS:
+        for symbol in request.symbols:
+            data = await snapshot(websocket.app.state.context.redis, request.channel, symbol)
+            if data is not None:
+                connection.offer(request.channel, symbol, data)
+
+
+def _frame(message: dict[str, object]) -> str:
+    return orjson.dumps(message).decode()
+
+
+async def _read(websocket: WebSocket, connection: Connection, implied: str | None) -> None:
+    limit, streamed = RateLimit(), streamed_pairs(websocket)
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        raw = message.get("text") or message.get("bytes") or b""
+        try:
+            if not limit.allow():
+                raise ProtocolError("RATE_LIMITED", f"At most {MESSAGES_PER_SECOND} messages per second.")
+            request = parse_message(raw, implied, streamed)
+            if isinstance(request, Ping):
+                connection.control(_frame({"type": "pong", "timestamp": int(time.time() * 1000)}))
+            else:
+                await _handle(websocket, connection, request)
+        except ProtocolError as error:
+            CLIENT_ERRORS.labels(error.code).inc()
+            connection.control(error.frame())
+
+
+async def _heartbeat(connection: Connection, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        connection.control(_frame({"type": "heartbeat", "timestamp": int(time.time() * 1000)}))
+
+
+async def serve(websocket: WebSocket, implied: str | None) -> None:
+    await websocket.accept()
+    connection = Connection(websocket.send_text, lambda code, reason: websocket.close(code, reason))
+    channels = [implied] if implied else list(CHANNELS)
+    connection.control(_frame({"type": "connection", "status": "connected", "channels": channels}))
+    CONNECTIONS.inc()
+    heartbeat_s = websocket.app.state.heartbeat_s
+    tasks = [asyncio.create_task(connection.run_writer()), asyncio.create_task(_read(websocket, connection, implied)),
+             asyncio.create_task(_heartbeat(connection, heartbeat_s))]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task.exception() is not None and not isinstance(task.exception(), WebSocketDisconnect):
+                DISCONNECTS.labels(type(task.exception()).__name__).inc()
+    finally:
+        websocket.app.state.hub.remove_all(connection)
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        CONNECTIONS.dec()
+
+
+@router.websocket("/ws")
+async def any_channel(websocket: WebSocket) -> None:
+    await serve(websocket, None)
+
+
+@router.websocket("/ws/ticker")
+async def ticker(websocket: WebSocket) -> None:
+    await serve(websocket, "ticker")
+
+
+@router.websocket("/ws/trades")
+async def trades(websocket: WebSocket) -> None:
+    await serve(websocket, "trades")

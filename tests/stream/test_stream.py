@@ -1,0 +1,148 @@
+"""The WebSocket surface through the real gateway, fed by real NATS: protocol, snapshot, seq, errors,
+heartbeat, and a slow client not delaying a fast one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+import websockets
+
+from harness import Suite
+from suite_shared.bus import Bus
+from suite_shared.events import TickerEvent, TradeEvent
+
+PAIR = "TEST/USDT"
+
+
+def ws_url(suite: Suite, path: str = "/ws") -> str:
+    return suite.gateway_url.replace("http://", "ws://") + path
+
+
+async def next_of(socket: Any, kind: str, timeout_s: float = 5.0) -> dict[str, Any]:
+    """The next message of `kind` (a `type` or a data `channel`), skipping heartbeats and others."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        message = json.loads(await asyncio.wait_for(socket.recv(), max(0.01, deadline - time.monotonic())))
+        if message.get("type") == kind or message.get("channel") == kind:
+            return message  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def bus(suite: Suite) -> AsyncIterator[Bus]:
+    connected = Bus(suite.env.values["NATS_URL"], "stream-test")
+    connected.start()
+    assert await connected.wait_connected(5)
+    yield connected
+    await connected.close()
+
+
+def ticker(price: float) -> TickerEvent:
+    now = int(time.time() * 1000)
+    return TickerEvent(symbol=PAIR, price=price, change_24h=1.5, volume_24h=1000.0, timestamp=now, received_at=now,
+                       source="binance")
+
+
+async def test_connect_subscribe_snapshot_then_live_ticks_in_seq_order(suite: Suite, bus: Bus) -> None:
+    client = aioredis.Redis.from_url(suite.env.values["REDIS_URL"])
+    await client.set(f"latest:ticker:{PAIR}", ticker(99.0).model_dump_json())
+    await client.aclose()
+    async with websockets.connect(ws_url(suite)) as socket:
+        hello = json.loads(await socket.recv())
+        assert hello == {"type": "connection", "status": "connected",
+                         "channels": ["ticker", "trades", "candles", "orderbook", "news", "signals"]}
+        await socket.send(json.dumps({"action": "subscribe", "channel": "ticker", "symbols": ["test-usdt"]}))
+        assert (await next_of(socket, "subscribed"))["symbols"] == [PAIR]
+        snapshot = await next_of(socket, "ticker")
+        assert snapshot["data"]["price"] == 99.0 and set(snapshot["data"]) == {
+            "symbol", "price", "change_24h", "volume_24h", "timestamp"}
+        for price in (100.0, 101.0, 102.0):
+            await bus.publish(f"market.ticker.testusdt", ticker(price))
+            await asyncio.sleep(0.05)
+        live = [await next_of(socket, "ticker") for _ in range(3)]
+        assert [message["data"]["price"] for message in live] == [100.0, 101.0, 102.0]
+        seqs = [snapshot["seq"]] + [message["seq"] for message in live]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 4
+
+
+async def test_path_implies_the_channel_and_unsubscribe_stops_data(suite: Suite, bus: Bus) -> None:
+    async with websockets.connect(ws_url(suite, "/ws/trades")) as socket:
+        assert json.loads(await socket.recv())["channels"] == ["trades"]
+        await socket.send(json.dumps({"action": "subscribe", "symbols": [PAIR]}))
+        await next_of(socket, "subscribed")
+        now = int(time.time() * 1000)
+        trade = TradeEvent(symbol=PAIR, id="7", price=5.0, amount=2.0, side="buy", timestamp=now, received_at=now,
+                           source="binance")
+        await bus.publish("market.trade.testusdt", trade)
+        data = (await next_of(socket, "trades"))["data"]
+        assert {key: data[key] for key in ("symbol", "price", "amount", "side")} == {
+            "symbol": PAIR, "price": 5.0, "amount": 2.0, "side": "buy"}
+        await socket.send(json.dumps({"action": "unsubscribe", "symbols": [PAIR]}))
+        await next_of(socket, "unsubscribed")
+        await bus.publish("market.trade.testusdt", trade)
+        with pytest.raises(asyncio.TimeoutError):
+            await next_of(socket, "trades", timeout_s=1.0)
+
+
+async def test_ping_pong_and_heartbeat(suite: Suite) -> None:
+    async with websockets.connect(ws_url(suite)) as socket:
+        await socket.send(json.dumps({"type": "ping"}))
+        assert isinstance((await next_of(socket, "pong"))["timestamp"], int)
+        assert (await next_of(socket, "heartbeat", timeout_s=3.0))["type"] == "heartbeat"
+
+
+@pytest.mark.parametrize("message, code", [
+    ("not json", "INVALID_JSON"), ("[1, 2]", "INVALID_MESSAGE"),
+    (json.dumps({"action": "dance"}), "UNKNOWN_ACTION"),
+    (json.dumps({"action": "subscribe", "channel": "weather", "symbols": ["BTC"]}), "UNKNOWN_CHANNEL"),
+    (json.dumps({"action": "subscribe", "channel": "ticker", "symbols": ["NOPE/USDT"]}), "INVALID_SYMBOL"),
+    (json.dumps({"action": "subscribe", "channel": "ticker", "symbols": ["B$D"]}), "INVALID_SYMBOL"),
+    (json.dumps({"action": "subscribe", "channel": "ticker"}), "INVALID_SYMBOL"),
+    (json.dumps({"action": "subscribe", "channel": "ticker", "symbols": "BTC"}), "INVALID_MESSAGE"),
+    ("x" * 5000, "MESSAGE_TOO_LARGE"),
+])
+async def test_bad_messages_get_an_error_and_the_connection_stays_open(suite: Suite, message: str,
+                                                                        code: str) -> None:
+    async with websockets.connect(ws_url(suite)) as socket:
+        await socket.recv()
+        await socket.send(message)
+        error = await next_of(socket, "error")
+        assert error["error"]["code"] == code and error["error"]["message"]
+        await socket.send(json.dumps({"type": "ping"}))
+        await next_of(socket, "pong")
+
+
+async def test_too_many_subscriptions_and_too_many_messages(suite: Suite) -> None:
+    async with websockets.connect(ws_url(suite)) as socket:
+        await socket.recv()
+        for batch in range(3):
+            symbols = [f"NEWS{batch}X{i}" for i in range(40)]
+            await socket.send(json.dumps({"action": "subscribe", "channel": "news", "symbols": symbols}))
+        assert (await next_of(socket, "error"))["error"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
+        for _ in range(60):
+            await socket.send(json.dumps({"type": "ping"}))
+        assert (await next_of(socket, "error"))["error"]["code"] == "RATE_LIMITED"
+
+
+async def test_a_client_that_never_reads_does_not_delay_a_fast_one(suite: Suite, bus: Bus) -> None:
+    subscribe = json.dumps({"action": "subscribe", "channel": "trades", "symbols": [PAIR]})
+    async with websockets.connect(ws_url(suite), max_queue=1) as slow, websockets.connect(ws_url(suite)) as fast:
+        for socket in (slow, fast):
+            await socket.send(subscribe)
+            await next_of(socket, "subscribed")
+        now = int(time.time() * 1000)
+        padding = "x" * 2000  # big frames fill the slow client's socket buffers quickly
+        started = time.monotonic()
+        for index in range(600):
+            await bus.publish("market.trade.testusdt", TradeEvent(
+                symbol=PAIR, id=f"{index}-{padding}", price=1.0, amount=1.0, side="sell", timestamp=now,
+                received_at=now, source="binance"))
+        last_seen = ""
+        while not last_seen.startswith("599-"):
+            last_seen = (await next_of(fast, "trades", timeout_s=5.0))["data"]["id"]
+        assert time.monotonic() - started < 5.0
