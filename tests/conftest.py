@@ -28,6 +28,7 @@ TEST_ENV = {
     # The stream tests publish their own events for a pair no exchange lists (the ingest skips it).
     "INGEST_SYMBOLS": "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,TEST/USDT",
     "STREAM_HEARTBEAT_S": "1",
+    "STREAM_RESUME_WINDOW_S": "60",
 }
 SERVICES = ["market", "news", "sentiment", "ai", "stream"]
 

@@ -54,8 +54,10 @@ async def test_connect_subscribe_snapshot_then_live_ticks_in_seq_order(suite: Su
     await client.aclose()
     async with websockets.connect(ws_url(suite)) as socket:
         hello = json.loads(await socket.recv())
-        assert hello == {"type": "connection", "status": "connected",
-                         "channels": ["ticker", "trades", "candles", "orderbook", "news", "signals"]}
+        assert {key: hello[key] for key in ("type", "status", "channels")} == {
+            "type": "connection", "status": "connected",
+            "channels": ["ticker", "trades", "candles", "orderbook", "news", "signals"]}
+        assert len(hello["session"]) >= 16 and hello["resume_window_s"] == 60
         await socket.send(json.dumps({"action": "subscribe", "channel": "ticker", "symbols": ["test-usdt"]}))
         assert (await next_of(socket, "subscribed"))["symbols"] == [PAIR]
         snapshot = await next_of(socket, "ticker")
@@ -105,6 +107,9 @@ async def test_ping_pong_and_heartbeat(suite: Suite) -> None:
     (json.dumps({"action": "subscribe", "channel": "ticker"}), "INVALID_SYMBOL"),
     (json.dumps({"action": "subscribe", "channel": "ticker", "symbols": "BTC"}), "INVALID_MESSAGE"),
     ("x" * 5000, "MESSAGE_TOO_LARGE"),
+    (json.dumps({"action": "resume", "session": "short", "last_seq": 1}), "INVALID_MESSAGE"),
+    (json.dumps({"action": "resume", "session": "abcdefghijkl", "last_seq": -1}), "INVALID_MESSAGE"),
+    (json.dumps({"action": "resume", "session": "abcdefghijkl", "last_seq": "7"}), "INVALID_MESSAGE"),
 ])
 async def test_bad_messages_get_an_error_and_the_connection_stays_open(suite: Suite, message: str,
                                                                         code: str) -> None:
@@ -146,3 +151,126 @@ async def test_a_client_that_never_reads_does_not_delay_a_fast_one(suite: Suite,
         while not last_seen.startswith("599-"):
             last_seen = (await next_of(fast, "trades", timeout_s=5.0))["data"]["id"]
         assert time.monotonic() - started < 5.0
+
+
+def trade(index: int) -> TradeEvent:
+    now = int(time.time() * 1000)
+    return TradeEvent(symbol=PAIR, id=str(index), price=float(index), amount=1.0, side="buy", timestamp=now,
+                      received_at=now, source="binance")
+
+
+async def subscribed_session(suite: Suite, channel: str) -> tuple[Any, str]:
+    socket = await websockets.connect(ws_url(suite))
+    session = json.loads(await socket.recv())["session"]
+    await socket.send(json.dumps({"action": "subscribe", "channel": channel, "symbols": [PAIR]}))
+    await next_of(socket, "subscribed")
+    return socket, session
+
+
+async def test_resume_after_reconnect_replays_missed_trades_in_order_without_duplicates(suite: Suite,
+                                                                                         bus: Bus) -> None:
+    socket, session = await subscribed_session(suite, "trades")
+    for index in range(3):
+        await bus.publish("market.trade.testusdt", trade(index))
+    received = [await next_of(socket, "trades") for _ in range(3)]
+    last_seq = received[1]["seq"]  # pretend frame 3 was lost with the connection
+    await socket.close()
+    await asyncio.sleep(0.3)  # the server notices the close and saves the session
+    for index in range(3, 6):
+        await bus.publish("market.trade.testusdt", trade(index))
+    await asyncio.sleep(0.3)
+    async with websockets.connect(ws_url(suite)) as again:
+        await again.recv()
+        await again.send(json.dumps({"action": "resume", "session": session, "last_seq": last_seq}))
+        resumed = await next_of(again, "resumed")
+        assert resumed["session"] == session and resumed["subscriptions"] == {"trades": [PAIR]}
+        assert resumed["replayed"] == 4
+        await bus.publish("market.trade.testusdt", trade(6))
+        frames = [await next_of(again, "trades") for _ in range(5)]
+        assert [frame["data"]["id"] for frame in frames] == ["2", "3", "4", "5", "6"]
+        assert [frame["seq"] for frame in frames] == list(range(last_seq + 1, last_seq + 6))
+        with pytest.raises(asyncio.TimeoutError):
+            await next_of(again, "trades", timeout_s=0.5)
+
+
+async def test_resume_of_a_ticker_gets_only_the_newest_missed_value(suite: Suite, bus: Bus) -> None:
+    socket, session = await subscribed_session(suite, "ticker")
+    await bus.publish("market.ticker.testusdt", ticker(1.0))
+    last_seq = (await next_of(socket, "ticker"))["seq"]
+    await socket.close()
+    await asyncio.sleep(0.3)
+    for price in (2.0, 3.0, 4.0):
+        await bus.publish("market.ticker.testusdt", ticker(price))
+    await asyncio.sleep(0.3)
+    async with websockets.connect(ws_url(suite)) as again:
+        await again.recv()
+        await again.send(json.dumps({"action": "resume", "session": session, "last_seq": last_seq}))
+        assert (await next_of(again, "resumed"))["replayed"] == 1
+        frame = await next_of(again, "ticker")
+        assert frame["data"]["price"] == 4.0 and frame["seq"] == last_seq + 1
+
+
+async def test_resume_of_an_unknown_session_or_twice_is_an_explicit_gap(suite: Suite, bus: Bus) -> None:
+    socket, session = await subscribed_session(suite, "trades")
+    await socket.close()
+    await asyncio.sleep(0.3)
+    async with websockets.connect(ws_url(suite)) as first:
+        await first.recv()
+        await first.send(json.dumps({"action": "resume", "session": session, "last_seq": 0}))
+        assert (await next_of(first, "resumed"))["replayed"] == 0
+    async with websockets.connect(ws_url(suite)) as unknown:
+        await unknown.recv()
+        await unknown.send(json.dumps({"action": "resume", "session": "nosuchsession123", "last_seq": 4}))
+        gap = await next_of(unknown, "gap")
+        assert gap["reason"] == "unknown_session" and gap["message"]
+
+
+async def test_resume_with_more_missed_than_the_replay_bound_says_gap_and_keeps_the_newest(suite: Suite,
+                                                                                           bus: Bus) -> None:
+    socket, session = await subscribed_session(suite, "trades")
+    await socket.close()
+    await asyncio.sleep(0.3)
+    for index in range(250):
+        await bus.publish("market.trade.testusdt", trade(1000 + index))
+    await asyncio.sleep(0.5)
+    async with websockets.connect(ws_url(suite)) as again:
+        await again.recv()
+        # The subscription marked the stream position, so even with no frame received all 250 are "missed".
+        await again.send(json.dumps({"action": "resume", "session": session, "last_seq": 0}))
+        assert (await next_of(again, "resumed"))["replayed"] == 200
+        gap = await next_of(again, "gap")
+        assert gap == {"type": "gap", "channels": ["trades"], "reason": "too_many_missed", "missed": 250,
+                       "replayed": 200}
+        first = await next_of(again, "trades")
+        assert first["data"]["id"] == "1050" and first["seq"] == 1
+
+
+async def connect_when_routed(suite: Suite, timeout_s: float = 20.0) -> Any:
+    """A connection once the gateway's health check has the restarted replica back in rotation."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket = await websockets.connect(ws_url(suite))
+            await socket.recv()
+            return socket
+        except (websockets.InvalidStatus, OSError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def test_stream_replica_restart_keeps_sessions_resumable(suite: Suite, bus: Bus) -> None:
+    socket, session = await subscribed_session(suite, "trades")
+    await bus.publish("market.trade.testusdt", trade(1))
+    last_seq = (await next_of(socket, "trades"))["seq"]
+    # A graceful stop (SIGTERM): the server closes the socket and saves the session.
+    await asyncio.to_thread(suite.stop, "stream")
+    with pytest.raises(websockets.ConnectionClosed):
+        await asyncio.wait_for(socket.recv(), 10)
+    await bus.publish("market.trade.testusdt", trade(2))
+    await asyncio.to_thread(suite.start, ["stream"])
+    async with await connect_when_routed(suite) as again:
+        await again.send(json.dumps({"action": "resume", "session": session, "last_seq": last_seq}))
+        assert (await next_of(again, "resumed"))["replayed"] == 1
+        frame = await next_of(again, "trades")
+        assert frame["data"]["id"] == "2" and frame["seq"] == last_seq + 1

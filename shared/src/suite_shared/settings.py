@@ -114,6 +114,11 @@ class Settings(BaseSettings):
         description="comma-separated pairs the market service ingests live (MATIC trades as POL since 2024)",
     )
 
+    # WebSocket streaming (stream service).
+    stream_heartbeat_s: float = Field(30.0, gt=0, description="seconds between heartbeat messages")
+    stream_resume_window_s: float = Field(
+        120.0, gt=0, description="how long a disconnected WebSocket session can be resumed (and events are kept)")
+
     ttl: CacheTTLs = Field(default_factory=CacheTTLs)
     budgets: UpstreamBudgets = Field(default_factory=UpstreamBudgets)
 

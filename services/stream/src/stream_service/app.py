@@ -6,8 +6,6 @@ subscribed connections' bounded outboxes, so a slow client never delays the othe
 
 from __future__ import annotations
 
-import os
-
 import httpx
 from fastapi import FastAPI
 
@@ -23,10 +21,9 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
 
     async def setup(ctx: ServiceContext) -> None:
         app.state.hub = Hub()
-        app.state.heartbeat_s = float(os.environ.get("STREAM_HEARTBEAT_S", "30"))
 
         async def subscribe() -> None:
-            await app.state.hub.start(ctx.bus)
+            await app.state.hub.start(ctx.bus, ctx.settings.stream_resume_window_s)
 
         ctx.bus.on_connect(subscribe)
 

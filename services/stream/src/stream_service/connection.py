@@ -5,6 +5,11 @@ newest state rather than a backlog; trades, news and signals queue in order up t
 queue overflows `max_overflows` times in a row without catching up is disconnected with a reason. `seq` is
 per connection, so each frame is the pre-serialised data with this connection's `seq` spliced in: the event
 is encoded once for all clients.
+
+For resume, each data frame remembers where its event sits in its JetStream stream (`Cursor`). A batch is
+written in stream order (an event offered twice, live and by a resume replay, goes out once), so per stream
+the position only grows with `seq`; `history()` and `base()` let resume.py answer "what had this client
+seen when it received frame `seq`" for the last `HISTORY` frames.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 from .metrics import DROPS, MESSAGES_OUT, SEND_LATENCY
 
@@ -20,6 +26,18 @@ COALESCED = frozenset({"ticker", "orderbook", "candles"})
 MAX_QUEUED = 256
 MAX_OVERFLOWS = 1024
 SEND_TIMEOUT_S = 10.0
+HISTORY = 2048
+
+
+class Cursor(NamedTuple):
+    stream: str
+    seq: int
+
+
+class Frame(NamedTuple):
+    channel: str | None  # None: a protocol message, sent as is
+    data: str
+    cursor: Cursor | None
 
 
 class SlowConsumer(Exception):
@@ -33,19 +51,26 @@ class Connection:
         self._close = close
         self.seq = 0
         self.subscriptions: set[tuple[str, str]] = set()
-        self._latest: dict[tuple[str, str], str] = {}
-        self._queue: deque[tuple[str | None, str]] = deque()
+        self._latest: dict[tuple[str, str], Frame] = {}
+        self._queue: deque[Frame] = deque()
+        # (seq, cursor) of the last HISTORY data frames with a cursor; `_base` is the cursors before them.
+        self._history: deque[tuple[int, Cursor]] = deque()
+        self._base: dict[str, int] = {}
+        self.held = False  # while a resume replays, the writer waits so replayed and live frames are ordered
         self._max_queued = max_queued
         self._overflows = 0
         self._wake = asyncio.Event()
         self.closed = False
 
-    def offer(self, channel: str, symbol: str, data: str) -> None:
+    def offer(self, channel: str, symbol: str, data: str, cursor: Cursor | None = None) -> None:
         """Queue one event's serialised `data` for this client (never blocks)."""
         if self.closed:
             return
+        frame = Frame(channel, data, cursor)
         if channel in COALESCED:
-            self._latest[(channel, symbol)] = data
+            held = self._latest.get((channel, symbol))
+            if held is None or held.cursor is None or cursor is None or cursor.seq >= held.cursor.seq:
+                self._latest[(channel, symbol)] = frame
         elif len(self._queue) >= self._max_queued:
             self._overflows += 1
             DROPS.labels(channel, "queue_full").inc()
@@ -54,15 +79,42 @@ class Connection:
                 self._wake.set()
                 return
             self._queue.popleft()
-            self._queue.append((channel, data))
+            self._queue.append(frame)
         else:
-            self._queue.append((channel, data))
-        self._wake.set()
+            self._queue.append(frame)
+        if not self.held:
+            self._wake.set()
 
     def control(self, frame: str) -> None:
         """Queue a protocol message (connection, pong, error, heartbeat) in order with the data."""
-        self._queue.append((None, frame))
+        self._queue.append(Frame(None, frame, None))
         self._wake.set()
+
+    def mark(self, cursor: Cursor) -> None:
+        """Record, in order with the data, that this client is now current up to `cursor` (a subscription
+        starts there: its snapshot stands for everything before). Nothing is sent for a mark."""
+        self._queue.append(Frame("", "", cursor))
+        if not self.held:
+            self._wake.set()
+
+    def release(self) -> None:
+        """End a hold (resume replay done): everything queued meanwhile goes out, in stream order."""
+        self.held = False
+        self._wake.set()
+
+    def history(self) -> list[tuple[int, Cursor]]:
+        """(seq, stream position) of the last data frames that came from a stream, oldest first."""
+        return list(self._history)
+
+    def base(self) -> dict[str, int]:
+        """Stream positions delivered before the oldest frame in `history`."""
+        return dict(self._base)
+
+    def adopt(self, seq: int, cursors: dict[str, int]) -> None:
+        """Continue a resumed session: numbering goes on from `seq`, history starts at its cursors."""
+        self.seq = seq
+        self._base = dict(cursors)
+        self._history.clear()
 
     async def run_writer(self) -> None:
         """Drain the outbox until the connection closes; one task per connection, never one per message."""
@@ -73,20 +125,51 @@ class Connection:
                 with contextlib.suppress(Exception):
                     await self._close(1008, "slow consumer: messages were dropped")
                 raise SlowConsumer()
-            frames = list(self._queue)
-            self._queue.clear()
-            latest, self._latest = self._latest, {}
-            frames += [(channel, data) for (channel, _), data in latest.items()]
-            for channel, data in frames:
-                await self._write(channel, data)
+            if self.held and all(frame.channel is not None for frame in self._queue):  # marks wait too
+                continue
+            for frame in self._take():
+                await self._write(frame)
             self._overflows = 0
 
-    async def _write(self, channel: str | None, data: str) -> None:
+    def _take(self) -> list[Frame]:
+        """The outbox as one batch: protocol messages first (in order); during a hold, only those."""
+        control = [frame for frame in self._queue if frame.channel is None]
+        if self.held:
+            self._queue = deque(frame for frame in self._queue if frame.channel is not None)
+            return control
+        data = [frame for frame in self._queue if frame.channel is not None] + list(self._latest.values())
+        self._queue.clear()
+        self._latest = {}
+        # Stream order within the batch (stable: frames without a cursor keep their place at the front).
+        data.sort(key=lambda frame: (frame.cursor.stream, frame.cursor.seq) if frame.cursor else ("", 0))
+        seen: set[Cursor] = set()
+        unique = []
+        for frame in data:
+            if frame.cursor is None or frame.cursor not in seen:
+                unique.append(frame)
+                if frame.cursor is not None:
+                    seen.add(frame.cursor)
+        return control + unique
+
+    def _remember(self, cursor: Cursor) -> None:
+        self._history.append((self.seq, cursor))
+        if len(self._history) > HISTORY:
+            _, dropped = self._history.popleft()
+            self._base[dropped.stream] = dropped.seq
+
+    async def _write(self, item: Frame) -> None:
+        channel, data, cursor = item
+        if channel == "":  # a mark: history only
+            if cursor is not None:
+                self._remember(cursor)
+            return
         if channel is None:
             frame = data
         else:
             self.seq += 1
             frame = f'{{"channel":"{channel}","data":{data},"seq":{self.seq}}}'
+            if cursor is not None:
+                self._remember(cursor)
         loop = asyncio.get_running_loop()
         started = loop.time()
         await asyncio.wait_for(self._send(frame), SEND_TIMEOUT_S)

@@ -12,3 +12,4 @@ DISCONNECTS = Counter("stream_disconnects_total", "Connections closed by the ser
 CLIENT_ERRORS = Counter("stream_client_errors_total", "Bad client messages answered with an error", ["code"])
 SEND_LATENCY = Histogram("stream_send_seconds", "Time to hand one frame to the socket",
                          buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0))
+RESUMES = Counter("stream_resumes_total", "Resume requests by outcome (resumed, gap, unknown_session)", ["outcome"])

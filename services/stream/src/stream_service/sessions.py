@@ -2,13 +2,15 @@
 
 Each connection has two tasks: this reader and its writer (connection.py). Client mistakes are answered
 with an error message and the connection stays open; a client sending faster than its allowance gets
-RATE_LIMITED errors. Dead peers are found by uvicorn's WebSocket pings.
+RATE_LIMITED errors. Dead peers are found by uvicorn's WebSocket pings (ws_ping_interval/timeout). When a
+connection ends its session is saved for resume (resume.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 
 import orjson
@@ -16,10 +18,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from suite_shared.symbols import parse_pair
 
+from . import resume
 from .connection import Connection
 from .hub import Hub, snapshot
 from .metrics import CLIENT_ERRORS, CONNECTIONS, DISCONNECTS
-from .protocol import CHANNELS, MARKET_CHANNELS, Ping, ProtocolError, Subscription, parse_message
+from .protocol import CHANNELS, MARKET_CHANNELS, Ping, ProtocolError, Resume, Subscription, parse_message
 
 router = APIRouter()
 
@@ -59,19 +62,66 @@ async def _handle(websocket: WebSocket, connection: Connection, request: Subscri
     if len(connection.subscriptions) + max(len(request.symbols), 1) > MAX_SUBSCRIPTIONS:
         raise ProtocolError("TOO_MANY_SUBSCRIPTIONS", f"At most {MAX_SUBSCRIPTIONS} subscriptions per connection.")
     hub.add(connection, request.channel, request.symbols)
+    hub.mark(connection, request.channel)
     connection.control(_frame({"type": "subscribed", "channel": request.channel, "symbols": list(request.symbols)}))
-    if request.channel in MARKET_CHANNELS:
-        for symbol in request.symbols:
-            data = await snapshot(websocket.app.state.context.redis, request.channel, symbol)
+    await _snapshots(websocket, connection, request.channel, request.symbols)
+
+
+async def _snapshots(websocket: WebSocket, connection: Connection, channel: str, symbols: tuple[str, ...]) -> None:
+    if channel in MARKET_CHANNELS:
+        for symbol in symbols:
+            data = await snapshot(websocket.app.state.context.redis, channel, symbol)
             if data is not None:
-                connection.offer(request.channel, symbol, data)
+                connection.offer(channel, symbol, data)
+
+
+async def _resume(websocket: WebSocket, connection: Connection, request: Resume, state: dict[str, str]) -> None:
+    """Restore a saved session's subscriptions and replay what it missed, or say `gap` (resume.py)."""
+    if connection.subscriptions or connection.seq:
+        raise ProtocolError("INVALID_MESSAGE", "Resume must be the first request on a new connection.")
+    context = websocket.app.state.context
+    saved = await resume.take(context.redis, request.session)
+    if saved is None:
+        resume.count("unknown_session")
+        connection.control(_frame({"type": "gap", "reason": "unknown_session", "session": request.session,
+                                   "message": "The session is unknown or expired: subscribe again."}))
+        return
+    hub: Hub = websocket.app.state.hub
+    cursors = saved.cursors_at(request.last_seq)
+    connection.held = True
+    try:
+        for channel, key in saved.subscriptions:
+            hub.add(connection, channel, (key,) if key != "*" else ())
+        state["session"] = request.session
+        gaps: list[dict[str, object]] = []
+        replayed = 0
+        if cursors is None:
+            gaps.append({"channels": sorted({channel for channel, _ in saved.subscriptions}), "reason": "too_old",
+                         "message": f"last_seq {request.last_seq} is outside the positions kept for this session."})
+            connection.adopt(max(request.last_seq, saved.seq), {})
+            for channel, key in saved.subscriptions:
+                await _snapshots(websocket, connection, channel, (key,))
+        else:
+            connection.adopt(request.last_seq, cursors)
+            outcome = await resume.replay(context.bus.jetstream(), hub, connection, saved.subscriptions, cursors)
+            gaps, replayed = outcome.gaps, outcome.replayed
+        subscriptions: dict[str, list[str]] = {}
+        for channel, key in saved.subscriptions:
+            subscriptions.setdefault(channel, []).append(key)
+        connection.control(_frame({"type": "resumed", "session": request.session, "last_seq": request.last_seq,
+                                   "replayed": replayed, "subscriptions": subscriptions}))
+        for gap in gaps:
+            connection.control(_frame({"type": "gap", **gap}))
+        resume.count("gap" if gaps else "resumed")
+    finally:
+        connection.release()
 
 
 def _frame(message: dict[str, object]) -> str:
     return orjson.dumps(message).decode()
 
 
-async def _read(websocket: WebSocket, connection: Connection, implied: str | None) -> None:
+async def _read(websocket: WebSocket, connection: Connection, implied: str | None, state: dict[str, str]) -> None:
     limit, streamed = RateLimit(), streamed_pairs(websocket)
     while True:
         message = await websocket.receive()
@@ -84,6 +134,8 @@ async def _read(websocket: WebSocket, connection: Connection, implied: str | Non
             request = parse_message(raw, implied, streamed)
             if isinstance(request, Ping):
                 connection.control(_frame({"type": "pong", "timestamp": int(time.time() * 1000)}))
+            elif isinstance(request, Resume):
+                await _resume(websocket, connection, request, state)
             else:
                 await _handle(websocket, connection, request)
         except ProtocolError as error:
@@ -101,10 +153,14 @@ async def serve(websocket: WebSocket, implied: str | None) -> None:
     await websocket.accept()
     connection = Connection(websocket.send_text, lambda code, reason: websocket.close(code, reason))
     channels = [implied] if implied else list(CHANNELS)
-    connection.control(_frame({"type": "connection", "status": "connected", "channels": channels}))
+    settings = websocket.app.state.context.settings
+    state = {"session": secrets.token_urlsafe(12)}
+    connection.control(_frame({"type": "connection", "status": "connected", "channels": channels,
+                               "session": state["session"], "resume_window_s": settings.stream_resume_window_s}))
     CONNECTIONS.inc()
-    heartbeat_s = websocket.app.state.heartbeat_s
-    tasks = [asyncio.create_task(connection.run_writer()), asyncio.create_task(_read(websocket, connection, implied)),
+    heartbeat_s = settings.stream_heartbeat_s
+    tasks = [asyncio.create_task(connection.run_writer()),
+             asyncio.create_task(_read(websocket, connection, implied, state)),
              asyncio.create_task(_heartbeat(connection, heartbeat_s))]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -112,12 +168,16 @@ async def serve(websocket: WebSocket, implied: str | None) -> None:
             if task.exception() is not None and not isinstance(task.exception(), WebSocketDisconnect):
                 DISCONNECTS.labels(type(task.exception()).__name__).inc()
     finally:
+        saved = resume.capture(connection)
         websocket.app.state.hub.remove_all(connection)
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         CONNECTIONS.dec()
+        if saved.subscriptions:
+            await resume.save(websocket.app.state.context.redis, state["session"], saved,
+                              settings.stream_resume_window_s)
 
 
 @router.websocket("/ws")

@@ -1,0 +1,189 @@
+"""Resume: a client that reconnects within the window gets what it missed, or an explicit `gap`.
+
+When a connection ends, its session — subscriptions, last `seq`, and the stream positions behind its recent
+frames — is saved in Redis for `STREAM_RESUME_WINDOW_S`, so any replica can pick it up (no sticky
+routing). The client sends `{"action": "resume", "session": "<id from its connection message>",
+"last_seq": <last seq it received>}`; the replica restores the subscriptions, holds the connection's
+writer, replays from the JetStream streams every event after the client's position on its subjects (for
+ticker/orderbook/candles only the newest per symbol, as live), then lets live events through, in stream
+order and without duplicates, numbered on from `last_seq`.
+
+When it cannot: an unknown or expired session, a `last_seq` older than the positions kept, or events
+already gone from the stream → `{"type": "gap", ...}` says which channel and why; the subscriptions are
+restored anyway and ticker/orderbook/candles get a fresh snapshot. A replica that crashes (no clean close)
+saves nothing: its clients get a `gap` for an unknown session and resubscribe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
+from pydantic import ValidationError
+
+from suite_shared.redis_link import RedisDown, RedisLink
+
+from .connection import COALESCED, Connection, Cursor
+from .hub import ALL, SOURCES, Hub, decode, filter_subject
+from .metrics import RESUMES
+
+log = logging.getLogger(__name__)
+
+MAX_REPLAY = 200  # per queued channel (trades, news, signals): more than this is a gap
+FETCH_BATCH = 256
+SESSION_KEY = "stream:session:{}"
+
+
+@dataclass
+class SavedSession:
+    subscriptions: list[tuple[str, str]]
+    seq: int
+    base: dict[str, int]
+    history: list[tuple[int, str, int]] = field(default_factory=list)
+
+    def cursors_at(self, seq: int) -> dict[str, int] | None:
+        if seq > self.seq:
+            return None
+        if self.history and seq < self.history[0][0] - 1:
+            return None
+        cursors = dict(self.base)
+        for frame_seq, stream, stream_seq in self.history:
+            if frame_seq > seq:
+                break
+            cursors[stream] = stream_seq
+        return cursors
+
+
+def capture(connection: Connection) -> SavedSession:
+    history = [(seq, cursor.stream, cursor.seq) for seq, cursor in connection.history()]
+    return SavedSession(sorted(connection.subscriptions), connection.seq, connection.base(), history)
+
+
+async def save(redis: RedisLink, session_id: str, session: SavedSession, window_s: float) -> None:
+    body = orjson.dumps({"subscriptions": session.subscriptions, "seq": session.seq, "base": session.base,
+                         "history": session.history})
+    with contextlib.suppress(RedisDown):
+        await redis.call(lambda client: client.set(SESSION_KEY.format(session_id), body, px=int(window_s * 1000)))
+
+
+async def take(redis: RedisLink, session_id: str) -> SavedSession | None:
+    """The saved session, removed so that it is resumed once (None: unknown, expired, or Redis down)."""
+    try:
+        raw = await redis.call(lambda client: client.getdel(SESSION_KEY.format(session_id)))
+    except RedisDown:
+        return None
+    if not raw:
+        return None
+    body = orjson.loads(raw)
+    return SavedSession([(channel, key) for channel, key in body["subscriptions"]], int(body["seq"]),
+                        {name: int(value) for name, value in body["base"].items()},
+                        [(int(a), str(b), int(c)) for a, b, c in body["history"]])
+
+
+@dataclass
+class Replay:
+    replayed: int = 0
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def replay(js: JetStreamContext, hub: Hub, connection: Connection, subscriptions: list[tuple[str, str]],
+                 cursors: dict[str, int]) -> Replay:
+    """Offer the connection every event after `cursors` on its subscriptions; it must be held meanwhile."""
+    result = Replay()
+    by_stream: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for channel, key in subscriptions:
+        by_stream[SOURCES[channel][0]].append((channel, key))
+    for stream, subs in by_stream.items():
+        start = cursors.get(stream)
+        if start is None:
+            continue  # nothing was delivered from this stream: nothing to catch up on
+        await _replay_stream(js, hub, connection, stream, subs, start, result)
+    return result
+
+
+async def _replay_stream(js: JetStreamContext, hub: Hub, connection: Connection, stream: str,
+                         subs: list[tuple[str, str]], start: int, result: Replay) -> None:
+    try:
+        info = await js.stream_info(stream)
+    except Exception as exc:  # noqa: BLE001 - any JetStream failure is reported to the client as a gap
+        log.warning("resume: stream %s unavailable: %s", stream, exc)
+        result.gaps.append({"channels": sorted({c for c, _ in subs}), "reason": "stream_unavailable"})
+        return
+    if info.state.first_seq > start + 1 and info.state.messages:
+        result.gaps.append({"channels": sorted({c for c, _ in subs}), "reason": "expired",
+                            "message": "Some missed events are older than the resume window."})
+    if info.state.last_seq <= start:
+        return
+    wanted = {(channel, key) for channel, key in subs}
+    channel_of = {SOURCES[channel][1]: channel for channel, _ in subs}
+    filters = sorted({filter_subject(channel, key) for channel, key in subs})
+    config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start + 1,
+                            ack_policy=AckPolicy.NONE, filter_subjects=filters, inactive_threshold=30.0,
+                            mem_storage=True)
+    pull = await js.pull_subscribe("", stream=stream, config=config)
+    queued: dict[str, list[tuple[list[str], str, Cursor]]] = defaultdict(list)
+    latest: dict[tuple[str, str], tuple[str, Cursor]] = {}
+    try:
+        pending = (await pull.consumer_info()).num_pending
+        while pending > 0:
+            try:
+                messages = await pull.fetch(min(FETCH_BATCH, pending), timeout=2.0)
+            except NatsTimeout:
+                break
+            for msg in messages:
+                pending = msg.metadata.num_pending
+                channel = _channel(channel_of, msg.subject)
+                if channel is None:
+                    continue
+                try:
+                    keys, data = decode(channel, msg.data)
+                except (ValidationError, ValueError):
+                    continue
+                keys = [key for key in keys if (channel, key) in wanted] or (
+                    [ALL] if (channel, ALL) in wanted else [])
+                if not keys:
+                    continue
+                cursor = Cursor(stream, msg.metadata.sequence.stream)
+                if channel in COALESCED:
+                    latest[(channel, keys[0])] = (data, cursor)
+                else:
+                    queued[channel].append((keys, data, cursor))
+    finally:
+        with contextlib.suppress(Exception):
+            await pull.unsubscribe()
+        with contextlib.suppress(Exception):
+            await js.delete_consumer(stream, config.name)
+    for (channel, key), (data, cursor) in latest.items():
+        connection.offer(channel, key, data, cursor)
+        result.replayed += 1
+    for channel, items in queued.items():
+        if len(items) > MAX_REPLAY:
+            result.gaps.append({"channels": [channel], "reason": "too_many_missed", "missed": len(items),
+                                "replayed": MAX_REPLAY})
+            items = items[-MAX_REPLAY:]
+        for keys, data, cursor in items:
+            connection.offer(channel, keys[0], data, cursor)
+            result.replayed += 1
+
+
+def _channel(channel_of: dict[str, str], subject: str) -> str | None:
+    for pattern, channel in channel_of.items():
+        if _matches(pattern, subject):
+            return channel
+    return None
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    parts, tokens = pattern.split("."), subject.split(".")
+    return len(parts) == len(tokens) and all(p in ("*", t) for p, t in zip(parts, tokens, strict=True))
+
+
+def count(outcome: str) -> None:
+    RESUMES.labels(outcome).inc()
