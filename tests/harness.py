@@ -32,9 +32,23 @@ def free_port() -> int:
         return port
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: all sockets stay bound until every port is picked, so none repeats."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def free_ports_env(**overrides: str) -> dict[str, str]:
     """A port for every part of the suite, none of them the defaults (a developer may be running it)."""
-    ports = {name: str(free_port()) for name in DEFAULT_PORTS}
+    ports = dict(zip(DEFAULT_PORTS, map(str, free_ports(len(DEFAULT_PORTS))), strict=True))
     return {**ports, **overrides}
 
 
