@@ -28,6 +28,12 @@ TEST_ENV = {
     # The stream tests publish their own events for a pair no exchange lists (the ingest skips it).
     "INGEST_SYMBOLS": "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,TEST/USDT",
     "STREAM_HEARTBEAT_S": "1",
+    "NEWS_POLL_RSS_S": "3",
+    "NEWS_POLL_CRYPTOPANIC_S": "3",
+    "NEWS_POLL_NEWSAPI_S": "3",
+    "NEWS_SCORE_RETRY_S": "1",
+    "BUDGET_NEWSAPI_PER_DAY": "100000",
+    "BUDGET_CRYPTOPANIC_PER_DAY": "100000",
     "STREAM_RESUME_WINDOW_S": "60",
 }
 SERVICES = ["market", "news", "sentiment", "ai", "stream"]

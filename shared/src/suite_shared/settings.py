@@ -114,6 +114,14 @@ class Settings(BaseSettings):
         description="comma-separated pairs the market service ingests live (MATIC trades as POL since 2024)",
     )
 
+    # News (news service): one poll per interval per source across all replicas, sized to the daily budgets
+    # (CryptoPanic 500/day → every 5 min = 288/day; NewsAPI 100/day → every 15 min = 96/day).
+    news_poll_rss_s: float = Field(120.0, gt=0, description="seconds between polls of each RSS feed")
+    news_poll_cryptopanic_s: float = Field(300.0, gt=0, description="seconds between CryptoPanic polls")
+    news_poll_newsapi_s: float = Field(900.0, gt=0, description="seconds between NewsAPI polls")
+    news_retention_days: float = Field(7.0, gt=0, description="how long articles are kept and served")
+    news_score_retry_s: float = Field(15.0, gt=0, description="how often unscored articles are offered to ai again")
+
     # WebSocket streaming (stream service).
     stream_heartbeat_s: float = Field(30.0, gt=0, description="seconds between heartbeat messages")
     stream_resume_window_s: float = Field(

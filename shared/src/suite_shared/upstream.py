@@ -283,6 +283,8 @@ class UpstreamClient:
             all_headers[config.api_key_header] = config.api_key
         if config.api_key and config.api_key_param:
             query[config.api_key_param] = config.api_key
+        if not path:  # the base URL is the resource itself (an RSS feed): call it exactly as configured
+            return config.base_url, query, all_headers
         return config.base_url.rstrip("/") + "/" + path.lstrip("/"), query, all_headers
 
     async def _send(self, upstream: str, method: str, url: str, params: dict[str, Any],

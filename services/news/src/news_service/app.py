@@ -1,17 +1,97 @@
 """The news service: aggregated, de-duplicated, AI-scored crypto news.
 
-Foundation stage: the service starts, connects to NATS and Redis, and answers /health and /metrics;
-its endpoints arrive with its own issue.
+Pollers (ingest.py) bring CryptoPanic, NewsAPI and three RSS feeds in on schedules that fit their budgets;
+stories are de-duplicated and stored in Redis (store.py); the scorer (scoring.py) has the ai service score
+them over NATS and publishes `news.scored` on the NEWS JetStream stream; GET /api/news/latest serves them.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from fastapi import FastAPI
 
-from suite_shared.service import create_service_app
+from suite_shared.health import ComponentHealth
+from suite_shared.redis_link import RedisDown
+from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
+from suite_shared.streams import ensure_stream, news_stream
+from suite_shared.upstream import UpstreamConfig
+
+from .ingest import Ingestor
+from .routes import router, status_report
+from .scoring import Scorer
+from .sources import CoinDeskRss, CointelegraphRss, CryptoPanicPosts, DecryptRss, NewsApiEverything, NewsSource
+from .store import NewsStore
+
+DAY_S = 86_400
+
+
+def register_upstreams(ctx: ServiceContext) -> None:
+    settings, budgets = ctx.settings, ctx.settings.budgets
+    ctx.upstreams.register(UpstreamConfig("cryptopanic", settings.cryptopanic_base_url,
+                                          budget=budgets.cryptopanic_per_day, budget_window_s=DAY_S,
+                                          api_key=settings.cryptopanic_api_key,
+                                          api_key_param=CryptoPanicPosts.api_key_param))
+    ctx.upstreams.register(UpstreamConfig("newsapi", settings.newsapi_base_url, budget=budgets.newsapi_per_day,
+                                          budget_window_s=DAY_S, api_key=settings.newsapi_api_key,
+                                          api_key_param=NewsApiEverything.api_key_param))
+    for name, url in (("coindesk", settings.rss_coindesk_url), ("cointelegraph", settings.rss_cointelegraph_url),
+                      ("decrypt", settings.rss_decrypt_url)):
+        ctx.upstreams.register(UpstreamConfig(name, url, budget=budgets.default_per_min))
+
+
+def build_sources(ctx: ServiceContext) -> list[tuple[NewsSource, float]]:
+    """Every source with its poll interval; a keyed source without its key is left out (and logged)."""
+    settings, client = ctx.settings, ctx.upstreams
+    sources: list[tuple[NewsSource, float]] = [
+        (CoinDeskRss(client), settings.news_poll_rss_s), (CointelegraphRss(client), settings.news_poll_rss_s),
+        (DecryptRss(client), settings.news_poll_rss_s)]
+    if settings.cryptopanic_api_key:
+        sources.append((CryptoPanicPosts(client), settings.news_poll_cryptopanic_s))
+    if settings.newsapi_api_key:
+        sources.append((NewsApiEverything(client), settings.news_poll_newsapi_s))
+    return sources
 
 
 def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    return create_service_app("news", settings or get_settings(), transport=transport, description=__doc__ or "")
+    settings = settings or get_settings()
+    app: FastAPI
+
+    async def setup(ctx: ServiceContext) -> None:
+        register_upstreams(ctx)
+        retention_s = ctx.settings.news_retention_days * DAY_S
+        store = NewsStore(ctx.redis, retention_s)
+        wake = asyncio.Event()
+        ingestor = Ingestor(store, ctx.redis, ctx.bus, build_sources(ctx), wake)
+        scorer = Scorer(store, ctx.redis, ctx.bus, wake, ctx.settings.news_score_retry_s)
+        app.state.store, app.state.ingestor, app.state.scorer = store, ingestor, scorer
+
+        async def declare_stream() -> None:
+            await ensure_stream(ctx.bus.jetstream(), news_stream(retention_s))
+
+        ctx.bus.on_connect(declare_stream)
+        ingestor.start()
+        scorer.start()
+
+        async def sources_health() -> ComponentHealth:
+            report = status_report(ingestor)
+            answered = any(item["last_success_ms"] for item in report.values())
+            failing = all(item["last_error"] for item in report.values()) if report else True
+            try:
+                backlog = await store.count_unscored()
+            except RedisDown:
+                backlog = None
+            return ComponentHealth(status="down" if failing and not answered else "up",
+                                   detail={"sources": report, "unscored": backlog, "scoring": scorer.last_error})
+
+        ctx.health_checks["sources"] = sources_health
+
+    async def teardown(ctx: ServiceContext) -> None:
+        await app.state.ingestor.stop()
+        await app.state.scorer.stop()
+
+    app = create_service_app("news", settings, routers=[router], setup=setup, teardown=teardown,
+                             transport=transport, description=__doc__ or "")
+    return app

@@ -43,6 +43,8 @@ class Article(BaseModel):
     related_symbols: list[str] = Field(default_factory=list)
     sentiment: Sentiment | None = None
     sentiment_score: float | None = Field(default=None, ge=-1.0, le=1.0)
+    scored_at: int | None = None  # ms: when the ai service scored it (None: not yet)
+    sentiment_model: str | None = None  # "<model>@<version>" that made the score
 
     @field_validator("published_at")
     @classmethod

@@ -1,0 +1,83 @@
+"""GET /api/news/latest: the newest stories of every source, de-duplicated and scored by the ai model."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from suite_shared.envelope import ERROR_RESPONSES, Envelope, Meta
+from suite_shared.errors import ServiceUnavailable
+from suite_shared.redis_link import RedisDown
+
+from .articles import Article
+from .ingest import Ingestor
+from .store import NewsStore
+
+router = APIRouter(tags=["news"])
+Category = Literal["all", "bitcoin", "ethereum", "defi", "nft"]
+SentimentLabel = Literal["positive", "negative", "neutral"]
+
+
+class NewsItem(BaseModel):
+    id: str
+    title: str
+    url: str
+    source: str
+    published_at: str | None = Field(description="ISO 8601, as the source gave it (UTC)")
+    sentiment: SentimentLabel | None = Field(description="from the ai service's model; null until scored")
+    sentiment_score: float | None = Field(description="-1…1; null until scored")
+    summary: str | None
+    image_url: str | None
+    tags: list[str]
+    related_symbols: list[str]
+
+
+class NewsResponse(Envelope):
+    total: int = Field(description="stories matching the filters (before `limit`)")
+    news: list[NewsItem]
+
+
+@router.get("/api/news/latest", response_model=NewsResponse, responses=ERROR_RESPONSES)
+async def latest(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100, description="number of stories")] = 10,
+    category: Annotated[Category, Query()] = "all",
+    language: Annotated[str, Query(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")] = "en",
+    sentiment: Annotated[SentimentLabel | None, Query(description="only stories the model scored so")] = None,
+    as_of: Annotated[int | None, Query(ge=0, description="epoch ms: only what was known then (backtests)")] = None,
+) -> NewsResponse:
+    store: NewsStore = request.app.state.store
+    try:
+        if as_of is None:
+            page = await store.page(limit, category, language, sentiment)
+            total, articles = page.total, page.articles
+        else:
+            known = [article for article in await store.as_of(as_of)
+                     if _matches(article, category, language, sentiment)]
+            total, articles = len(known), known[:limit]
+    except RedisDown as exc:
+        raise ServiceUnavailable("The news store (Redis) is unreachable.") from exc
+    return NewsResponse(total=total, news=[NewsItem.model_validate(article.to_contract()) for article in articles],
+                        meta=_meta(request.app.state.ingestor, as_of))
+
+
+def _matches(article: Article, category: str, language: str, sentiment: str | None) -> bool:
+    return ((category == "all" or category in article.tags) and article.language == language
+            and (sentiment is None or article.sentiment == sentiment))
+
+
+def _meta(ingestor: Ingestor, as_of: int | None) -> Meta:
+    """Provenance: the sources polled, and how fresh the newest successful poll is."""
+    polled = {name: status.last_success_ms for name, status in ingestor.status.items()}
+    last = max((value for value in polled.values() if value is not None), default=None)
+    now = int(time.time() * 1000)
+    return Meta(source="news-aggregate", sources_tried=sorted(polled), cache=None,
+                age_ms=None if last is None else now - last, stale=False, as_of=as_of if as_of is not None else last)
+
+
+def status_report(ingestor: Ingestor) -> dict[str, Any]:
+    return {name: {"last_success_ms": status.last_success_ms, "errors": status.errors,
+                   "last_error": status.last_error} for name, status in ingestor.status.items()}

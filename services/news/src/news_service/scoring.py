@@ -1,0 +1,169 @@
+"""Scoring stored articles with the ai service's text model, over NATS (`ai.sentiment.score`, batched).
+
+The queue of unscored articles lives in Redis (`news:unscored`). The scorer offers the oldest 64 at a
+time; when ai does not answer (down, no responders, timeout) or answers an error, the articles stay queued
+and are offered again every `NEWS_SCORE_RETRY_S`, or as soon as new articles arrive. Nothing is dropped
+and nothing gets a score the model did not give. Each scored article is published on `news.scored`
+(JetStream stream NEWS), which the sentiment and stream services consume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Literal
+
+import orjson
+from nats.errors import Error as NatsError
+from prometheus_client import Counter, Gauge
+from pydantic import BaseModel, Field
+
+from suite_shared.bus import Bus, BusUnavailable
+from suite_shared.events import RequestError
+from suite_shared.redis_link import RedisDown, RedisLink
+from suite_shared.subjects import AI_SENTIMENT_SCORE, NEWS_SCORED
+
+from .articles import Article
+from .store import NewsStore
+
+log = logging.getLogger(__name__)
+
+BATCH = 64
+UNPUBLISHED = "news:unpublished"
+MAX_TEXT = 2000
+SCORED = Counter("news_scoring_total", "Scoring batches by outcome", ["outcome"])
+UNSCORED = Gauge("news_unscored_articles", "Articles waiting for a sentiment score")
+
+
+class ScoreRequest(BaseModel):
+    texts: list[str]
+
+
+class ScoreResult(BaseModel):
+    label: Literal["positive", "neutral", "negative"]
+    score: float = Field(ge=-1.0, le=1.0)
+
+
+class ScoreReply(BaseModel):
+    scores: list[ScoreResult] = Field(default_factory=list)
+    model: str | None = None
+    model_version: str | None = None
+    error: RequestError | None = None
+
+
+def text_of(article: Article) -> str:
+    """What the model reads: the headline (it was trained on headlines), cut to the ai service's limit."""
+    return article.title[:MAX_TEXT]
+
+
+class Scorer:
+    def __init__(self, store: NewsStore, redis: RedisLink, bus: Bus, wake: asyncio.Event, retry_s: float,
+                 timeout_s: float = 5.0) -> None:
+        self.store, self.redis, self.bus, self.wake = store, redis, bus, wake
+        self.retry_s, self.timeout_s = retry_s, timeout_s
+        self.last_error: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="news-scorer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.retry_s)
+            self.wake.clear()
+            try:
+                while await self.score_batch():
+                    pass
+                await self.republish()
+                UNSCORED.set(await self.store.count_unscored())
+            except asyncio.CancelledError:
+                raise
+            except RedisDown:
+                log.warning("news scorer: Redis down; will retry")
+            except Exception:
+                log.exception("news scorer crashed; will retry")
+
+    async def score_batch(self) -> bool:
+        """Score the oldest unscored batch; True when a full batch was scored (there may be more)."""
+        # One scorer at a time across replicas (a lease a little longer than one request can take).
+        got = await self.redis.call(lambda client: client.set("news:scoring", "1", nx=True,
+                                                               px=int((self.timeout_s + 5) * 1000)))
+        if not got:
+            return False
+        try:
+            ids = await self.store.unscored(BATCH)
+            if not ids:
+                return False
+            articles = await self.store.get(ids)
+            found = {article.id for article in articles}
+            await self.store.drop_unscored(article_id for article_id in ids if article_id not in found)  # expired
+            if not articles:
+                return True
+            reply = await self._ask([text_of(article) for article in articles])
+            if reply is None:
+                return False
+            now = int(time.time() * 1000)
+            model = f"{reply.model}@{reply.model_version}" if reply.model else None
+            for article, result in zip(articles, reply.scores, strict=True):
+                scored = article.model_copy(update={"sentiment": result.label,
+                                                    "sentiment_score": round(result.score, 4),
+                                                    "scored_at": now, "sentiment_model": model})
+                await self.store.mark_scored(scored)
+                await self._publish(scored)
+            SCORED.labels("ok").inc()
+            self.last_error = None
+            return len(ids) == BATCH
+        finally:
+            with contextlib.suppress(RedisDown):
+                await self.redis.call(lambda client: client.delete("news:scoring"))
+
+    async def _ask(self, texts: list[str]) -> ScoreReply | None:
+        try:
+            reply = await self.bus.request(AI_SENTIMENT_SCORE, ScoreRequest(texts=texts), ScoreReply, self.timeout_s)
+        except (BusUnavailable, NatsError, asyncio.TimeoutError) as exc:
+            SCORED.labels("ai_unavailable").inc()
+            self.last_error = f"ai did not answer: {type(exc).__name__}"
+            log.info("news scorer: %s; %d articles stay queued", self.last_error, len(texts))
+            return None
+        if reply.error is not None or len(reply.scores) != len(texts):
+            SCORED.labels("ai_error").inc()
+            self.last_error = f"ai answered an error: {reply.error.code if reply.error else 'wrong count'}"
+            log.warning("news scorer: %s", self.last_error)
+            return None
+        return reply
+
+    async def _publish(self, article: Article) -> None:
+        """Publish with JetStream's ack; when that fails the id is kept and published again later."""
+        try:
+            await self.bus.jetstream().publish(NEWS_SCORED, scored_event(article), timeout=self.timeout_s)
+        except Exception as exc:  # noqa: BLE001 - any NATS failure: keep it for the next round
+            log.warning("news scorer: could not publish %s on %s: %s", article.id, NEWS_SCORED, exc)
+            await self.redis.call(lambda client: client.zadd(UNPUBLISHED, {article.id: article.ingested_at}))
+            return
+        await self.redis.call(lambda client: client.zrem(UNPUBLISHED, article.id))
+
+    async def republish(self) -> None:
+        """Publish again the scored articles whose `news.scored` did not reach JetStream."""
+        raws = await self.redis.call(lambda client: client.zrange(UNPUBLISHED, 0, BATCH - 1))
+        ids = [raw.decode() for raw in raws]
+        articles = await self.store.get(ids)
+        if len(articles) < len(ids):  # expired meanwhile
+            await self.redis.call(lambda client: client.zrem(UNPUBLISHED, *ids))
+        for article in articles:
+            await self._publish(article)
+
+
+def scored_event(article: Article) -> bytes:
+    """`news.scored`: the contract's article plus when it was ingested and scored, and by which model."""
+    body = {**article.to_contract(), "ingested_at": article.ingested_at, "scored_at": article.scored_at,
+            "sentiment_model": article.sentiment_model, "published_ms": article.published_ms}
+    return orjson.dumps(body)

@@ -1,0 +1,150 @@
+"""Articles in Redis, shared by every news replica, kept for `NEWS_RETENTION_DAYS`.
+
+Keys (all under `news:`):
+- `a:<id>`: the article as JSON (expires with the retention window);
+- `url:<canonical url>`: the story id a URL belongs to (cross-replica de-duplication by URL);
+- `time`: every id scored by its sort time (the source's `published_at`, else when we ingested it);
+- `ingested`: every id scored by when we first ingested it (for `as_of`, no look-ahead);
+- `cat:<tag>`, `lang:<code>`, `sent:<label>`: the same ids, per filter value, scored by sort time, so a
+  filtered page is one ZINTERSTORE and a ZREVRANGE whatever the number of articles;
+- `unscored`: ids the ai service has not scored yet, scored by ingest time (oldest offered first).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from suite_shared.redis_link import RedisLink
+
+from .articles import Article
+
+PREFIX = "news:"
+TAGS = ("bitcoin", "ethereum", "defi", "nft")
+SCAN_LIMIT = 5000  # articles examined for an `as_of` query (newest first)
+
+
+def _article_key(article_id: str) -> str:
+    return f"{PREFIX}a:{article_id}"
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    articles: list[Article]
+
+
+class NewsStore:
+    def __init__(self, redis: RedisLink, retention_s: float) -> None:
+        self.redis = redis
+        self.retention_ms = int(retention_s * 1000)
+
+    async def story_for_url(self, canonical_url: str) -> str | None:
+        raw = await self.redis.call(lambda client: client.get(f"{PREFIX}url:{canonical_url}"))
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    async def get(self, ids: Iterable[str]) -> list[Article]:
+        keys = [_article_key(article_id) for article_id in ids]
+        if not keys:
+            return []
+        raws = await self.redis.call(lambda client: client.mget(keys))
+        return [Article.model_validate_json(raw) for raw in raws if raw]
+
+    async def save(self, article: Article, urls: Iterable[str] = (), new: bool = False) -> None:
+        """Write (or rewrite) a story and its index entries; `new` also queues it for scoring."""
+        sort_ms = article.sort_ms
+        px = max(1, self.retention_ms - max(0, int(time.time() * 1000) - sort_ms))
+
+        async def write(client: aioredis.Redis) -> None:
+            pipe = client.pipeline(transaction=False)
+            pipe.set(_article_key(article.id), article.model_dump_json(), px=px)
+            for url in {article.canonical_url, *urls}:
+                pipe.set(f"{PREFIX}url:{url}", article.id, px=px)
+            pipe.zadd(f"{PREFIX}time", {article.id: sort_ms})
+            pipe.zadd(f"{PREFIX}ingested", {article.id: article.ingested_at})
+            pipe.zadd(f"{PREFIX}lang:{article.language}", {article.id: sort_ms})
+            for tag in article.tags:
+                if tag in TAGS:
+                    pipe.zadd(f"{PREFIX}cat:{tag}", {article.id: sort_ms})
+            if article.sentiment is not None:
+                pipe.zadd(f"{PREFIX}sent:{article.sentiment}", {article.id: sort_ms})
+            elif new:
+                pipe.zadd(f"{PREFIX}unscored", {article.id: article.ingested_at})
+            await pipe.execute()
+
+        await self.redis.call(write)
+
+    async def mark_scored(self, article: Article) -> None:
+        await self.save(article)
+        await self.redis.call(lambda client: client.zrem(f"{PREFIX}unscored", article.id))
+
+    async def unscored(self, limit: int) -> list[str]:
+        raws = await self.redis.call(lambda client: client.zrange(f"{PREFIX}unscored", 0, limit - 1))
+        return [raw.decode() for raw in raws]
+
+    async def count_unscored(self) -> int:
+        return int(await self.redis.call(lambda client: client.zcard(f"{PREFIX}unscored")))
+
+    async def drop_unscored(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        if ids:
+            await self.redis.call(lambda client: client.zrem(f"{PREFIX}unscored", *ids))
+
+    async def recent(self, since_ms: int) -> list[Article]:
+        """Stories sorted at or after `since_ms`, oldest first (to seed a replica's de-duplicator)."""
+        ids = await self.redis.call(lambda client: client.zrangebyscore(f"{PREFIX}time", since_ms, "+inf"))
+        return await self.get(raw.decode() for raw in ids)
+
+    async def trim(self, now_ms: int) -> None:
+        """Forget index entries older than the retention window (the articles themselves expire)."""
+        cutoff = now_ms - self.retention_ms
+
+        async def run(client: aioredis.Redis) -> None:
+            pipe = client.pipeline(transaction=False)
+            for key in (["time", "ingested", "unscored"] + [f"cat:{tag}" for tag in TAGS]
+                        + [f"sent:{label}" for label in ("positive", "neutral", "negative")]):
+                pipe.zremrangebyscore(f"{PREFIX}{key}", "-inf", cutoff)
+            await pipe.execute()
+
+        await self.redis.call(run)
+
+    async def page(self, limit: int, category: str, language: str, sentiment: str | None) -> Page:
+        """The newest `limit` stories matching every filter, and how many match in all."""
+        keys = [f"{PREFIX}time", f"{PREFIX}lang:{language}"]
+        if category != "all":
+            keys.append(f"{PREFIX}cat:{category}")
+        if sentiment is not None:
+            keys.append(f"{PREFIX}sent:{sentiment}")
+        scratch = f"{PREFIX}tmp:{secrets.token_hex(8)}"
+
+        async def run(client: aioredis.Redis) -> tuple[int, list[bytes]]:
+            pipe = client.pipeline(transaction=False)
+            weights = {key: (1 if index == 0 else 0) for index, key in enumerate(keys)}  # score = sort time
+            pipe.zinterstore(scratch, weights)
+            pipe.zrevrange(scratch, 0, limit - 1)
+            pipe.delete(scratch)
+            total, ids, _ = await pipe.execute()
+            return int(total), ids
+
+        total, ids = await self.redis.call(run)
+        return Page(total, await self.get(raw.decode() for raw in ids))
+
+    async def as_of(self, as_of_ms: int) -> list[Article]:
+        """Stories we had ingested by `as_of_ms` (newest first), as we knew them then: a score that came
+        later is removed (scores are given when scored, so `ingested_at` bounds what was known)."""
+        ids = await self.redis.call(lambda client: client.zrevrangebyscore(
+            f"{PREFIX}ingested", as_of_ms, "-inf", start=0, num=SCAN_LIMIT))
+        articles = await self.get(raw.decode() for raw in ids)
+        known = []
+        for article in articles:
+            if article.published_ms is not None and article.published_ms > as_of_ms:
+                continue
+            if article.scored_at is None or article.scored_at > as_of_ms:
+                article = article.model_copy(update={"sentiment": None, "sentiment_score": None})
+            known.append(article)
+        known.sort(key=lambda item: item.sort_ms, reverse=True)
+        return known
