@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     news_retention_days: float = Field(7.0, gt=0, description="how long articles are kept and served")
     news_score_retry_s: float = Field(15.0, gt=0, description="how often unscored articles are offered to ai again")
 
+    # Per-symbol sentiment (sentiment service): the window of scored news it aggregates, and the half-life
+    # of an article's weight in it.
+    sentiment_window_h: float = Field(72.0, gt=0, description="hours of scored news per-symbol sentiment covers")
+    sentiment_half_life_h: float = Field(24.0, gt=0, description="hours after which an article counts half")
+
     # WebSocket streaming (stream service).
     stream_heartbeat_s: float = Field(30.0, gt=0, description="seconds between heartbeat messages")
     stream_resume_window_s: float = Field(

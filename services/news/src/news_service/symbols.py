@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from suite_shared.assets import TRACKED_ASSETS
 from suite_shared.errors import InvalidSymbol
 from suite_shared.symbols import parse_asset
 
@@ -35,7 +36,8 @@ CAPITALISED_NAMES: dict[str, tuple[str, ...]] = {
 # Tickers that are also common English words (or initialisms) in upper case.
 WORD_TICKERS: frozenset[str] = frozenset({"ONE", "GAS", "SUN", "NEAR", "LINK", "DOT", "OM", "ARB", "OP", "UNI",
                                           "COMP", "HYPE", "TRUMP", "ATOM", "SUI", "TON", "DAI", "FTT", "ICP"})
-KNOWN_ASSETS: frozenset[str] = frozenset(ASSET_NAMES)
+KNOWN_ASSETS: frozenset[str] = TRACKED_ASSETS
+assert set(ASSET_NAMES) == set(TRACKED_ASSETS), "every tracked asset needs its names here (maybe none)"
 
 CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
     "bitcoin": ("bitcoin", "btc", "satoshi", "lightning network", "ordinals"),

@@ -1,0 +1,118 @@
+"""Sentiment through the real gateway: the Fear & Greed reading with computed components, per-symbol news
+sentiment from news.scored, catch-up from JetStream after a restart, stale-if-error and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from harness import Suite
+from suite_shared.bus import Bus
+from suite_shared.subjects import NEWS_SCORED
+
+COMPONENTS = {"volatility", "market_momentum", "social_media", "surveys", "dominance", "trends"}
+
+
+def wait_for(check: Callable[[], Any], timeout_s: float = 40.0, every_s: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s (last: {value!r})")
+        time.sleep(every_s)
+
+
+def test_global_reading_is_alternative_me_with_components_from_real_data(suite: Suite,
+                                                                          gateway: httpx.Client) -> None:
+    def ready() -> dict[str, Any] | None:
+        body = gateway.get("/api/sentiment/global").json()
+        return body if body.get("success") and body["components"]["social_media"] is not None else None
+
+    body = wait_for(ready)
+    upstream = httpx.get(f"{suite.sandbox_url}/alternative-me/fng/", params={"limit": 1}).json()["data"][0]
+    assert body["fearGreedIndex"] == int(upstream["value"])
+    assert body["value_classification"] == upstream["value_classification"]
+    assert body["sentiment"] == ("negative" if body["fearGreedIndex"] < 45 else
+                                "positive" if body["fearGreedIndex"] > 55 else "neutral")
+    assert body["last_updated"].endswith("Z") and body["meta"]["source"] == "alternative_me"
+    components = body["components"]
+    assert set(components) == COMPONENTS
+    assert components["surveys"] is None and components["trends"] is None
+    for name in ("volatility", "market_momentum", "dominance", "social_media"):
+        assert 0 <= components[name] <= 100, name
+    # Dominance is computed from the market service's real figure.
+    btc = gateway.get("/api/stats/dominance").json()["dominance"]["BTC"]
+    assert components["dominance"] == pytest.approx(100 - btc, abs=0.2)
+    assert "Alternative.me" in body["description"] and "not social networks" in body["description"]
+
+
+def test_global_reading_served_stale_when_alternative_me_fails(sandbox: Suite, gateway: httpx.Client) -> None:
+    assert gateway.get("/api/sentiment/global").status_code == 200
+    sandbox.set_fault("alternative-me", "status", status=503)
+    time.sleep(2.5)  # CACHE_TTL_SENTIMENT=2 in the tests: the cached reading is no longer fresh
+    body = gateway.get("/api/sentiment/global").json()
+    assert body["success"] is True and body["meta"]["stale"] is True and body["meta"]["cache"] == "stale"
+
+
+def test_symbol_sentiment_from_scored_news(gateway: httpx.Client) -> None:
+    def ready() -> dict[str, Any] | None:
+        body = gateway.get("/api/sentiment/symbol/BTC").json()
+        return body if body.get("social_volume") else None
+
+    body = wait_for(ready)
+    assert body["symbol"] == "BTC" and -1 <= body["sentiment_score"] <= 1
+    assert body["news_sentiment"] == body["sentiment_score"]
+    assert body["sentiment"] in ("positive", "neutral", "negative")
+    assert 0 < body["social_dominance"] <= 100
+    assert body["twitter_sentiment"] is None and body["reddit_sentiment"] is None
+    for spelling in ("btc", "BTC-USDT", "btc_usdt", "BTC/USDT"):
+        assert gateway.get(f"/api/sentiment/symbol/{spelling}").json()["symbol"] == "BTC"
+    quiet = gateway.get("/api/sentiment/symbol/ALGO").json()  # tracked, but the sandbox news never names it
+    assert quiet["social_volume"] == 0 and quiet["sentiment_score"] is None and quiet["sentiment"] is None
+
+
+@pytest.mark.parametrize("symbol", ["NOPE", "BTCC", "B$D"])
+def test_unknown_symbol_is_404_with_suggestions(gateway: httpx.Client, symbol: str) -> None:
+    response = gateway.get(f"/api/sentiment/symbol/{symbol}")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "INVALID_SYMBOL" and error["message"]
+    if symbol == "BTCC":
+        assert "BTC" in error["details"]["suggestions"]
+
+
+async def test_sentiment_catches_up_from_jetstream_after_a_restart(suite: Suite) -> None:
+    """Articles scored while sentiment is down are in its aggregates once it is back (durable consumer)."""
+    url = f"{suite.env.values['SENTIMENT_URL']}/api/sentiment/symbol/ALGO"
+    async with httpx.AsyncClient() as client:
+        before = (await client.get(url)).json()["social_volume"]
+    await asyncio.to_thread(suite.stop, "sentiment")
+    bus = Bus(suite.env.values["NATS_URL"], "sentiment-test")
+    bus.start()
+    assert await bus.wait_connected(5)
+    now = int(time.time() * 1000)
+    for index in range(3):  # synthetic events (test data), in the shape the news service publishes
+        event = {"id": f"test-{uuid.uuid4().hex[:12]}", "title": f"Algorand test headline {index}",
+                 "related_symbols": ["ALGO"], "sentiment": "positive", "sentiment_score": 0.8,
+                 "published_ms": now - index * 1000, "ingested_at": now}
+        await bus.jetstream().publish(NEWS_SCORED, orjson.dumps(event))
+    await bus.close()
+    await asyncio.to_thread(suite.start, ["sentiment"])
+    async with httpx.AsyncClient() as client:
+        deadline = time.monotonic() + 20
+        while True:
+            body = (await client.get(url)).json()
+            if body["social_volume"] == before + 3 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.3)
+    assert body["social_volume"] == before + 3
+    assert body["sentiment_score"] == pytest.approx(0.8) and body["sentiment"] == "positive"
