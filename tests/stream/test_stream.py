@@ -274,3 +274,27 @@ async def test_stream_replica_restart_keeps_sessions_resumable(suite: Suite, bus
         assert (await next_of(again, "resumed"))["replayed"] == 1
         frame = await next_of(again, "trades")
         assert frame["data"]["id"] == "2" and frame["seq"] == last_seq + 1
+
+
+async def test_signals_channel_carries_the_ai_signal_built_when_an_hour_closes(suite: Suite, bus: Bus) -> None:
+    """A closed 1m candle that ends an hour (published here, as the ingest would) makes the ai service build
+    and publish that pair's 1h signal; a WebSocket client subscribed to signals for BTC receives it."""
+    from suite_shared.events import CandleEvent
+
+    async with websockets.connect(ws_url(suite)) as socket:
+        await socket.recv()
+        await socket.send(json.dumps({"action": "subscribe", "channel": "signals", "symbols": ["BTC"]}))
+        await next_of(socket, "subscribed")
+        hour = int(time.time() * 1000) // 3_600_000 * 3_600_000
+        candle = CandleEvent(symbol="BTC/USDT", timeframe="1m", t=hour - 60_000, o=1.0, h=1.0, l=1.0, c=1.0, v=1.0,
+                             closed=True, timestamp=hour, received_at=hour, source="binance")
+        not_an_hour = candle.model_copy(update={"t": hour - 120_000})
+        await bus.publish("market.candle.1m.btcusdt", not_an_hour)
+        await bus.publish("market.candle.1m.btcusdt", candle)
+        frame = await next_of(socket, "signals", timeout_s=15.0)
+        signal = frame["data"]
+        assert signal["symbol"] == "BTC/USDT" and signal["timeframe"] == "1h"
+        assert signal["type"] in ("buy", "sell", "hold") and 0 <= signal["confidence"] <= 1
+        assert signal["model"] and signal["model_version"] and signal["reasoning"]
+        with pytest.raises(asyncio.TimeoutError):  # one signal for the hour, none for the other minute
+            await next_of(socket, "signals", timeout_s=2.0)

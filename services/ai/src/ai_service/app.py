@@ -3,7 +3,8 @@
 Models are loaded once at start-up (one ONNX Runtime session each, see registry.py). A model that cannot
 be loaded makes the replica unhealthy and its endpoints answer 503; the service itself keeps running.
 Candles come from the market service over NATS; `ai.sentiment.score` and `ai.predict` are answered on
-NATS in queue group "ai". Training code lives in `services/ai/training/` and is never imported here.
+NATS in queue group "ai"; a 1h signal per pair is published on `ai.signal` each hour (publisher.py).
+Training code lives in `services/ai/training/` and is never imported here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastapi import FastAPI
 from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
 
-from . import responders, routes
+from . import publisher, responders, routes
 from .engine import AiEngine
 from .registry import ARTIFACTS, load_registry
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
 
         async def serve_nats() -> None:
             await responders.start(engine)
+            await publisher.start(engine)
 
         ctx.bus.on_connect(serve_nats)
 
