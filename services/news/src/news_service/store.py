@@ -7,7 +7,9 @@ Keys (all under `news:`):
 - `ingested`: every id scored by when we first ingested it (for `as_of`, no look-ahead);
 - `cat:<tag>`, `lang:<code>`, `sent:<label>`: the same ids, per filter value, scored by sort time, so a
   filtered page is one ZINTERSTORE and a ZREVRANGE whatever the number of articles;
-- `unscored`: ids the ai service has not scored yet, scored by ingest time (oldest offered first).
+- `unscored`: ids the ai service has not scored yet, scored by ingest time (oldest offered first);
+- `scores`: id → the model's score (label, score, when, which model), kept apart from the article so that
+  a poll merging a duplicate into a story can never overwrite a score given meanwhile.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import orjson
 import redis.asyncio as aioredis
 
 from suite_shared.redis_link import RedisLink
@@ -26,6 +29,8 @@ from .articles import Article
 PREFIX = "news:"
 TAGS = ("bitcoin", "ethereum", "defi", "nft")
 SCAN_LIMIT = 5000  # articles examined for an `as_of` query (newest first)
+SCORES = f"{PREFIX}scores"
+SCORE_FIELDS = ("sentiment", "sentiment_score", "scored_at", "sentiment_model")
 
 
 def _article_key(article_id: str) -> str:
@@ -48,11 +53,28 @@ class NewsStore:
         return raw.decode() if isinstance(raw, bytes) else raw
 
     async def get(self, ids: Iterable[str]) -> list[Article]:
-        keys = [_article_key(article_id) for article_id in ids]
-        if not keys:
+        """The stories, each with its score if it has one."""
+        ids = list(ids)
+        if not ids:
             return []
-        raws = await self.redis.call(lambda client: client.mget(keys))
-        return [Article.model_validate_json(raw) for raw in raws if raw]
+
+        async def read(client: aioredis.Redis) -> tuple[list[bytes | None], list[bytes | None]]:
+            pipe = client.pipeline(transaction=False)
+            pipe.mget([_article_key(article_id) for article_id in ids])
+            pipe.hmget(SCORES, ids)
+            raws, scores = await pipe.execute()
+            return raws, scores
+
+        raws, scores = await self.redis.call(read)
+        articles = []
+        for raw, score in zip(raws, scores, strict=True):
+            if not raw:
+                continue
+            article = Article.model_validate_json(raw)
+            if score:
+                article = article.model_copy(update=orjson.loads(score))
+            articles.append(article)
+        return articles
 
     async def save(self, article: Article, urls: Iterable[str] = (), new: bool = False) -> None:
         """Write (or rewrite) a story and its index entries; `new` also queues it for scoring."""
@@ -61,7 +83,7 @@ class NewsStore:
 
         async def write(client: aioredis.Redis) -> None:
             pipe = client.pipeline(transaction=False)
-            pipe.set(_article_key(article.id), article.model_dump_json(), px=px)
+            pipe.set(_article_key(article.id), article.model_dump_json(exclude=set(SCORE_FIELDS)), px=px)
             for url in {article.canonical_url, *urls}:
                 pipe.set(f"{PREFIX}url:{url}", article.id, px=px)
             pipe.zadd(f"{PREFIX}time", {article.id: sort_ms})
@@ -79,8 +101,17 @@ class NewsStore:
         await self.redis.call(write)
 
     async def mark_scored(self, article: Article) -> None:
-        await self.save(article)
-        await self.redis.call(lambda client: client.zrem(f"{PREFIX}unscored", article.id))
+        """Record the model's score for a stored story (the article itself is not rewritten)."""
+        score = orjson.dumps({field: getattr(article, field) for field in SCORE_FIELDS})
+
+        async def write(client: aioredis.Redis) -> None:
+            pipe = client.pipeline(transaction=False)
+            pipe.hset(SCORES, article.id, score)
+            pipe.zadd(f"{PREFIX}sent:{article.sentiment}", {article.id: article.sort_ms})
+            pipe.zrem(f"{PREFIX}unscored", article.id)
+            await pipe.execute()
+
+        await self.redis.call(write)
 
     async def unscored(self, limit: int) -> list[str]:
         raws = await self.redis.call(lambda client: client.zrange(f"{PREFIX}unscored", 0, limit - 1))
@@ -104,7 +135,10 @@ class NewsStore:
         cutoff = now_ms - self.retention_ms
 
         async def run(client: aioredis.Redis) -> None:
+            old = await client.zrangebyscore(f"{PREFIX}time", "-inf", cutoff)
             pipe = client.pipeline(transaction=False)
+            if old:
+                pipe.hdel(SCORES, *old)
             for key in (["time", "ingested", "unscored"] + [f"cat:{tag}" for tag in TAGS]
                         + [f"sent:{label}" for label in ("positive", "neutral", "negative")]):
                 pipe.zremrangebyscore(f"{PREFIX}{key}", "-inf", cutoff)
