@@ -162,12 +162,12 @@ def test_websocket_upgrade_passes(gateway: Gateway) -> None:
     async def talk() -> tuple[dict[str, Any], str]:
         async with websockets.connect(gateway.url.replace("http://", "ws://") + "/ws") as ws:
             greeting = await ws.recv()
-            await ws.send("ping through two hops")
+            await ws.send("ping through the gateway")
             return json.loads(greeting), str(await ws.recv())
 
     greeting, echo = asyncio.run(talk())
     assert greeting["service"] == "stream" and greeting["status"] == "connected"
-    assert echo == "ping through two hops"
+    assert echo == "ping through the gateway"
 
 
 def test_websocket_connects_are_limited_per_ip(limited_gateway: Gateway) -> None:
