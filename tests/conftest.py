@@ -35,6 +35,7 @@ TEST_ENV = {
     "BUDGET_NEWSAPI_PER_DAY": "100000",
     "BUDGET_CRYPTOPANIC_PER_DAY": "100000",
     "STREAM_RESUME_WINDOW_S": "60",
+    "STREAM_IDLE_TIMEOUT_S": "4",
     "CACHE_TTL_SENTIMENT": "2",
 }
 SERVICES = ["market", "news", "sentiment", "ai", "stream"]

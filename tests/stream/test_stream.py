@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 import websockets
@@ -298,3 +299,17 @@ async def test_signals_channel_carries_the_ai_signal_built_when_an_hour_closes(s
         assert signal["model"] and signal["model_version"] and signal["reasoning"]
         with pytest.raises(asyncio.TimeoutError):  # one signal for the hour, none for the other minute
             await next_of(socket, "signals", timeout_s=2.0)
+
+
+async def test_a_connection_with_no_subscription_that_says_nothing_is_closed_as_idle(suite: Suite) -> None:
+    """STREAM_IDLE_TIMEOUT_S=4 in the tests; a subscribed connection is never idle (see the tests above)."""
+    async with websockets.connect(ws_url(suite)) as socket:
+        started = time.monotonic()
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(socket.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
+        assert closed.value.rcvd.reason.startswith("idle")
+        assert 4 <= time.monotonic() - started < 8
+    metrics = httpx.get(f"{suite.env.values['STREAM_URL']}/metrics").text
+    assert 'stream_disconnects_total{reason="idle"}' in metrics

@@ -40,8 +40,16 @@ class Frame(NamedTuple):
     cursor: Cursor | None
 
 
-class SlowConsumer(Exception):
-    """The client does not read fast enough; it is disconnected."""
+class Closed(Exception):
+    """The server ended the connection; `reason` is what the metrics count."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+SLOW_CONSUMER = (1008, "slow consumer: messages were dropped", "slow_consumer")
+IDLE = (1000, "idle: no subscription and no message", "idle")
 
 
 class Connection:
@@ -61,6 +69,8 @@ class Connection:
         self._overflows = 0
         self._wake = asyncio.Event()
         self.closed = False
+        self.last_seen = asyncio.get_running_loop().time()  # the client's last message
+        self._ending: tuple[int, str, str] = SLOW_CONSUMER
 
     def offer(self, channel: str, symbol: str, data: str, cursor: Cursor | None = None) -> None:
         """Queue one event's serialised `data` for this client (never blocks)."""
@@ -75,8 +85,7 @@ class Connection:
             self._overflows += 1
             DROPS.labels(channel, "queue_full").inc()
             if self._overflows >= MAX_OVERFLOWS:
-                self.closed = True
-                self._wake.set()
+                self.end(SLOW_CONSUMER)
                 return
             self._queue.popleft()
             self._queue.append(frame)
@@ -84,6 +93,12 @@ class Connection:
             self._queue.append(frame)
         if not self.held:
             self._wake.set()
+
+    def end(self, how: tuple[int, str, str]) -> None:
+        """Close the connection from the server side (the writer sends the close frame)."""
+        self.closed = True
+        self._ending = how
+        self._wake.set()
 
     def control(self, frame: str) -> None:
         """Queue a protocol message (connection, pong, error, heartbeat) in order with the data."""
@@ -122,9 +137,10 @@ class Connection:
             await self._wake.wait()
             self._wake.clear()
             if self.closed:
+                code, reason, label = self._ending
                 with contextlib.suppress(Exception):
-                    await self._close(1008, "slow consumer: messages were dropped")
-                raise SlowConsumer()
+                    await self._close(code, reason)
+                raise Closed(label)
             if self.held and all(frame.channel is not None for frame in self._queue):  # marks wait too
                 continue
             for frame in self._take():

@@ -19,7 +19,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from suite_shared.symbols import parse_pair
 
 from . import resume
-from .connection import Connection
+from .connection import IDLE, Closed, Connection
 from .hub import Hub, snapshot
 from .metrics import CLIENT_ERRORS, CONNECTIONS, DISCONNECTS
 from .protocol import CHANNELS, MARKET_CHANNELS, Ping, ProtocolError, Resume, Subscription, parse_message
@@ -128,6 +128,7 @@ async def _read(websocket: WebSocket, connection: Connection, implied: str | Non
         if message["type"] == "websocket.disconnect":
             return
         raw = message.get("text") or message.get("bytes") or b""
+        connection.last_seen = asyncio.get_running_loop().time()
         try:
             if not limit.allow():
                 raise ProtocolError("RATE_LIMITED", f"At most {MESSAGES_PER_SECOND} messages per second.")
@@ -143,9 +144,15 @@ async def _read(websocket: WebSocket, connection: Connection, implied: str | Non
             connection.control(error.frame())
 
 
-async def _heartbeat(connection: Connection, every_s: float) -> None:
+async def _heartbeat(connection: Connection, every_s: float, idle_s: float) -> None:
+    """A heartbeat every `every_s`; a connection with no subscription that has said nothing for `idle_s` is
+    closed (dead peers are found by the WebSocket pings; this finds live but forgotten ones)."""
+    loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(every_s)
+        if not connection.subscriptions and loop.time() - connection.last_seen > idle_s:
+            connection.end(IDLE)
+            return
         connection.control(_frame({"type": "heartbeat", "timestamp": int(time.time() * 1000)}))
 
 
@@ -161,12 +168,15 @@ async def serve(websocket: WebSocket, implied: str | None) -> None:
     heartbeat_s = settings.stream_heartbeat_s
     tasks = [asyncio.create_task(connection.run_writer()),
              asyncio.create_task(_read(websocket, connection, implied, state)),
-             asyncio.create_task(_heartbeat(connection, heartbeat_s))]
+             asyncio.create_task(_heartbeat(connection, heartbeat_s, settings.stream_idle_timeout_s))]
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if task.exception() is not None and not isinstance(task.exception(), WebSocketDisconnect):
-                DISCONNECTS.labels(type(task.exception()).__name__).inc()
+            error = task.exception()
+            if isinstance(error, Closed):
+                DISCONNECTS.labels(error.reason).inc()
+            elif error is not None and not isinstance(error, WebSocketDisconnect):
+                DISCONNECTS.labels(type(error).__name__).inc()
     finally:
         saved = resume.capture(connection)
         websocket.app.state.hub.remove_all(connection)
