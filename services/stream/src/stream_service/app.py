@@ -6,12 +6,16 @@ subscribed connections' bounded outboxes, so a slow client never delays the othe
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import httpx
 from fastapi import FastAPI
 
 from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
 
+from . import gcpolicy
 from .hub import Hub
 from .sessions import router
 
@@ -21,12 +25,19 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
 
     async def setup(ctx: ServiceContext) -> None:
         app.state.hub = Hub()
+        gcpolicy.install()
+        app.state.gc_task = asyncio.create_task(gcpolicy.govern(), name="gc-policy")
 
         async def subscribe() -> None:
             await app.state.hub.start(ctx.bus, ctx.settings.stream_resume_window_s)
 
         ctx.bus.on_connect(subscribe)
 
+    async def teardown(ctx: ServiceContext) -> None:
+        app.state.gc_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app.state.gc_task
+
     app = create_service_app("stream", settings or get_settings(), routers=[router], setup=setup,
-                             transport=transport, description=__doc__ or "")
+                             teardown=teardown, transport=transport, description=__doc__ or "")
     return app
