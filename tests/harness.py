@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +25,34 @@ HEALTH_PATHS = {"sandbox": "/_sandbox/health", "market": "/health", "news": "/he
                 "ai": "/health", "stream": "/health"}
 
 
+def wait_for(check: Callable[[], Any], timeout_s: float = 40.0, every_s: float = 0.5) -> Any:
+    """Poll `check` until it returns something truthy (returned), or fail with its last value."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s (last: {value!r})")
+        time.sleep(every_s)
+
+
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A free port never handed out before in this session (the kernel may offer a just-closed one again)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def free_ports(count: int) -> list[int]:
-    """`count` distinct free ports: all sockets stay bound until every port is picked, so none repeats."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+    return [free_port() for _ in range(count)]
 
 
 def free_ports_env(**overrides: str) -> dict[str, str]:
@@ -179,7 +188,9 @@ def _url_ready(url: str) -> bool:
     if url.startswith("tcp://"):
         return _port_open(int(url.rsplit(":", 1)[1]))
     try:
-        return httpx.get(url, timeout=1.0).status_code < 500
+        # A 404 is not ready: a starting Traefik answers 404 until its file provider has loaded the routes.
+        status = httpx.get(url, timeout=1.0).status_code
+        return status < 500 and status != 404
     except httpx.HTTPError:
         return False
 

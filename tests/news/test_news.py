@@ -4,28 +4,17 @@ over NATS; ai down and back up; one source failing while the others keep going; 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 import redis
 
-from harness import Suite, free_port
+from harness import Suite, free_port, wait_for
 
 CONTRACT_FIELDS = {"id", "title", "url", "source", "published_at", "sentiment", "sentiment_score", "summary",
                    "image_url", "tags", "related_symbols"}
 
-
-def wait_for(check: Callable[[], Any], timeout_s: float = 40.0, every_s: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s}s (last: {value!r})")
-        time.sleep(every_s)
 
 
 def scored_page(gateway: httpx.Client, **params: Any) -> dict[str, Any] | None:

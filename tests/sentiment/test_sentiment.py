@@ -6,29 +6,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-from harness import Suite
+from harness import Suite, wait_for
 from suite_shared.bus import Bus
 from suite_shared.subjects import NEWS_SCORED
 
 COMPONENTS = {"volatility", "market_momentum", "social_media", "surveys", "dominance", "trends"}
 
-
-def wait_for(check: Callable[[], Any], timeout_s: float = 40.0, every_s: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s}s (last: {value!r})")
-        time.sleep(every_s)
 
 
 def test_global_reading_is_alternative_me_with_components_from_real_data(suite: Suite,

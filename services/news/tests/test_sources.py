@@ -14,20 +14,18 @@ from news_service.sources import (RSS_FEEDS, CoinDeskRss, CryptoPanicPosts, News
 from suite_shared.upstream import MalformedBody, UpstreamClient
 from upstream_sandbox.upstreams import cryptopanic, rss
 
-RECORDED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "upstreams"
+# The real recorded responses, as copied into the sandbox (credited in sandbox/DATA_SOURCES.md).
+RECORDED = Path(__file__).resolve().parents[3] / "sandbox" / "src" / "upstream_sandbox" / "data" / "news"
 NO_CLIENT = cast(UpstreamClient, None)  # parsing needs no client
 INGESTED = 1_700_000_000_000
 
 
 def recorded(name: str) -> Any:
-    path = RECORDED / name
-    if not path.exists():
-        pytest.skip(f"recorded response {name} not available")
-    return json.loads(path.read_text())
+    return json.loads((RECORDED / name).read_text())
 
 
 def test_cryptopanic_recorded_posts_become_articles() -> None:
-    body = recorded("cryptopanic/posts_free_v1_public_2025-02-26.json")
+    body = recorded("posts_free_v1_public_2025-02-26.json")
     parsed = CryptoPanicPosts(NO_CLIENT).parse(body, ingested_at=INGESTED)
     assert len(parsed) == len(body["results"])
     first = parsed[0]
@@ -53,7 +51,7 @@ def test_cryptopanic_request_filters_by_category_currency() -> None:
 
 
 def test_newsapi_recorded_articles_become_articles() -> None:
-    raw = recorded("newsapi/everything_articles_crypto_2022-12-23.json")
+    raw = recorded("everything_articles_crypto_2022-12-23.json")
     parsed = NewsApiEverything(NO_CLIENT).parse({"status": "ok", "totalResults": len(raw), "articles": raw})
     assert len(parsed) == len(raw)
     first = parsed[0]
