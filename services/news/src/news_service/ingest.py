@@ -96,16 +96,17 @@ class Ingestor:
             status.last_error = f"{type(exc).__name__}: {exc}"
             log.warning("news: %s poll failed: %s", source.name, exc)
             return 0
-        POLLS.labels(source.name, "ok").inc()
-        status.last_success_ms = int(time.time() * 1000)
-        status.last_error = None
-        LAST_POLL.labels(source.name).set(time.time())
         async with self._lock:  # one source's batch at a time: the de-duplicator is not shared state-safe
             await self._seed()
             fresh = 0
             for article in articles:
                 fresh += await self._ingest(source.name, article)
             await self.store.trim(int(time.time() * 1000))
+        # A success once its articles are stored (so "answered" in /health means "and it is in the store").
+        POLLS.labels(source.name, "ok").inc()
+        status.last_success_ms = int(time.time() * 1000)
+        status.last_error = None
+        LAST_POLL.labels(source.name).set(time.time())
         if fresh:
             self.on_new.set()
         return fresh
