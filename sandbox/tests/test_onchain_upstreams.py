@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from upstream_sandbox import chain_synth
 from upstream_sandbox.app import create_app
 
 EVM = "0x52908400098527886E0F7030069857D2E4169EE7"
@@ -30,7 +31,11 @@ def txlist(client: TestClient, address: str, **params: object) -> dict[str, obje
     return body
 
 
-def test_etherscan_rows_are_strings_newest_first_and_deterministic(client: TestClient) -> None:
+def test_etherscan_rows_are_strings_newest_first_and_deterministic(client: TestClient,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rows are placed relative to now (whole seconds): pin the clock so both calls see the same second.
+    frozen = int(time.time() * 1000)
+    monkeypatch.setattr(chain_synth, "now_ms", lambda: frozen)
     body = txlist(client, EVM)
     rows = body["result"]
     assert body["status"] == "1" and isinstance(rows, list) and len(rows) == 5

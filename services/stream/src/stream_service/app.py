@@ -29,7 +29,8 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
         app.state.gc_task = asyncio.create_task(gcpolicy.govern(), name="gc-policy")
 
         async def subscribe() -> None:
-            await app.state.hub.start(ctx.bus, ctx.settings.stream_resume_window_s)
+            await app.state.hub.start(ctx.bus, ctx.settings.stream_resume_window_s,
+                                      ctx.settings.news_retention_days * 86_400)
 
         ctx.bus.on_connect(subscribe)
 

@@ -34,8 +34,7 @@ from .shapes import EVENT_MODELS, SNAPSHOT_KEYS, shape
 
 log = logging.getLogger(__name__)
 
-# channel → (stream, subject pattern); the news stream is defined by (and shared with) the news service.
-NEWS_RETENTION_S = 7 * 24 * 3600.0
+# channel → (stream, subject pattern); the news stream is declared with the news service's retention.
 SOURCES: dict[str, tuple[str, str]] = {
     "ticker": ("MARKET", subjects.MARKET_TICKER_ALL), "trades": ("MARKET", subjects.MARKET_TRADE_ALL),
     "candles": ("MARKET", subjects.MARKET_CANDLE_ALL), "orderbook": ("MARKET", subjects.MARKET_BOOK_ALL),
@@ -44,8 +43,8 @@ SOURCES: dict[str, tuple[str, str]] = {
 ALL = "*"
 
 
-def streams(resume_window_s: float) -> list[StreamSpec]:
-    return [market_stream(resume_window_s), signals_stream(resume_window_s), news_stream(NEWS_RETENTION_S)]
+def streams(resume_window_s: float, news_retention_s: float) -> list[StreamSpec]:
+    return [market_stream(resume_window_s), signals_stream(resume_window_s), news_stream(news_retention_s)]
 
 
 def filter_subject(channel: str, key: str) -> str:
@@ -104,10 +103,10 @@ class Hub:
         for connection in targets:
             connection.offer(channel, keys[0] if keys else ALL, data, cursor)
 
-    async def start(self, bus: Bus, resume_window_s: float) -> None:
+    async def start(self, bus: Bus, resume_window_s: float, news_retention_s: float) -> None:
         """Declare the streams and consume each channel's subject once (called when NATS connects)."""
         js = bus.jetstream()
-        for spec in streams(resume_window_s):
+        for spec in streams(resume_window_s, news_retention_s):
             await ensure_stream(js, spec)
             self.position.setdefault(spec.name, (await js.stream_info(spec.name)).state.last_seq)
         for channel, (stream, subject) in SOURCES.items():
