@@ -143,5 +143,6 @@ class Ingestor:
         await self.store.save(story, new=True)
         ARTICLES.labels(source, "new").inc()
         with contextlib.suppress(Exception):  # NATS down: the article is stored and will be scored anyway
-            await self.bus.jetstream().publish(NEWS_ARTICLE, story.model_dump_json().encode())
+            await self.bus.jetstream().publish(NEWS_ARTICLE, story.model_dump_json().encode(),
+                                               headers={"Nats-Msg-Id": f"article:{story.id}"})
         return 1

@@ -144,7 +144,10 @@ class Scorer:
     async def _publish(self, article: Article) -> None:
         """Publish with JetStream's ack; when that fails the id is kept and published again later."""
         try:
-            await self.bus.jetstream().publish(NEWS_SCORED, scored_event(article), timeout=self.timeout_s)
+            # The message id lets JetStream drop a repeat within its duplicate window (a retried publish
+            # whose first ack was lost, two scorers racing).
+            await self.bus.jetstream().publish(NEWS_SCORED, scored_event(article), timeout=self.timeout_s,
+                                               headers={"Nats-Msg-Id": f"scored:{article.id}:{article.scored_at}"})
         except Exception as exc:  # noqa: BLE001 - any NATS failure: keep it for the next round
             log.warning("news scorer: could not publish %s on %s: %s", article.id, NEWS_SCORED, exc)
             await self.redis.call(lambda client: client.zadd(UNPUBLISHED, {article.id: article.ingested_at}))

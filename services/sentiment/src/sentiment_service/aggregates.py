@@ -129,7 +129,7 @@ class NewsConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # NATS away, stream not there yet: try again shortly
-                log.info("news consumer: %s; retrying", exc)
+                log.info("news consumer: %s (%s); retrying", type(exc).__name__, exc)
                 await asyncio.sleep(1.0)
 
     async def _consume(self) -> None:
