@@ -313,3 +313,37 @@ async def test_a_connection_with_no_subscription_that_says_nothing_is_closed_as_
         assert 4 <= time.monotonic() - started < 8
     metrics = httpx.get(f"{suite.env.values['STREAM_URL']}/metrics").text
     assert 'stream_disconnects_total{reason="idle"}' in metrics
+
+
+async def test_a_second_replica_fans_out_on_its_own_and_resumes_the_first_ones_sessions(suite: Suite,
+                                                                                         bus: Bus) -> None:
+    """No sticky routing needed: each replica consumes NATS itself, and sessions live in Redis/JetStream."""
+    from harness import free_port
+
+    port = free_port()
+    await asyncio.to_thread(suite.spawn, "stream-2", "stream", f"http://127.0.0.1:{port}/health/live",
+                            STREAM_PORT=str(port))
+    second = f"ws://127.0.0.1:{port}/ws"
+    try:
+        first_socket, session = await subscribed_session(suite, "trades")
+        async with websockets.connect(second) as other:
+            await other.recv()
+            await other.send(json.dumps({"action": "subscribe", "channel": "trades", "symbols": [PAIR]}))
+            await next_of(other, "subscribed")
+            await bus.publish("market.trade.testusdt", trade(7001))
+            received = await next_of(first_socket, "trades")
+            assert received["data"]["id"] == "7001"
+            assert (await next_of(other, "trades"))["data"]["id"] == "7001"
+        last_seq = received["seq"]
+        await first_socket.close()
+        await asyncio.sleep(0.3)
+        await bus.publish("market.trade.testusdt", trade(7002))
+        await asyncio.sleep(0.3)
+        async with websockets.connect(second) as moved:  # the client reconnects to the other replica
+            await moved.recv()
+            await moved.send(json.dumps({"action": "resume", "session": session, "last_seq": last_seq}))
+            assert (await next_of(moved, "resumed"))["replayed"] == 1
+            frame = await next_of(moved, "trades")
+            assert frame["data"]["id"] == "7002" and frame["seq"] == last_seq + 1
+    finally:
+        await asyncio.to_thread(suite.stop, "stream-2")
