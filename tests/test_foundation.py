@@ -90,7 +90,9 @@ def test_suite_health_lists_every_service(gateway: httpx.Client, path: str) -> N
 def test_one_merged_openapi_document_and_docs_page(gateway: httpx.Client) -> None:
     document = gateway.get("/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    assert "/api/market" in document["paths"]
+    for path in ("/api/market", "/api/news/latest", "/api/sentiment/global", "/api/sentiment/symbol/{symbol}",
+                 "/api/ai/signals", "/api/sentiment/analyze", "/api/models"):
+        assert path in document["paths"], path
     assert not any(path.startswith(("/suite", "/metrics")) for path in document["paths"])
     assert "x-missing-services" not in document
     page = gateway.get("/docs")
