@@ -20,6 +20,7 @@ from prometheus_client import Counter, Gauge
 from suite_shared.bus import Bus
 from suite_shared.redis_link import RedisDown, RedisLink
 from suite_shared.subjects import NEWS_ARTICLE
+from suite_shared.tasks import cancel_all
 from suite_shared.upstream import UpstreamFailure
 
 from .articles import Article, NewsQuery
@@ -61,11 +62,7 @@ class Ingestor:
             self._tasks.append(asyncio.create_task(self._loop(source, interval), name=f"poll-{source.name}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(self._tasks)
 
     async def _loop(self, source: NewsSource, interval_s: float) -> None:
         while True:

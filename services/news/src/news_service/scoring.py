@@ -24,6 +24,7 @@ from suite_shared.bus import Bus, BusUnavailable
 from suite_shared.events import RequestError
 from suite_shared.redis_link import RedisDown, RedisLink
 from suite_shared.subjects import AI_SENTIMENT_SCORE, NEWS_SCORED
+from suite_shared.tasks import cancel_all
 
 from .articles import Article
 from .store import NewsStore
@@ -70,10 +71,7 @@ class Scorer:
         self._task = asyncio.create_task(self._loop(), name="news-scorer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_all([self._task])
 
     async def _loop(self) -> None:
         while True:

@@ -25,6 +25,7 @@ from prometheus_client import Counter
 from suite_shared.bus import Bus, BusUnavailable
 from suite_shared.redis_link import RedisDown, RedisLink
 from suite_shared.subjects import NEWS_SCORED, NEWS_STREAM
+from suite_shared.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,7 @@ class NewsConsumer:
         self._task = asyncio.create_task(self._run(), name="news-consumer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_all([self._task])
 
     async def _run(self) -> None:
         while True:

@@ -7,13 +7,13 @@ subscribed connections' bounded outboxes, so a slow client never delays the othe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import httpx
 from fastapi import FastAPI
 
 from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
+from suite_shared.tasks import cancel_all
 
 from . import gcpolicy
 from .hub import Hub
@@ -35,9 +35,7 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
         ctx.bus.on_connect(subscribe)
 
     async def teardown(ctx: ServiceContext) -> None:
-        app.state.gc_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await app.state.gc_task
+        await cancel_all([app.state.gc_task])
 
     app = create_service_app("stream", settings or get_settings(), routers=[router], setup=setup,
                              teardown=teardown, transport=transport, description=__doc__ or "")

@@ -11,7 +11,6 @@ message; when the queue is full the request is answered at once with a busy erro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -22,6 +21,7 @@ from suite_shared.errors import ApiError, InvalidParameter
 from suite_shared.events import Candle, CandlesReply, CandlesRequest, RequestError
 from suite_shared.service import ServiceContext
 from suite_shared.subjects import MARKET_CANDLES_GET
+from suite_shared.tasks import cancel_all
 
 from ..candles import candles
 from ..chains import MarketChains
@@ -100,11 +100,7 @@ class CandleResponder:
         await self.ctx.bus.subscribe(MARKET_CANDLES_GET, AnyJson, self._enqueue, queue=QUEUE_GROUP)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(self._tasks)
 
     async def _enqueue(self, payload: AnyJson, msg: Msg) -> None:
         try:
