@@ -149,6 +149,10 @@ class Cache:
                 return CacheResult(waited.value, "coalesced", waited)
         try:
             fetched = await fetch()
+            record = self._record(kind, fetched, ttl_s, forever)
+            # Written before the lock goes: a replica waiting on the lock must find the value when it sees
+            # the lock released, or it would fetch again.
+            await self._write(full_key, record, self._retention_s(kind, ttl_s, forever))
         except _UPSTREAM_ERRORS:
             if previous is None:
                 raise
@@ -157,8 +161,6 @@ class Cache:
         finally:
             if got_lock:
                 await self._release(lock_key, token)
-        record = self._record(kind, fetched, ttl_s, forever)
-        await self._write(full_key, record, self._retention_s(kind, ttl_s, forever))
         return CacheResult(record.value, "miss", record)
 
     def _record(self, kind: str, fetched: Fetched, ttl_s: float | None, forever: bool) -> CacheRecord:
@@ -210,7 +212,9 @@ class Cache:
                 return record
             try:
                 if not await self.redis.call(lambda client: client.exists(lock_key)):
-                    return None
+                    # Gone: either its value is there now (written just before the release) or it failed.
+                    record = await self._read(full_key)
+                    return record if record is not None and record.is_fresh(now_ms()) else None
             except RedisDown:
                 return None
         return None
