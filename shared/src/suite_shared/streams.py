@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamInfo
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError, NotFoundError
 
@@ -53,19 +53,20 @@ def news_stream(retention_s: float) -> StreamSpec:
                       1024 * 1024 * 1024)
 
 
-async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
-    """Create the stream, or update it to `spec` when it exists with other limits."""
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> StreamInfo:
+    """Create the stream, or update it to `spec` when it exists with other limits; returns its info."""
     try:
         info = await js.stream_info(spec.name)
     except NotFoundError:
         try:
-            await js.add_stream(spec.config())
+            info = await js.add_stream(spec.config())
             log.info("created JetStream stream %s (%s)", spec.name, ", ".join(spec.subjects))
-            return
+            return info
         except BadRequestError:  # another replica created it between our two calls
             info = await js.stream_info(spec.name)
     current = info.config
     if (sorted(current.subjects or []) != sorted(spec.subjects) or current.max_age != spec.max_age_s
             or current.max_bytes != spec.max_bytes):
-        await js.update_stream(spec.config())
+        info = await js.update_stream(spec.config())
         log.info("updated JetStream stream %s to the suite's definition", spec.name)
+    return info

@@ -17,7 +17,7 @@ from suite_shared.tasks import cancel_all
 
 from . import gcpolicy
 from .hub import Hub
-from .sessions import router
+from .sessions import router, streamed_pairs
 
 
 def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
@@ -25,12 +25,12 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
 
     async def setup(ctx: ServiceContext) -> None:
         app.state.hub = Hub()
+        app.state.streamed = streamed_pairs(ctx.settings.ingest_symbols)
         gcpolicy.install()
         app.state.gc_task = asyncio.create_task(gcpolicy.govern(), name="gc-policy")
 
         async def subscribe() -> None:
-            await app.state.hub.start(ctx.bus, ctx.settings.stream_resume_window_s,
-                                      ctx.settings.news_retention_days * 86_400)
+            await app.state.hub.start(ctx.bus, ctx.settings.stream_resume_window_s, ctx.settings.news_retention_s)
 
         ctx.bus.on_connect(subscribe)
 

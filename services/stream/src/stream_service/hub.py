@@ -107,8 +107,8 @@ class Hub:
         """Declare the streams and consume each channel's subject once (called when NATS connects)."""
         js = bus.jetstream()
         for spec in streams(resume_window_s, news_retention_s):
-            await ensure_stream(js, spec)
-            self.position.setdefault(spec.name, (await js.stream_info(spec.name)).state.last_seq)
+            info = await ensure_stream(js, spec)
+            self.position.setdefault(spec.name, info.state.last_seq)
         for channel, (stream, subject) in SOURCES.items():
             await js.subscribe(subject, stream=stream, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW,
                                cb=self._handler(channel, stream, bus.service))
@@ -149,5 +149,4 @@ async def snapshot(redis: RedisLink, channel: str, symbol: str) -> str | None:
         return None
     if not raw:
         return None
-    event = EVENT_MODELS[channel].model_validate_json(raw)
-    return orjson.dumps(shape(channel, event)).decode()
+    return decode(channel, raw)[1]

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from suite_shared.redis_link import RedisDown, RedisLink
 
 from .connection import COALESCED, Connection, Cursor
-from .hub import ALL, SOURCES, Hub, decode, filter_subject
+from .hub import ALL, SOURCES, decode, filter_subject
 from .metrics import RESUMES
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class Replay:
     gaps: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def replay(js: JetStreamContext, hub: Hub, connection: Connection, subscriptions: list[tuple[str, str]],
+async def replay(js: JetStreamContext, connection: Connection, subscriptions: list[tuple[str, str]],
                  cursors: dict[str, int]) -> Replay:
     """Offer the connection every event after `cursors` on its subscriptions; it must be held meanwhile."""
     result = Replay()
@@ -104,11 +104,11 @@ async def replay(js: JetStreamContext, hub: Hub, connection: Connection, subscri
         start = cursors.get(stream)
         if start is None:
             continue  # nothing was delivered from this stream: nothing to catch up on
-        await _replay_stream(js, hub, connection, stream, subs, start, result)
+        await _replay_stream(js, connection, stream, subs, start, result)
     return result
 
 
-async def _replay_stream(js: JetStreamContext, hub: Hub, connection: Connection, stream: str,
+async def _replay_stream(js: JetStreamContext, connection: Connection, stream: str,
                          subs: list[tuple[str, str]], start: int, result: Replay) -> None:
     try:
         info = await js.stream_info(stream)

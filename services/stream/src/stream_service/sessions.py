@@ -48,9 +48,9 @@ class RateLimit:
         return True
 
 
-def streamed_pairs(websocket: WebSocket) -> set[str]:
-    settings = websocket.app.state.context.settings
-    return {str(parse_pair(item)) for item in settings.ingest_symbols.split(",") if item.strip()}
+def streamed_pairs(ingest_symbols: str) -> frozenset[str]:
+    """The pairs market channels carry (the market service ingests them), canonical spelling."""
+    return frozenset(str(parse_pair(item)) for item in ingest_symbols.split(",") if item.strip())
 
 
 async def _handle(websocket: WebSocket, connection: Connection, request: Subscription) -> None:
@@ -104,7 +104,7 @@ async def _resume(websocket: WebSocket, connection: Connection, request: Resume,
                 await _snapshots(websocket, connection, channel, (key,))
         else:
             connection.adopt(request.last_seq, cursors)
-            outcome = await resume.replay(context.bus.jetstream(), hub, connection, saved.subscriptions, cursors)
+            outcome = await resume.replay(context.bus.jetstream(), connection, saved.subscriptions, cursors)
             gaps, replayed = outcome.gaps, outcome.replayed
         subscriptions: dict[str, list[str]] = {}
         for channel, key in saved.subscriptions:
@@ -123,7 +123,7 @@ def _frame(message: dict[str, object]) -> str:
 
 
 async def _read(websocket: WebSocket, connection: Connection, implied: str | None, state: dict[str, str]) -> None:
-    limit, streamed = RateLimit(), streamed_pairs(websocket)
+    limit, streamed = RateLimit(), websocket.app.state.streamed
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
