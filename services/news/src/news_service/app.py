@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
 
     async def setup(ctx: ServiceContext) -> None:
         register_upstreams(ctx)
-        retention_s = ctx.settings.news_retention_days * DAY_S
+        retention_s = ctx.settings.news_retention_s
         store = NewsStore(ctx.redis, retention_s)
         wake = asyncio.Event()
         ingestor = Ingestor(store, ctx.redis, ctx.bus, build_sources(ctx), wake)

@@ -118,17 +118,19 @@ class Ingestor:
         self._seeded = True
 
     async def _ingest(self, source: str, article: Article) -> int:
-        # Another replica may have stored this URL since we last looked: take its story as the match.
-        known_id = await self.store.story_for_url(article.canonical_url)
-        if known_id is not None and self.dedupe.find(article) is None:
-            stored = await self.store.get([known_id])
+        match = self.dedupe.find(article)
+        if match is None:
+            # Another replica may have stored this URL since we last looked: take its story as the match.
+            known_id = await self.store.story_for_url(article.canonical_url)
+            stored = await self.store.get([known_id]) if known_id is not None else []
             if stored:
                 self.dedupe.add(stored[0])
-        match = self.dedupe.find(article)
+                match = self.dedupe.find(article)
         if match is not None:
             merged = merge(match, article)
             if merged != match:
-                # The stored copy may carry a score this replica has not seen: merge into the stored one.
+                # The stored copy may hold what other replicas merged in (sources, tags) and the story's
+                # score (which keeps its `sent:` index entry in step): merge into the stored one.
                 stored = await self.store.get([match.id])
                 base = stored[0] if stored else match
                 merged = merge(base, article)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -12,13 +12,11 @@ from suite_shared.envelope import ERROR_RESPONSES, Envelope, Meta
 from suite_shared.errors import ServiceUnavailable
 from suite_shared.redis_link import RedisDown
 
-from .articles import Article
+from .articles import Article, Category, Sentiment, matches_category
 from .ingest import Ingestor
 from .store import NewsStore
 
 router = APIRouter(tags=["news"])
-Category = Literal["all", "bitcoin", "ethereum", "defi", "nft"]
-SentimentLabel = Literal["positive", "negative", "neutral"]
 
 
 class NewsItem(BaseModel):
@@ -27,7 +25,7 @@ class NewsItem(BaseModel):
     url: str
     source: str
     published_at: str | None = Field(description="ISO 8601, as the source gave it (UTC)")
-    sentiment: SentimentLabel | None = Field(description="from the ai service's model; null until scored")
+    sentiment: Sentiment | None = Field(description="from the ai service's model; null until scored")
     sentiment_score: float | None = Field(description="-1…1; null until scored")
     summary: str | None
     image_url: str | None
@@ -46,7 +44,7 @@ async def latest(
     limit: Annotated[int, Query(ge=1, le=100, description="number of stories")] = 10,
     category: Annotated[Category, Query()] = "all",
     language: Annotated[str, Query(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")] = "en",
-    sentiment: Annotated[SentimentLabel | None, Query(description="only stories the model scored so")] = None,
+    sentiment: Annotated[Sentiment | None, Query(description="only stories the model scored so")] = None,
     as_of: Annotated[int | None, Query(ge=0, description="epoch ms: only what was known then (backtests)")] = None,
 ) -> NewsResponse:
     store: NewsStore = request.app.state.store
@@ -64,8 +62,8 @@ async def latest(
                         meta=_meta(request.app.state.ingestor, as_of))
 
 
-def _matches(article: Article, category: str, language: str, sentiment: str | None) -> bool:
-    return ((category == "all" or category in article.tags) and article.language == language
+def _matches(article: Article, category: Category, language: str, sentiment: str | None) -> bool:
+    return (matches_category(article, category) and article.language == language
             and (sentiment is None or article.sentiment == sentiment))
 
 

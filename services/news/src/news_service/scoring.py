@@ -111,12 +111,11 @@ class Scorer:
                 return False
             now = int(time.time() * 1000)
             model = f"{reply.model}@{reply.model_version}" if reply.model else None
-            for article, result in zip(articles, reply.scores, strict=True):
-                scored = article.model_copy(update={"sentiment": result.label,
-                                                    "sentiment_score": round(result.score, 4),
-                                                    "scored_at": now, "sentiment_model": model})
-                await self.store.mark_scored(scored)
-                await self._publish(scored)
+            scored = [article.model_copy(update={"sentiment": result.label, "sentiment_score": round(result.score, 4),
+                                                 "scored_at": now, "sentiment_model": model})
+                      for article, result in zip(articles, reply.scores, strict=True)]
+            await self.store.mark_scored(scored)
+            await asyncio.gather(*(self._publish(article) for article in scored))
             SCORED.labels("ok").inc()
             self.last_error = None
             return len(ids) == BATCH
@@ -159,8 +158,7 @@ class Scorer:
         articles = await self.store.get(ids)
         if len(articles) < len(ids):  # expired meanwhile
             await self.redis.call(lambda client: client.zrem(UNPUBLISHED, *ids))
-        for article in articles:
-            await self._publish(article)
+        await asyncio.gather(*(self._publish(article) for article in articles))
 
 
 def scored_event(article: Article) -> bytes:

@@ -18,13 +18,14 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import get_args
 
 import orjson
 import redis.asyncio as aioredis
 
 from suite_shared.redis_link import RedisLink
 
-from .articles import Article
+from .articles import Article, Sentiment
 
 PREFIX = "news:"
 TAGS = ("bitcoin", "ethereum", "defi", "nft")
@@ -100,15 +101,16 @@ class NewsStore:
 
         await self.redis.call(write)
 
-    async def mark_scored(self, article: Article) -> None:
-        """Record the model's score for a stored story (the article itself is not rewritten)."""
-        score = orjson.dumps({field: getattr(article, field) for field in SCORE_FIELDS})
+    async def mark_scored(self, articles: Iterable[Article]) -> None:
+        """Record the model's scores for stored stories, in one round trip (the articles are not rewritten)."""
+        articles = list(articles)
 
         async def write(client: aioredis.Redis) -> None:
             pipe = client.pipeline(transaction=False)
-            pipe.hset(SCORES, article.id, score)
-            pipe.zadd(f"{PREFIX}sent:{article.sentiment}", {article.id: article.sort_ms})
-            pipe.zrem(f"{PREFIX}unscored", article.id)
+            for article in articles:
+                pipe.hset(SCORES, article.id, orjson.dumps({field: getattr(article, field) for field in SCORE_FIELDS}))
+                pipe.zadd(f"{PREFIX}sent:{article.sentiment}", {article.id: article.sort_ms})
+                pipe.zrem(f"{PREFIX}unscored", article.id)
             await pipe.execute()
 
         await self.redis.call(write)
@@ -139,9 +141,12 @@ class NewsStore:
             pipe = client.pipeline(transaction=False)
             if old:
                 pipe.hdel(SCORES, *old)
+            languages = [key async for key in client.scan_iter(match=f"{PREFIX}lang:*", count=100)]
             for key in (["time", "ingested", "unscored"] + [f"cat:{tag}" for tag in TAGS]
-                        + [f"sent:{label}" for label in ("positive", "neutral", "negative")]):
+                        + [f"sent:{label}" for label in get_args(Sentiment)]):
                 pipe.zremrangebyscore(f"{PREFIX}{key}", "-inf", cutoff)
+            for key in languages:
+                pipe.zremrangebyscore(key, "-inf", cutoff)
             await pipe.execute()
 
         await self.redis.call(run)
