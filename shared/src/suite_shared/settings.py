@@ -137,6 +137,11 @@ class Settings(BaseSettings):
     ttl: CacheTTLs = Field(default_factory=CacheTTLs)
     budgets: UpstreamBudgets = Field(default_factory=UpstreamBudgets)
 
+    @property
+    def news_retention_s(self) -> float:
+        """NEWS_RETENTION_DAYS in seconds: the news store's window and the NEWS stream's max age."""
+        return self.news_retention_days * 86_400
+
     def service_urls(self) -> dict[str, str]:
         return {
             "market": self.market_url,

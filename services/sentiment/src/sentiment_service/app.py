@@ -17,7 +17,6 @@ from .aggregates import NewsAggregates, NewsConsumer
 from .fear_greed import AlternativeMeFearGreed
 from .routes import router
 
-DAY_S = 86_400
 
 
 def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
@@ -28,7 +27,7 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
         ctx.upstreams.register(UpstreamConfig("alternative_me", ctx.settings.alternative_me_base_url,
                                               budget=ctx.settings.budgets.default_per_min))
         app.state.fear_greed = ProviderChain("fear_greed", [AlternativeMeFearGreed(ctx.upstreams)])
-        retention_s = ctx.settings.news_retention_days * DAY_S
+        retention_s = ctx.settings.news_retention_s
         app.state.aggregates = NewsAggregates(ctx.redis, int(retention_s * 1000))
         consumer = NewsConsumer(ctx.bus, app.state.aggregates)
         app.state.consumer = consumer

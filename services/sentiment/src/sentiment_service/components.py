@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from dataclasses import dataclass, field
+import statistics
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import httpx
@@ -44,10 +45,8 @@ class Components:
     notes: list[str] = field(default_factory=list)
 
     def scores(self) -> dict[str, float | None]:
-        return {name: None if value is None else round(value, 1) for name, value in (
-            ("volatility", self.volatility), ("market_momentum", self.market_momentum),
-            ("social_media", self.social_media), ("surveys", self.surveys), ("dominance", self.dominance),
-            ("trends", self.trends))}
+        return {item.name: None if (value := getattr(self, item.name)) is None else round(value, 1)
+                for item in fields(self) if item.name != "notes"}
 
 
 def clamp(value: float) -> float:
@@ -61,14 +60,10 @@ def volatility_score(closes: list[float]) -> tuple[float, float] | None:
     returns = [math.log(b / a) for a, b in zip(closes, closes[1:], strict=False) if a > 0 and b > 0]
     recent, longer = returns[-30:], returns[-90:]
 
-    def stdev(values: list[float]) -> float:
-        mean = sum(values) / len(values)
-        return math.sqrt(sum((value - mean) ** 2 for value in values) / max(1, len(values) - 1))
-
-    base = stdev(longer)
+    base = statistics.stdev(longer)
     if base == 0:
         return None
-    ratio = stdev(recent) / base
+    ratio = statistics.stdev(recent) / base
     return clamp(100 - 50 * ratio), ratio
 
 
