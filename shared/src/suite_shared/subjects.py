@@ -31,5 +31,10 @@ def market_book(pair: Pair) -> str:
     return f"market.book.{pair.subject_token}"
 
 
+def market_candles(timeframe: str) -> str:
+    """Every pair's candles of one timeframe, e.g. `market.candle.1m.*`."""
+    return f"market.candle.{timeframe}.*"
+
+
 def market_candle(timeframe: str, pair: Pair) -> str:
     return f"market.candle.{timeframe}.{pair.subject_token}"

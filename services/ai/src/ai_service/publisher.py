@@ -17,7 +17,7 @@ from prometheus_client import Counter
 
 from suite_shared.errors import ApiError
 from suite_shared.events import CandleEvent
-from suite_shared.subjects import AI_SIGNAL
+from suite_shared.subjects import AI_SIGNAL, market_candles
 
 from .engine import AiEngine
 
@@ -49,4 +49,4 @@ async def start(engine: AiEngine) -> None:
         await bus.publish(AI_SIGNAL, signal)
         PUBLISHED.labels("published").inc()
 
-    await bus.subscribe("market.candle.1m.*", CandleEvent, on_candle, queue=QUEUE)
+    await bus.subscribe(market_candles("1m"), CandleEvent, on_candle, queue=QUEUE)
