@@ -12,7 +12,6 @@ Writes bench/results/ai_inference.json and .md.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
@@ -39,7 +38,8 @@ from training import forecast as forecast_training  # noqa: E402
 from training import sentiment as sentiment_training  # noqa: E402
 from training.data import load_candles, load_twitter  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results"
+import bench_results  # noqa: E402 - bench/bench_results.py, beside this script
+
 BUDGET_S = 2.0  # wall time per measurement
 
 
@@ -154,10 +154,7 @@ def main() -> None:
             "sentiment_at_most_5_ms_per_headline": sentiment["batch_1"]["onnxruntime"]["p50_ms"] <= 5,
         },
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ai_inference.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "ai_inference.md").write_text(markdown(report))
-    print(markdown(report))
+    bench_results.write("ai_inference", report, markdown(report))
 
 
 if __name__ == "__main__":

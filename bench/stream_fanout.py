@@ -37,9 +37,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import bench_results  # bench/bench_results.py: this script's folder is on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-RESULTS = ROOT / "bench" / "results"
 
 PAIRS = ("BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,TRX/USDT,TON/USDT,AVAX/USDT,DOT/USDT,"
          "LINK/USDT,POL/USDT,LTC/USDT,BCH/USDT,SHIB/USDT,UNI/USDT,ATOM/USDT,XLM/USDT,ETC/USDT").split(",")
@@ -392,10 +393,7 @@ def main() -> None:
         "runs": runs,
         "notes": notes,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "stream_fanout.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "stream_fanout.md").write_text(markdown(report))
-    print(markdown(report))
+    bench_results.write("stream_fanout", report, markdown(report))
 
 
 if __name__ == "__main__":
