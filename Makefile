@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint lock clean
+.PHONY: install run test lint format lock clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -22,8 +22,17 @@ install: $(UV)
 run: install
 	.venv/bin/python -m suite_launcher
 
-test: install
+test: install lint
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# Lint and format checks (rules in pyproject.toml); `make format` applies the formatter and the safe fixes.
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: install
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
 
 # Rebuilds the ai service's ONNX models, their metadata and services/ai/training/REPORT.md from the data
 # in services/ai/training/data/ (a few minutes on 2 cores). Training libraries live in the `train` group only.

@@ -24,9 +24,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "services" / "ai"))
 
+import bench_results  # noqa: E402 - bench/bench_results.py, beside this script
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
+from training import forecast as forecast_training  # noqa: E402
+from training import sentiment as sentiment_training  # noqa: E402
+from training.data import load_candles, load_twitter  # noqa: E402
 
 from ai_service.features import Candles, feature_matrix, forecast_inputs  # noqa: E402
 from ai_service.forecaster import Forecaster  # noqa: E402
@@ -34,11 +38,6 @@ from ai_service.indicators import atr  # noqa: E402
 from ai_service.registry import load_registry  # noqa: E402
 from ai_service.signal_feed import calibration_from  # noqa: E402
 from ai_service.signals import decide  # noqa: E402
-from training import forecast as forecast_training  # noqa: E402
-from training import sentiment as sentiment_training  # noqa: E402
-from training.data import load_candles, load_twitter  # noqa: E402
-
-import bench_results  # noqa: E402 - bench/bench_results.py, beside this script
 
 BUDGET_S = 2.0  # wall time per measurement
 
@@ -54,9 +53,13 @@ def measure(call: Callable[[], Any], batch: int) -> dict[str, float]:
         call()
         timings.append(time.perf_counter() - start)
     values = np.asarray(timings) * 1000
-    return {"p50_ms": round(float(np.percentile(values, 50)), 4), "p99_ms": round(float(np.percentile(values, 99)), 4),
-            "per_item_p50_ms": round(float(np.percentile(values, 50)) / batch, 4),
-            "items_per_s": round(batch * len(values) / (values.sum() / 1000), 1), "calls": len(values)}
+    return {
+        "p50_ms": round(float(np.percentile(values, 50)), 4),
+        "p99_ms": round(float(np.percentile(values, 99)), 4),
+        "per_item_p50_ms": round(float(np.percentile(values, 50)) / batch, 4),
+        "items_per_s": round(batch * len(values) / (values.sum() / 1000), 1),
+        "calls": len(values),
+    }
 
 
 def bench_sentiment(registry: Any) -> dict[str, Any]:
@@ -69,8 +72,10 @@ def bench_sentiment(registry: Any) -> dict[str, Any]:
     for batch in (1, 64):
         chunk = texts[:batch]
         tensor = np.asarray(chunk, dtype=object).reshape(-1, 1)
-        result[f"batch_{batch}"] = {"onnxruntime": measure(lambda: session.run(None, {"text": tensor}), batch),
-                                    "sklearn": measure(lambda: pipeline.predict_proba(chunk), batch)}
+        result[f"batch_{batch}"] = {
+            "onnxruntime": measure(lambda tensor=tensor: session.run(None, {"text": tensor}), batch),
+            "sklearn": measure(lambda chunk=chunk: pipeline.predict_proba(chunk), batch),
+        }
     return result
 
 
@@ -83,8 +88,9 @@ def bench_forecast(registry: Any) -> tuple[dict[str, Any], list[Any]]:
     for batch in (1, 64):
         rows = data.x[-batch:].astype(np.float32)
         result[f"batch_{batch}"] = {
-            "onnxruntime": measure(lambda: session.run(None, {"features": rows}), batch),
-            "sklearn": measure(lambda: forecast_training.predict(models, rows), batch)}
+            "onnxruntime": measure(lambda rows=rows: session.run(None, {"features": rows}), batch),
+            "sklearn": measure(lambda rows=rows: forecast_training.predict(models, rows), batch),
+        }
     return result, models
 
 
@@ -104,33 +110,50 @@ def bench_signal(registry: Any, models: list[Any]) -> dict[str, Any]:
         rows = forecast_inputs(np.repeat(features[None, :], 24, axis=0), np.arange(1, 25, dtype=np.float64))
         forecast_training.predict(models, rows)
 
-    return {"onnxruntime": measure(onnx_signal, 1), "sklearn": measure(sklearn_signal, 1),
-            "features_only": measure(lambda: feature_matrix(candles, 1.0), 1)}
+    return {
+        "onnxruntime": measure(onnx_signal, 1),
+        "sklearn": measure(sklearn_signal, 1),
+        "features_only": measure(lambda: feature_matrix(candles, 1.0), 1),
+    }
 
 
 def speedups(section: dict[str, Any]) -> dict[str, float]:
-    return {batch: round(entry["sklearn"]["p50_ms"] / entry["onnxruntime"]["p50_ms"], 2)
-            for batch, entry in section.items()}
+    return {
+        batch: round(entry["sklearn"]["p50_ms"] / entry["onnxruntime"]["p50_ms"], 2) for batch, entry in section.items()
+    }
 
 
 def markdown(report: dict[str, Any]) -> str:
-    lines = ["# AI inference benchmark", "", f"Machine: {report['machine']}. One thread for both runtimes. "
-             f"Goals: ≥3× faster than the framework at batch 1; a full signal < 5 ms model time; sentiment ≤ 5 ms "
-             "per headline.", "",
-             "| model | batch | onnxruntime p50 / p99 ms | sklearn p50 / p99 ms | ORT items/s | sklearn items/s | speed-up |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# AI inference benchmark",
+        "",
+        f"Machine: {report['machine']}. One thread for both runtimes. "
+        f"Goals: ≥3× faster than the framework at batch 1; a full signal < 5 ms model time; sentiment ≤ 5 ms "
+        "per headline.",
+        "",
+        "| model | batch | onnxruntime p50 / p99 ms | sklearn p50 / p99 ms | ORT items/s | sklearn items/s "
+        "| speed-up |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name in ("sentiment", "forecast"):
         for batch, entry in report[name].items():
             ort_, skl = entry["onnxruntime"], entry["sklearn"]
-            lines.append(f"| {name} | {batch.split('_')[1]} | {ort_['p50_ms']:.3f} / {ort_['p99_ms']:.3f} | "
-                         f"{skl['p50_ms']:.3f} / {skl['p99_ms']:.3f} | {ort_['items_per_s']:.0f} | "
-                         f"{skl['items_per_s']:.0f} | {report['speedup'][name][batch]:.1f}× |")
+            lines.append(
+                f"| {name} | {batch.split('_')[1]} | {ort_['p50_ms']:.3f} / {ort_['p99_ms']:.3f} | "
+                f"{skl['p50_ms']:.3f} / {skl['p99_ms']:.3f} | {ort_['items_per_s']:.0f} | "
+                f"{skl['items_per_s']:.0f} | {report['speedup'][name][batch]:.1f}× |"
+            )
     signal = report["signal"]
-    lines += ["", f"Full signal (features on 400 candles + 24-step forecast + rule): onnxruntime p50 "
-              f"{signal['onnxruntime']['p50_ms']:.3f} ms, p99 {signal['onnxruntime']['p99_ms']:.3f} ms "
-              f"(features alone p50 {signal['features_only']['p50_ms']:.3f} ms); with scikit-learn "
-              f"{signal['sklearn']['p50_ms']:.3f} ms.", "",
-              "Goals: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in report["goals"].items()), ""]
+    lines += [
+        "",
+        f"Full signal (features on 400 candles + 24-step forecast + rule): onnxruntime p50 "
+        f"{signal['onnxruntime']['p50_ms']:.3f} ms, p99 {signal['onnxruntime']['p99_ms']:.3f} ms "
+        f"(features alone p50 {signal['features_only']['p50_ms']:.3f} ms); with scikit-learn "
+        f"{signal['sklearn']['p50_ms']:.3f} ms.",
+        "",
+        "Goals: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in report["goals"].items()),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -144,9 +167,14 @@ def main() -> None:
         signal = bench_signal(registry, models)
     speedup = {"sentiment": speedups(sentiment), "forecast": speedups(forecast)}
     report = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, onnxruntime {ort.__version__}",
+        "machine": (
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, onnxruntime {ort.__version__}"
+        ),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "sentiment": sentiment, "forecast": forecast, "signal": signal, "speedup": speedup,
+        "sentiment": sentiment,
+        "forecast": forecast,
+        "signal": signal,
+        "speedup": speedup,
         "goals": {
             "onnx_3x_faster_at_batch_1_sentiment": speedup["sentiment"]["batch_1"] >= 3,
             "onnx_3x_faster_at_batch_1_forecast": speedup["forecast"]["batch_1"] >= 3,

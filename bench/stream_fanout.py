@@ -42,8 +42,28 @@ import bench_results  # bench/bench_results.py: this script's folder is on sys.p
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-PAIRS = ("BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,TRX/USDT,TON/USDT,AVAX/USDT,DOT/USDT,"
-         "LINK/USDT,POL/USDT,LTC/USDT,BCH/USDT,SHIB/USDT,UNI/USDT,ATOM/USDT,XLM/USDT,ETC/USDT").split(",")
+PAIRS = [
+    "BTC/USDT",
+    "ETH/USDT",
+    "BNB/USDT",
+    "SOL/USDT",
+    "XRP/USDT",
+    "ADA/USDT",
+    "DOGE/USDT",
+    "TRX/USDT",
+    "TON/USDT",
+    "AVAX/USDT",
+    "DOT/USDT",
+    "LINK/USDT",
+    "POL/USDT",
+    "LTC/USDT",
+    "BCH/USDT",
+    "SHIB/USDT",
+    "UNI/USDT",
+    "ATOM/USDT",
+    "XLM/USDT",
+    "ETC/USDT",
+]
 SUITE_ENV = {
     "INGEST_ENABLED": "false",
     "INGEST_SYMBOLS": ",".join(PAIRS),
@@ -90,7 +110,7 @@ async def _worker(url: str, client_ids: list[int], pipe: Connection) -> None:
                     state["received"] += 1
                 else:
                     state["other"] += 1
-        except Exception:  # noqa: BLE001 - a dropped connection is counted, not fatal
+        except Exception:
             pass
         state["closed"] += 1
 
@@ -98,19 +118,21 @@ async def _worker(url: str, client_ids: list[int], pipe: Connection) -> None:
         async with gate:
             started = time.perf_counter()
             try:
-                socket = await connect(url, ping_interval=None, compression=None, open_timeout=60,
-                                       close_timeout=1, max_queue=64)
+                socket = await connect(
+                    url, ping_interval=None, compression=None, open_timeout=60, close_timeout=1, max_queue=64
+                )
                 hello = json.loads(await asyncio.wait_for(socket.recv(), 30))
                 assert hello["type"] == "connection", hello
-                await socket.send(json.dumps({"action": "subscribe", "channel": "ticker",
-                                              "symbols": [PAIRS[index % len(PAIRS)]]}))
+                await socket.send(
+                    json.dumps({"action": "subscribe", "channel": "ticker", "symbols": [PAIRS[index % len(PAIRS)]]})
+                )
                 while True:
                     reply = json.loads(await asyncio.wait_for(socket.recv(), 30))
                     if reply.get("type") == "subscribed":
                         break
                     if reply.get("type") == "error":
                         raise RuntimeError(reply["error"]["code"])
-            except Exception as exc:  # noqa: BLE001 - counted by kind
+            except Exception as exc:
                 name = type(exc).__name__ + (f": {exc}"[:80] if "Status" in type(exc).__name__ else "")
                 errors[name] = errors.get(name, 0) + 1
                 return
@@ -121,8 +143,9 @@ async def _worker(url: str, client_ids: list[int], pipe: Connection) -> None:
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     await asyncio.gather(*(open_one(index) for index in client_ids))
-    pipe.send({"connected": len(sockets), "errors": errors, "connect_ms": connect_ms,
-               "wall_s": time.perf_counter() - started})
+    pipe.send(
+        {"connected": len(sockets), "errors": errors, "connect_ms": connect_ms, "wall_s": time.perf_counter() - started}
+    )
     await loop.run_in_executor(None, pipe.recv)  # "measure": the publish window starts
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     latencies.clear()
@@ -130,9 +153,16 @@ async def _worker(url: str, client_ids: list[int], pipe: Connection) -> None:
     state["received"] = 0
     await loop.run_in_executor(None, pipe.recv)  # "stop"
     cpu2 = resource.getrusage(resource.RUSAGE_SELF)
-    pipe.send({"latencies_ms": latencies, "stamps": stamps, "received": state["received"], "closed": state["closed"],
-               "cpu_connect_s": cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
-               "cpu_measure_s": cpu2.ru_utime + cpu2.ru_stime - cpu1.ru_utime - cpu1.ru_stime})
+    pipe.send(
+        {
+            "latencies_ms": latencies,
+            "stamps": stamps,
+            "received": state["received"],
+            "closed": state["closed"],
+            "cpu_connect_s": cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
+            "cpu_measure_s": cpu2.ru_utime + cpu2.ru_stime - cpu1.ru_utime - cpu1.ru_stime,
+        }
+    )
     await loop.run_in_executor(None, pipe.recv)  # "exit"
     for task in readers:
         task.cancel()
@@ -188,8 +218,15 @@ async def publish(nats_url: str, duration_s: int) -> dict[str, int]:
             await asyncio.sleep(delay)
         pair = PAIRS[tick % len(PAIRS)]
         now = round(time.time() * 1000)
-        event = TickerEvent(symbol=pair, price=100.0 + tick, change_24h=1.0, volume_24h=1e6, timestamp=now,
-                            received_at=now, source="binance")
+        event = TickerEvent(
+            symbol=pair,
+            price=100.0 + tick,
+            change_24h=1.0,
+            volume_24h=1e6,
+            timestamp=now,
+            received_at=now,
+            source="binance",
+        )
         await client.publish(subjects[pair], event.model_dump_json().encode())
         counts[pair] += 1
     await client.flush()
@@ -223,8 +260,12 @@ def run_once(suite: Any, clients: int, duration_s: int, workers: int, via: str) 
     connect_ms = [value for item in connected for value in item["connect_ms"]]
     print(f"  N={clients}: {total} connected in {connect_wall:.1f} s; errors {errors or 'none'}", flush=True)
     time.sleep(2.0)  # let the connect burst's garbage settle before reading RSS
-    after_connect = {"stream_rss_mb": rss_mb(stream_pid), "gateway_rss_mb": rss_mb(gateway_pid),
-                     "stream_fds": open_fds(stream_pid), "gateway_fds": open_fds(gateway_pid)}
+    after_connect = {
+        "stream_rss_mb": rss_mb(stream_pid),
+        "gateway_rss_mb": rss_mb(gateway_pid),
+        "stream_fds": open_fds(stream_pid),
+        "gateway_fds": open_fds(gateway_pid),
+    }
 
     for pipe in pipes:
         pipe.send("measure")
@@ -235,15 +276,18 @@ def run_once(suite: Any, clients: int, duration_s: int, workers: int, via: str) 
     machine0 = machine_cpu()
     window = time.perf_counter()
     counts = asyncio.run(publish(suite.env.values["NATS_URL"], duration_s))
-    publisher_cpu = sum(getattr(resource.getrusage(resource.RUSAGE_SELF), f) - getattr(self0, f)
-                        for f in ("ru_utime", "ru_stime"))
+    publisher_cpu = sum(
+        getattr(resource.getrusage(resource.RUSAGE_SELF), f) - getattr(self0, f) for f in ("ru_utime", "ru_stime")
+    )
     time.sleep(GRACE_S)
     window = time.perf_counter() - window
     cpu = {name: round(cpu_s(pid) - cpu0[name], 2) for name, pid in pids.items()}
     jiffies = [b - a for a, b in zip(machine0, machine_cpu(), strict=True)]
-    machine = {"busy": round(1 - (jiffies[3] + jiffies[4]) / max(1, sum(jiffies)), 3),
-               "steal": round(jiffies[7] / max(1, sum(jiffies)), 3),
-               "softirq": round(jiffies[6] / max(1, sum(jiffies)), 3)}
+    machine = {
+        "busy": round(1 - (jiffies[3] + jiffies[4]) / max(1, sum(jiffies)), 3),
+        "steal": round(jiffies[7] / max(1, sum(jiffies)), 3),
+        "softirq": round(jiffies[6] / max(1, sum(jiffies)), 3),
+    }
     for pipe in pipes:
         pipe.send("stop")
     measured = [pipe.recv() for pipe in pipes]
@@ -261,40 +305,61 @@ def run_once(suite: Any, clients: int, duration_s: int, workers: int, via: str) 
             by_second.setdefault(int(stamp // 1000), []).append(value)
     first = min(by_second, default=0)
     per_second_p99 = [round(percentile(by_second[second], 99), 1) for second in sorted(by_second)]
-    worst = sorted(((p99, second - first) for p99, second in zip(per_second_p99, sorted(by_second), strict=True)),
-                   reverse=True)[:3]
+    worst = sorted(
+        ((p99, second - first) for p99, second in zip(per_second_p99, sorted(by_second), strict=True)), reverse=True
+    )[:3]
     # Each client follows one pair and every pair is published `duration_s` times.
     expected = total * duration_s
     load_cpu = sum(item["cpu_measure_s"] for item in measured) + publisher_cpu
     publish_s = duration_s
     result = {
-        "clients": clients, "connected": total, "connect_errors": errors, "workers": workers,
+        "clients": clients,
+        "connected": total,
+        "connect_errors": errors,
+        "workers": workers,
         "connect_wall_s": round(connect_wall, 2),
-        "connect_ms": {"p50": round(percentile(connect_ms, 50), 1), "p99": round(percentile(connect_ms, 99), 1),
-                       "max": round(max(connect_ms, default=float("nan")), 1)},
-        "duration_s": duration_s, "published": sum(counts.values()),
-        "expected": expected, "received": received,
+        "connect_ms": {
+            "p50": round(percentile(connect_ms, 50), 1),
+            "p99": round(percentile(connect_ms, 99), 1),
+            "max": round(max(connect_ms, default=float("nan")), 1),
+        },
+        "duration_s": duration_s,
+        "published": sum(counts.values()),
+        "expected": expected,
+        "received": received,
         "delivered_ratio": round(received / expected, 5) if expected else 0.0,
         "messages_per_s": round(received / publish_s, 1),
-        "latency_ms": {"p50": round(percentile(latencies, 50), 1), "p99": round(percentile(latencies, 99), 1),
-                       "max": round(max(latencies, default=float("nan")), 1)},
-        "rss_mb": {"before": before, "after_connect": after_connect,
-                   "after_run": {k: round(v, 1) for k, v in after_run.items()}},
+        "latency_ms": {
+            "p50": round(percentile(latencies, 50), 1),
+            "p99": round(percentile(latencies, 99), 1),
+            "max": round(max(latencies, default=float("nan")), 1),
+        },
+        "rss_mb": {
+            "before": before,
+            "after_connect": after_connect,
+            "after_run": {k: round(v, 1) for k, v in after_run.items()},
+        },
         "stream_kb_per_connection": round((after_connect["stream_rss_mb"] - before["stream_rss_mb"]) * 1024 / total, 1)
-        if total else None,
-        "gateway_kb_per_connection": round((after_connect["gateway_rss_mb"] - before["gateway_rss_mb"]) * 1024 / total, 1)
-        if total else None,
+        if total
+        else None,
+        "gateway_kb_per_connection": round(
+            (after_connect["gateway_rss_mb"] - before["gateway_rss_mb"]) * 1024 / total, 1
+        )
+        if total
+        else None,
         "cpu_during_window_s": {**cpu, "load_generator": round(load_cpu, 2), "window_s": round(window, 1)},
-        "cpu_cores_used": {name: round(value / window, 3) for name, value in
-                           {**cpu, "load_generator": load_cpu}.items()},
+        "cpu_cores_used": {
+            name: round(value / window, 3) for name, value in {**cpu, "load_generator": load_cpu}.items()
+        },
         "load_generator_connect_cpu_s": round(sum(item["cpu_connect_s"] for item in measured), 2),
         "machine_cpu_fraction": machine,
         "per_second_p99_ms": per_second_p99,
         "worst_seconds": [{"second": second, "p99_ms": p99} for p99, second in worst],
         "clients_dropped_during_run": sum(item["closed"] for item in measured),
     }
-    result["goal_p99_under_250ms_met"] = bool(total == clients and result["latency_ms"]["p99"] < GOAL_P99_MS
-                                             and result["delivered_ratio"] >= 0.999)
+    result["goal_p99_under_250ms_met"] = bool(
+        total == clients and result["latency_ms"]["p99"] < GOAL_P99_MS and result["delivered_ratio"] >= 0.999
+    )
     for key in ("before", "after_connect"):
         result["rss_mb"][key] = {k: round(v, 1) for k, v in result["rss_mb"][key].items()}
     return result
@@ -304,37 +369,52 @@ def run_once(suite: Any, clients: int, duration_s: int, workers: int, via: str) 
 
 
 def markdown(report: dict[str, Any]) -> str:
-    lines = ["# Stream fan-out benchmark", "", f"Machine: {report['machine']}. Measured {report['measured_at']}.",
-             "", report["setup"], "",
-             "| via | N connected / asked | connect (all) s | connect p50/p99 ms | latency p50 / p99 / max ms | msgs/s "
-             "| received / expected | stream RSS before→after MB (KB/conn) | Traefik RSS before→after MB (KB/conn) "
-             "| CPU cores: stream / Traefik / load gen | p99 < 250 ms |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Stream fan-out benchmark",
+        "",
+        f"Machine: {report['machine']}. Measured {report['measured_at']}.",
+        "",
+        report["setup"],
+        "",
+        "| via | N connected / asked | connect (all) s | connect p50/p99 ms | latency p50 / p99 / max ms | msgs/s "
+        "| received / expected | stream RSS before→after MB (KB/conn) | Traefik RSS before→after MB (KB/conn) "
+        "| CPU cores: stream / Traefik / load gen | p99 < 250 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for run in report["runs"]:
         rss, cores = run["rss_mb"], run["cpu_cores_used"]
         lines.append(
-            f"| {run['via']} | {run['connected']} / {run['clients']} | {run['connect_wall_s']} | {run['connect_ms']['p50']} / "
+            f"| {run['via']} | {run['connected']} / {run['clients']} | {run['connect_wall_s']} | "
+            f"{run['connect_ms']['p50']} / "
             f"{run['connect_ms']['p99']} | {run['latency_ms']['p50']} / {run['latency_ms']['p99']} / "
             f"{run['latency_ms']['max']} | {run['messages_per_s']:.0f} | {run['received']} / {run['expected']} | "
             f"{rss['before']['stream_rss_mb']}→{rss['after_connect']['stream_rss_mb']} "
             f"({run['stream_kb_per_connection']}) | {rss['before']['gateway_rss_mb']}→"
             f"{rss['after_connect']['gateway_rss_mb']} ({run['gateway_kb_per_connection']}) | "
             f"{cores['stream']} / {cores['gateway']} / {cores['load_generator']} | "
-            f"{'met' if run['goal_p99_under_250ms_met'] else 'NOT met'} |")
+            f"{'met' if run['goal_p99_under_250ms_met'] else 'NOT met'} |"
+        )
     lines.append("")
     for run in report["runs"]:
-        others = {name: cores for name, cores in run["cpu_cores_used"].items()
-                  if name not in ("stream", "gateway", "load_generator") and cores >= 0.005}
+        others = {
+            name: cores
+            for name, cores in run["cpu_cores_used"].items()
+            if name not in ("stream", "gateway", "load_generator") and cores >= 0.005
+        }
         worst = ", ".join(f"s{item['second']}: {item['p99_ms']} ms" for item in run["worst_seconds"])
-        lines.append(f"- N={run['clients']} via {run['via']}: worst seconds by p99 ({worst}); other suite processes' CPU cores "
-                     f"{others or 'negligible'}; whole machine busy {run['machine_cpu_fraction']['busy']:.0%} "
-                     f"(steal {run['machine_cpu_fraction']['steal']:.0%}, softirq "
-                     f"{run['machine_cpu_fraction']['softirq']:.0%}); clients dropped during the run: "
-                     f"{run['clients_dropped_during_run']}.")
+        lines.append(
+            f"- N={run['clients']} via {run['via']}: worst seconds by p99 ({worst}); other suite processes' CPU cores "
+            f"{others or 'negligible'}; whole machine busy {run['machine_cpu_fraction']['busy']:.0%} "
+            f"(steal {run['machine_cpu_fraction']['steal']:.0%}, softirq "
+            f"{run['machine_cpu_fraction']['softirq']:.0%}); clients dropped during the run: "
+            f"{run['clients_dropped_during_run']}."
+        )
         if run["connect_errors"]:
-            lines.append(f"- N={run['clients']}: connect errors {run['connect_errors']}; open fds after connect: "
-                         f"stream {run['rss_mb']['after_connect']['stream_fds']}, Traefik "
-                         f"{run['rss_mb']['after_connect']['gateway_fds']} (limit {report['fd_limit']}).")
+            lines.append(
+                f"- N={run['clients']}: connect errors {run['connect_errors']}; open fds after connect: "
+                f"stream {run['rss_mb']['after_connect']['stream_fds']}, Traefik "
+                f"{run['rss_mb']['after_connect']['gateway_fds']} (limit {report['fd_limit']})."
+            )
     lines += ["", *report.get("notes", []), ""]
     return "\n".join(lines)
 
@@ -344,8 +424,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--duration", type=int, default=30, help="seconds of publishing per run")
     parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2), help="client processes")
-    parser.add_argument("--via", nargs="+", choices=["gateway", "direct"], default=["gateway", "direct"],
-                        help="connect through the gateway, straight to the stream replica, or both")
+    parser.add_argument(
+        "--via",
+        nargs="+",
+        choices=["gateway", "direct"],
+        default=["gateway", "direct"],
+        help="connect through the gateway, straight to the stream replica, or both",
+    )
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -363,33 +448,43 @@ def main() -> None:
             run = run_once(suite, clients, args.duration, args.workers, via)
             run["via"] = via
             runs.append(run)
-            print(f"  N={clients} via {via}: latency p50 {run['latency_ms']['p50']} ms, p99 {run['latency_ms']['p99']} ms, "
-                  f"received {run['received']}/{run['expected']}", flush=True)
+            print(
+                f"  N={clients} via {via}: latency p50 {run['latency_ms']['p50']} ms, "
+                f"p99 {run['latency_ms']['p99']} ms, "
+                f"received {run['received']}/{run['expected']}",
+                flush=True,
+            )
             time.sleep(3.0)  # the previous clients' disconnects (session saves) finish first
     finally:
         suite.stop_all()
 
-    notes = ["The load generator (client processes + publisher) runs on the same 2 cores as the suite: its CPU "
-             "('load gen') competes with the stream and Traefik, so latencies are pessimistic."]
+    notes = [
+        "The load generator (client processes + publisher) runs on the same 2 cores as the suite: its CPU "
+        "('load gen') competes with the stream and Traefik, so latencies are pessimistic."
+    ]
     for run in runs:
         fds = run["rss_mb"]["after_connect"]["gateway_fds"]
         if run["via"] == "gateway" and run["connected"] < run["clients"] and fds >= 0.99 * hard:
-            notes.append(f"N={run['clients']} via gateway: Traefik ran out of file descriptors ({fds} open, limit "
-                         f"{hard}): a WebSocket holds 2 fds in Traefik (client in, stream out), so one Traefik "
-                         f"takes at most about {hard // 2} clients under this limit (the hard limit cannot be "
-                         "raised here); the rest were refused. A second gateway replica takes the rest.")
+            notes.append(
+                f"N={run['clients']} via gateway: Traefik ran out of file descriptors ({fds} open, limit "
+                f"{hard}): a WebSocket holds 2 fds in Traefik (client in, stream out), so one Traefik "
+                f"takes at most about {hard // 2} clients under this limit (the hard limit cannot be "
+                "raised here); the rest were refused. A second gateway replica takes the rest."
+            )
     report = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                   f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "fd_limit": hard,
-        "setup": (f"Suite (NATS, Redis, sandbox, 5 services, Traefik) with ingest off; one stream replica. "
-                  f"Clients connect through the gateway (ws://gateway/ws) or straight to the stream replica "
-                  f"(`via`), {args.workers} client processes "
-                  f"(uvloop + websockets) on the same machine; each client subscribes to ticker for 1 of "
-                  f"{len(PAIRS)} pairs (round-robin), so it receives 1 update/s. The bench publishes 1 ticker/s "
-                  f"per pair for {args.duration} s, pairs staggered over each second. Latency = client receive "
-                  f"time - publish time (epoch ms, same clock). Goal: 10,000 clients, p99 < {GOAL_P99_MS:.0f} ms."),
+        "setup": (
+            f"Suite (NATS, Redis, sandbox, 5 services, Traefik) with ingest off; one stream replica. "
+            f"Clients connect through the gateway (ws://gateway/ws) or straight to the stream replica "
+            f"(`via`), {args.workers} client processes "
+            f"(uvloop + websockets) on the same machine; each client subscribes to ticker for 1 of "
+            f"{len(PAIRS)} pairs (round-robin), so it receives 1 update/s. The bench publishes 1 ticker/s "
+            f"per pair for {args.duration} s, pairs staggered over each second. Latency = client receive "
+            f"time - publish time (epoch ms, same clock). Goal: 10,000 clients, p99 < {GOAL_P99_MS:.0f} ms."
+        ),
         "runs": runs,
         "notes": notes,
     }

@@ -21,8 +21,14 @@ import httpx
 from suite_launcher.env import DEFAULT_PORTS, SuiteEnv, build_env
 from suite_launcher.procfile import ROOT, read_procfile
 
-HEALTH_PATHS = {"sandbox": "/_sandbox/health", "market": "/health", "news": "/health", "sentiment": "/health",
-                "ai": "/health", "stream": "/health"}
+HEALTH_PATHS = {
+    "sandbox": "/_sandbox/health",
+    "market": "/health",
+    "news": "/health",
+    "sentiment": "/health",
+    "ai": "/health",
+    "stream": "/health",
+}
 
 
 def wait_for(check: Callable[[], Any], timeout_s: float = 40.0, every_s: float = 0.5) -> Any:
@@ -101,8 +107,12 @@ class Suite:
     def _popen(self, name: str, command: str, env: dict[str, str]) -> None:
         log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
         self.processes[name] = subprocess.Popen(
-            ["/bin/sh", "-c", f"exec {command}"], cwd=ROOT, env=env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            ["/bin/sh", "-c", f"exec {command}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 10.0) -> None:
@@ -166,7 +176,9 @@ class Suite:
         return self.env.values["SANDBOX_URL"]
 
     def set_fault(self, upstream: str, mode: str, **fields: Any) -> None:
-        response = httpx.post(f"{self.sandbox_url}/_sandbox/faults", json={"upstream": upstream, "mode": mode, **fields})
+        response = httpx.post(
+            f"{self.sandbox_url}/_sandbox/faults", json={"upstream": upstream, "mode": mode, **fields}
+        )
         response.raise_for_status()
 
     def clear_faults(self) -> None:
@@ -180,8 +192,11 @@ class Suite:
         counts = httpx.get(f"{self.sandbox_url}/_sandbox/calls").json()
         if query_contains is None:
             return int(counts["calls"].get(upstream, 0))
-        return sum(count for request, count in counts["requests"].items()
-                   if request.startswith(f"/{upstream}/") and query_contains in request)
+        return sum(
+            count
+            for request, count in counts["requests"].items()
+            if request.startswith(f"/{upstream}/") and query_contains in request
+        )
 
 
 def _url_ready(url: str) -> bool:

@@ -56,8 +56,10 @@ async def test_requests_are_shared_by_a_queue_group(suite: Suite) -> None:
     url = suite.env.values["NATS_URL"]
     workers = [await connected_bus(url, f"worker-{i}") for i in range(2)]
     for index, worker in enumerate(workers):
+
         async def answer(question: Question, by: str = f"worker-{index}") -> Answer:
             return Answer(n=question.n * 2, by=by)
+
         await worker.serve("test.double", Question, answer, queue="doublers")
     client = await connected_bus(url, "asker")
     answers = [await client.request("test.double", Question(n=n), Answer, timeout_s=2) for n in range(40)]
@@ -74,8 +76,14 @@ async def test_bus_connects_once_nats_comes_up(suite: Suite) -> None:
     assert not await bus.wait_connected(0.5)
     run_dir = suite.run_dir / "nats-late"
     (run_dir / "nats").mkdir(parents=True, exist_ok=True)
-    suite.spawn("nats-late", "nats", f"tcp://127.0.0.1:{port}", NATS_PORT=str(port),
-                NATS_MONITOR_PORT=str(free_port()), RUN_DIR=str(run_dir))
+    suite.spawn(
+        "nats-late",
+        "nats",
+        f"tcp://127.0.0.1:{port}",
+        NATS_PORT=str(port),
+        NATS_MONITOR_PORT=str(free_port()),
+        RUN_DIR=str(run_dir),
+    )
     try:
         assert await bus.wait_connected(10)
     finally:

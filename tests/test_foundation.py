@@ -11,8 +11,23 @@ import pytest
 
 from harness import Suite
 
-MARKET_FIELDS = {"symbol", "name", "rank", "price", "change_24h", "change_7d", "volume_24h", "market_cap",
-                 "circulating_supply", "total_supply", "ath", "ath_date", "atl", "atl_date", "last_updated"}
+MARKET_FIELDS = {
+    "symbol",
+    "name",
+    "rank",
+    "price",
+    "change_24h",
+    "change_7d",
+    "volume_24h",
+    "market_cap",
+    "circulating_supply",
+    "total_supply",
+    "ath",
+    "ath_date",
+    "atl",
+    "atl_date",
+    "last_updated",
+}
 META_FIELDS = {"source", "sources_tried", "cache", "age_ms", "stale", "as_of"}
 
 
@@ -55,8 +70,10 @@ def test_market_category_filter_narrows_the_list(gateway: httpx.Client) -> None:
     assert 0 < len(defi) < len(everything)
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"limit": "ten"}, {"sort": "name"},
-                                    {"currency": "xyz"}, {"category": "gaming"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 501}, {"limit": "ten"}, {"sort": "name"}, {"currency": "xyz"}, {"category": "gaming"}],
+)
 def test_bad_market_parameters_get_400_envelope(gateway: httpx.Client, params: dict[str, object]) -> None:
     assert_error(gateway.get("/api/market", params=params), 400, "INVALID_PARAMETER")
 
@@ -90,8 +107,15 @@ def test_suite_health_lists_every_service(gateway: httpx.Client, path: str) -> N
 def test_one_merged_openapi_document_and_docs_page(gateway: httpx.Client) -> None:
     document = gateway.get("/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    for path in ("/api/market", "/api/news/latest", "/api/sentiment/global", "/api/sentiment/symbol/{symbol}",
-                 "/api/ai/signals", "/api/sentiment/analyze", "/api/models"):
+    for path in (
+        "/api/market",
+        "/api/news/latest",
+        "/api/sentiment/global",
+        "/api/sentiment/symbol/{symbol}",
+        "/api/ai/signals",
+        "/api/sentiment/analyze",
+        "/api/models",
+    ):
         assert path in document["paths"], path
     assert not any(path.startswith(("/suite", "/metrics")) for path in document["paths"])
     assert "x-missing-services" not in document
@@ -100,9 +124,14 @@ def test_one_merged_openapi_document_and_docs_page(gateway: httpx.Client) -> Non
 
 
 def test_cors_preflight_is_answered_for_any_origin(gateway: httpx.Client) -> None:
-    response = gateway.options("/api/market", headers={
-        "Origin": "https://app.example", "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "X-API-Key"})
+    response = gateway.options(
+        "/api/market",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "X-API-Key",
+        },
+    )
     assert response.status_code in (200, 204)
     assert response.headers["access-control-allow-origin"] == "*"
     assert "GET" in response.headers["access-control-allow-methods"]
@@ -134,8 +163,15 @@ def test_primary_failing_falls_back_and_says_so(sandbox: Suite, gateway: httpx.C
     assert len(body["items"]) == 300 and body["items"][0]["symbol"] == "BTC"
 
 
-@pytest.mark.parametrize("fault", [{"mode": "status", "status": 429}, {"mode": "malformed"},
-                                   {"mode": "status", "status": 451}, {"mode": "status", "status": 503}])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"mode": "status", "status": 429},
+        {"mode": "malformed"},
+        {"mode": "status", "status": 451},
+        {"mode": "status", "status": 503},
+    ],
+)
 def test_each_failure_class_falls_back(sandbox: Suite, gateway: httpx.Client, fault: dict[str, object]) -> None:
     time.sleep(2.1)  # let the usd list from earlier tests go stale, so this request really fetches
     sandbox.set_fault("coingecko", **fault)  # type: ignore[arg-type]

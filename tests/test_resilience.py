@@ -39,15 +39,21 @@ def test_cold_misses_on_two_replicas_make_one_upstream_call(sandbox: Suite, seco
 def market_with_private_redis(sandbox: Suite) -> Iterator[tuple[str, Suite]]:
     redis_port, market_port = free_port(), free_port()
     sandbox.spawn("redis-private", "redis", f"tcp://127.0.0.1:{redis_port}", REDIS_PORT=str(redis_port))
-    sandbox.spawn("market-private", "market", f"http://127.0.0.1:{market_port}/health", MARKET_PORT=str(market_port),
-                  REDIS_URL=f"redis://127.0.0.1:{redis_port}/0")
+    sandbox.spawn(
+        "market-private",
+        "market",
+        f"http://127.0.0.1:{market_port}/health",
+        MARKET_PORT=str(market_port),
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+    )
     yield f"http://127.0.0.1:{market_port}", sandbox
     sandbox.stop("market-private")
     sandbox.stop("redis-private")
 
 
 def test_redis_stopped_the_service_still_answers_and_reports_degraded(
-        market_with_private_redis: tuple[str, Suite]) -> None:
+    market_with_private_redis: tuple[str, Suite],
+) -> None:
     market, suite = market_with_private_redis
     before = httpx.get(f"{market}/api/market", params={"limit": 5, "currency": "chf"})
     assert before.status_code == 200
@@ -68,9 +74,16 @@ def test_redis_stopped_the_service_still_answers_and_reports_degraded(
 @pytest.fixture
 def limited_gateway(suite: Suite) -> Iterator[str]:
     port, metrics_port, internal_port = free_port(), free_port(), free_port()
-    suite.spawn("gateway-limited", "gateway", f"http://127.0.0.1:{port}/api/health", GATEWAY_PORT=str(port),
-                GATEWAY_METRICS_PORT=str(metrics_port), GATEWAY_INTERNAL_PORT=str(internal_port),
-                RATE_LIMIT_IP_PER_MIN="5", RATE_LIMIT_KEY_PER_MIN="8")
+    suite.spawn(
+        "gateway-limited",
+        "gateway",
+        f"http://127.0.0.1:{port}/api/health",
+        GATEWAY_PORT=str(port),
+        GATEWAY_METRICS_PORT=str(metrics_port),
+        GATEWAY_INTERNAL_PORT=str(internal_port),
+        RATE_LIMIT_IP_PER_MIN="5",
+        RATE_LIMIT_KEY_PER_MIN="8",
+    )
     yield f"http://127.0.0.1:{port}"
     suite.stop("gateway-limited")
 

@@ -8,13 +8,34 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from upstream_sandbox.app import create_app
 
 KLINE_ROW_TYPES = [int, str, str, str, str, str, int, str, int, str, str, str]
-TICKER_FIELDS = {"symbol", "priceChange", "priceChangePercent", "weightedAvgPrice", "prevClosePrice", "lastPrice",
-                 "lastQty", "bidPrice", "bidQty", "askPrice", "askQty", "openPrice", "highPrice", "lowPrice", "volume",
-                 "quoteVolume", "openTime", "closeTime", "firstId", "lastId", "count"}
+TICKER_FIELDS = {
+    "symbol",
+    "priceChange",
+    "priceChangePercent",
+    "weightedAvgPrice",
+    "prevClosePrice",
+    "lastPrice",
+    "lastQty",
+    "bidPrice",
+    "bidQty",
+    "askPrice",
+    "askQty",
+    "openPrice",
+    "highPrice",
+    "lowPrice",
+    "volume",
+    "quoteVolume",
+    "openTime",
+    "closeTime",
+    "firstId",
+    "lastId",
+    "count",
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +56,21 @@ def test_klines_rows_are_binance_shaped_and_end_with_the_running_candle(client: 
 
 def test_klines_from_start_time_and_finer_timeframes(client: TestClient) -> None:
     start = (int(time.time() * 1000) // 3_600_000 - 10) * 3_600_000
-    rows = client.get("/binance/api/v3/klines", params={"symbol": "ETHUSDT", "interval": "15m", "startTime": start,
-                                                        "limit": 4}).json()
+    rows = client.get(
+        "/binance/api/v3/klines", params={"symbol": "ETHUSDT", "interval": "15m", "startTime": start, "limit": 4}
+    ).json()
     assert [row[0] for row in rows] == [start + i * 900_000 for i in range(4)]
 
 
-@pytest.mark.parametrize("params, code", [({"symbol": "NOPEUSDT", "interval": "1h"}, -1121),
-                                          ({"symbol": "BTCUSDT", "interval": "7m"}, -1120),
-                                          ({"symbol": "BTCUSDT", "interval": "1h", "limit": 5000}, -1130),
-                                          ({"interval": "1h"}, -1102)])
+@pytest.mark.parametrize(
+    "params, code",
+    [
+        ({"symbol": "NOPEUSDT", "interval": "1h"}, -1121),
+        ({"symbol": "BTCUSDT", "interval": "7m"}, -1120),
+        ({"symbol": "BTCUSDT", "interval": "1h", "limit": 5000}, -1130),
+        ({"interval": "1h"}, -1102),
+    ],
+)
 def test_errors_use_binance_codes(client: TestClient, params: dict[str, object], code: int) -> None:
     response = client.get("/binance/api/v3/klines", params=params)
     assert response.status_code == 400 and response.json()["code"] == code
@@ -97,8 +124,7 @@ def test_live_subscribe_protocol_and_bad_requests(client: TestClient) -> None:
 def test_drop_switch_closes_streams(client: TestClient) -> None:
     client.post("/_sandbox/faults", json={"upstream": "binance-ws", "mode": "drop_ws"})
     try:
-        with pytest.raises(Exception):
-            with client.websocket_connect("/binance-ws/ws/btcusdt@trade") as socket:
-                socket.receive_text()
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect("/binance-ws/ws/btcusdt@trade") as socket:
+            socket.receive_text()
     finally:
         client.delete("/_sandbox/faults")

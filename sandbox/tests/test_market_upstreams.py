@@ -11,12 +11,47 @@ from fastapi.testclient import TestClient
 from upstream_sandbox.app import create_app
 
 COINGECKO_MARKET_FIELDS = {
-    "id", "symbol", "name", "image", "current_price", "market_cap", "market_cap_rank", "fully_diluted_valuation",
-    "total_volume", "high_24h", "low_24h", "price_change_24h", "price_change_percentage_24h", "market_cap_change_24h",
-    "market_cap_change_percentage_24h", "circulating_supply", "total_supply", "max_supply", "ath",
-    "ath_change_percentage", "ath_date", "atl", "atl_change_percentage", "atl_date", "roi", "last_updated"}
-COINCAP_FIELDS = {"id", "rank", "symbol", "name", "supply", "maxSupply", "marketCapUsd", "volumeUsd24Hr", "priceUsd",
-                  "changePercent24Hr", "vwap24Hr", "explorer"}
+    "id",
+    "symbol",
+    "name",
+    "image",
+    "current_price",
+    "market_cap",
+    "market_cap_rank",
+    "fully_diluted_valuation",
+    "total_volume",
+    "high_24h",
+    "low_24h",
+    "price_change_24h",
+    "price_change_percentage_24h",
+    "market_cap_change_24h",
+    "market_cap_change_percentage_24h",
+    "circulating_supply",
+    "total_supply",
+    "max_supply",
+    "ath",
+    "ath_change_percentage",
+    "ath_date",
+    "atl",
+    "atl_change_percentage",
+    "atl_date",
+    "roi",
+    "last_updated",
+}
+COINCAP_FIELDS = {
+    "id",
+    "rank",
+    "symbol",
+    "name",
+    "supply",
+    "maxSupply",
+    "marketCapUsd",
+    "volumeUsd24Hr",
+    "priceUsd",
+    "changePercent24Hr",
+    "vwap24Hr",
+    "explorer",
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +70,9 @@ def markets(client: TestClient, **params: object) -> list[dict[str, object]]:
 def test_coins_markets_rows_have_coingecko_fields_and_types(client: TestClient) -> None:
     rows = markets(client, per_page=250, price_change_percentage="1h,24h,7d")
     assert len(rows) == 250
-    assert set(rows[0]) == COINGECKO_MARKET_FIELDS | {f"price_change_percentage_{p}_in_currency"
-                                                        for p in ("1h", "24h", "7d")}
+    assert set(rows[0]) == COINGECKO_MARKET_FIELDS | {
+        f"price_change_percentage_{p}_in_currency" for p in ("1h", "24h", "7d")
+    }
     assert all(isinstance(row["current_price"], float) and isinstance(row["market_cap_rank"], int) for row in rows)
     assert [row["market_cap_rank"] for row in rows] == list(range(1, 251))
     assert rows[0]["symbol"] == "btc" and str(rows[0]["ath_date"]).endswith("Z")
@@ -76,8 +112,10 @@ def test_global_shares_and_market_chart_range(client: TestClient) -> None:
     data = client.get("/coingecko/api/v3/global").json()["data"]
     assert 0 < sum(data["market_cap_percentage"].values()) <= 100 and data["total_market_cap"]["usd"] > 0
     now_s = int(time.time())
-    chart = client.get("/coingecko/api/v3/coins/bitcoin/market_chart/range",
-                       params={"vs_currency": "usd", "from": now_s - 3 * 86400, "to": now_s}).json()
+    chart = client.get(
+        "/coingecko/api/v3/coins/bitcoin/market_chart/range",
+        params={"vs_currency": "usd", "from": now_s - 3 * 86400, "to": now_s},
+    ).json()
     times = [point[0] for point in chart["prices"]]
     assert times == sorted(times) and times[1] - times[0] == 3_600_000 and times[-1] <= now_s * 1000
     assert len(chart["prices"]) == len(chart["market_caps"]) == len(chart["total_volumes"])

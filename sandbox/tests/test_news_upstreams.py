@@ -13,8 +13,19 @@ from fastapi.testclient import TestClient
 from upstream_sandbox.app import create_app
 
 ARTICLE_FIELDS = {"source", "author", "title", "description", "url", "urlToImage", "publishedAt", "content"}
-POST_FIELDS = {"kind", "domain", "source", "title", "published_at", "slug", "currencies", "id", "url", "created_at",
-               "votes"}
+POST_FIELDS = {
+    "kind",
+    "domain",
+    "source",
+    "title",
+    "published_at",
+    "slug",
+    "currencies",
+    "id",
+    "url",
+    "created_at",
+    "votes",
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +68,14 @@ def test_rss_feeds_parse_and_carry_the_planted_duplicates(client: TestClient) ->
         assert feeds[name] and feeds[name][0].find("pubDate") is not None
     links = [item.findtext("link") or "" for items in feeds.values() for item in items]
     tracked = [link for link in links if "utm_source=rss" in link]
-    untracked = [link.replace("?utm_source=rss&utm_medium=feed", "").replace("&utm_source=rss&utm_medium=feed", "")
-                 for link in tracked]
+    untracked = [
+        link.replace("?utm_source=rss&utm_medium=feed", "").replace("&utm_source=rss&utm_medium=feed", "")
+        for link in tracked
+    ]
     assert tracked and all(link in links for link in untracked)
-    assert any((item.findtext("title") or "").endswith(" - Report") for item in feeds["cointelegraph"] + feeds["decrypt"])
+    assert any(
+        (item.findtext("title") or "").endswith(" - Report") for item in feeds["cointelegraph"] + feeds["decrypt"]
+    )
 
 
 def test_fear_and_greed_replays_recorded_values_ending_today(client: TestClient) -> None:

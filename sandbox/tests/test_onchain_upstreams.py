@@ -13,9 +13,28 @@ from upstream_sandbox.app import create_app
 
 EVM = "0x52908400098527886E0F7030069857D2E4169EE7"
 BTC = "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh"
-ETHERSCAN_FIELDS = {"blockNumber", "timeStamp", "hash", "nonce", "blockHash", "transactionIndex", "from", "to", "value",
-                    "gas", "gasPrice", "isError", "txreceipt_status", "input", "contractAddress", "cumulativeGasUsed",
-                    "gasUsed", "confirmations", "methodId", "functionName"}
+ETHERSCAN_FIELDS = {
+    "blockNumber",
+    "timeStamp",
+    "hash",
+    "nonce",
+    "blockHash",
+    "transactionIndex",
+    "from",
+    "to",
+    "value",
+    "gas",
+    "gasPrice",
+    "isError",
+    "txreceipt_status",
+    "input",
+    "contractAddress",
+    "cumulativeGasUsed",
+    "gasUsed",
+    "confirmations",
+    "methodId",
+    "functionName",
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +44,24 @@ def client() -> Iterator[TestClient]:
 
 
 def txlist(client: TestClient, address: str, **params: object) -> dict[str, object]:
-    query = {"chainid": 1, "module": "account", "action": "txlist", "address": address, "page": 1, "offset": 5,
-             "sort": "desc", "apikey": "k", **params}
+    query = {
+        "chainid": 1,
+        "module": "account",
+        "action": "txlist",
+        "address": address,
+        "page": 1,
+        "offset": 5,
+        "sort": "desc",
+        "apikey": "k",
+        **params,
+    }
     body: dict[str, object] = client.get("/etherscan/v2/api", params=query).json()
     return body
 
 
-def test_etherscan_rows_are_strings_newest_first_and_deterministic(client: TestClient,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_etherscan_rows_are_strings_newest_first_and_deterministic(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Rows are placed relative to now (whole seconds): pin the clock so both calls see the same second.
     frozen = int(time.time() * 1000)
     monkeypatch.setattr(chain_synth, "now_ms", lambda: frozen)
@@ -72,16 +101,23 @@ def test_mempool_esplora_format_and_invalid_address_text(client: TestClient) -> 
 
 def test_whale_alert_replays_within_the_free_plan(client: TestClient) -> None:
     now = int(time.time())
-    body = client.get("/whale-alert/v1/transactions", params={"api_key": "k", "start": now - 3500,
-                                                              "min_value": 1_000_000}).json()
+    body = client.get(
+        "/whale-alert/v1/transactions", params={"api_key": "k", "start": now - 3500, "min_value": 1_000_000}
+    ).json()
     assert body["result"] == "success" and body["count"] == len(body["transactions"]) > 0
     assert all(tx["amount_usd"] >= 1_000_000 and now - 3600 <= tx["timestamp"] <= now for tx in body["transactions"])
     assert {"binance", "coinbase", "kraken"} & {tx["from"].get("owner") for tx in body["transactions"]}
 
 
-@pytest.mark.parametrize("params, status", [({"start": 1}, 401), ({"api_key": "k"}, 400),
-                                            ({"api_key": "k", "start": 1}, 400),
-                                            ({"api_key": "k", "start": 10**10, "min_value": 10}, 400)])
+@pytest.mark.parametrize(
+    "params, status",
+    [
+        ({"start": 1}, 401),
+        ({"api_key": "k"}, 400),
+        ({"api_key": "k", "start": 1}, 400),
+        ({"api_key": "k", "start": 10**10, "min_value": 10}, 400),
+    ],
+)
 def test_whale_alert_errors(client: TestClient, params: dict[str, object], status: int) -> None:
     response = client.get("/whale-alert/v1/transactions", params=params)
     assert response.status_code == status and response.json()["result"] == "error"

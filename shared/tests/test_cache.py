@@ -61,8 +61,9 @@ async def test_followers_of_a_failed_fetch_get_the_same_error() -> None:
         await asyncio.sleep(0.02)
         raise UpstreamUnavailable("down")
 
-    results = await asyncio.gather(*(cache.get_or_fetch("thing", "k", slow_fail) for _ in range(3)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(cache.get_or_fetch("thing", "k", slow_fail) for _ in range(3)), return_exceptions=True
+    )
     assert all(isinstance(result, UpstreamUnavailable) for result in results)
 
 

@@ -65,8 +65,11 @@ def test_bad_body_is_422_validation_error() -> None:
 
 
 def test_unparseable_body_is_an_envelope_too() -> None:
-    check(client.post("/texts", content=b"{not json", headers={"content-type": "application/json"}),
-          422, "VALIDATION_ERROR")
+    check(
+        client.post("/texts", content=b"{not json", headers={"content-type": "application/json"}),
+        422,
+        "VALIDATION_ERROR",
+    )
 
 
 def test_domain_error_keeps_its_details() -> None:

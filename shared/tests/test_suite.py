@@ -10,10 +10,13 @@ def doc(paths: dict[str, object], schemas: dict[str, object]) -> dict[str, objec
 
 
 def test_public_paths_of_every_service_are_merged_and_tagged() -> None:
-    merged = merge_openapi({
-        "market": doc({"/api/market": {"get": {}}, "/health": {"get": {}}}, {"Meta": {"type": "object"}}),
-        "news": doc({"/api/news/latest": {"get": {"tags": ["news"]}}, "/suite/docs": {"get": {}}}, {"News": {}}),
-    }, "1.0")
+    merged = merge_openapi(
+        {
+            "market": doc({"/api/market": {"get": {}}, "/health": {"get": {}}}, {"Meta": {"type": "object"}}),
+            "news": doc({"/api/news/latest": {"get": {"tags": ["news"]}}, "/suite/docs": {"get": {}}}, {"News": {}}),
+        },
+        "1.0",
+    )
     assert list(merged["paths"]) == ["/api/market", "/api/news/latest"]
     assert merged["paths"]["/api/market"]["get"]["tags"] == ["market"]
     assert set(merged["components"]["schemas"]) == {"Meta", "News"}

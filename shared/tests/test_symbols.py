@@ -10,8 +10,9 @@ from suite_shared.symbols import Pair, parse_asset, parse_pair, require_known
 KNOWN = {"BTC", "ETH", "BNB", "STETH", "WBTC", "ADA"}
 
 
-@pytest.mark.parametrize("raw", ["BTC", "btc", "BTC/USDT", "BTC-USDT", "BTC_USDT", "BTCUSDT", "btcusdt",
-                                 " btc/usdt ", "BTC%2FUSDT"])
+@pytest.mark.parametrize(
+    "raw", ["BTC", "btc", "BTC/USDT", "BTC-USDT", "BTC_USDT", "BTCUSDT", "btcusdt", " btc/usdt ", "BTC%2FUSDT"]
+)
 def test_every_contract_spelling_is_btc_usdt(raw: str) -> None:
     assert parse_pair(raw) == Pair("BTC", "USDT")
     assert str(parse_pair(raw, KNOWN)) == "BTC/USDT"

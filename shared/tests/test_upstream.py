@@ -9,23 +9,45 @@ import pytest
 
 from suite_shared.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from suite_shared.providers import Fetcher, ProviderChain, UpstreamRequest
-from suite_shared.upstream import (BudgetExhausted, CircuitBreaker, CircuitOpen, MalformedBody, UpstreamBlocked,
-                             UpstreamClient, UpstreamConfig, UpstreamRateLimited, UpstreamRejected,
-                             UpstreamServerError, UpstreamTimedOut)
+from suite_shared.upstream import (
+    BudgetExhausted,
+    CircuitBreaker,
+    CircuitOpen,
+    MalformedBody,
+    UpstreamBlocked,
+    UpstreamClient,
+    UpstreamConfig,
+    UpstreamRateLimited,
+    UpstreamRejected,
+    UpstreamServerError,
+    UpstreamTimedOut,
+)
 
 
 def client_for(handler: Any, retries: int = 0, breaker_failures: int = 5, budget: int = 100) -> UpstreamClient:
-    client = UpstreamClient(None, timeout_s=1, retries=retries, backoff_s=0, breaker_failures=breaker_failures,
-                            transport=httpx.MockTransport(handler))
+    client = UpstreamClient(
+        None,
+        timeout_s=1,
+        retries=retries,
+        backoff_s=0,
+        breaker_failures=breaker_failures,
+        transport=httpx.MockTransport(handler),
+    )
     client.register(UpstreamConfig("up", "https://up.test/v1", budget=budget, api_key="k", api_key_param="key"))
     return client
 
 
-@pytest.mark.parametrize("response, failure", [
-    (httpx.Response(500), UpstreamServerError), (httpx.Response(429), UpstreamRateLimited),
-    (httpx.Response(418), UpstreamRateLimited), (httpx.Response(451), UpstreamBlocked),
-    (httpx.Response(400, text="bad symbol"), UpstreamRejected), (httpx.Response(200, content=b"<html>"), MalformedBody),
-])
+@pytest.mark.parametrize(
+    "response, failure",
+    [
+        (httpx.Response(500), UpstreamServerError),
+        (httpx.Response(429), UpstreamRateLimited),
+        (httpx.Response(418), UpstreamRateLimited),
+        (httpx.Response(451), UpstreamBlocked),
+        (httpx.Response(400, text="bad symbol"), UpstreamRejected),
+        (httpx.Response(200, content=b"<html>"), MalformedBody),
+    ],
+)
 async def test_statuses_and_bodies_map_to_failure_classes(response: httpx.Response, failure: type) -> None:
     client = client_for(lambda request: response)
     with pytest.raises(failure):
@@ -120,7 +142,9 @@ async def test_chain_falls_back_and_records_what_it_tried() -> None:
 
 
 async def test_chain_treats_a_changed_body_shape_as_malformed_and_falls_back() -> None:
-    chain = chain_for({"first": httpx.Response(200, json={"other": 1}), "second": httpx.Response(200, json={"value": 1})})
+    chain = chain_for(
+        {"first": httpx.Response(200, json={"other": 1}), "second": httpx.Response(200, json={"value": 1})}
+    )
     assert (await chain.run("q")).source == "second"
 
 
@@ -132,12 +156,16 @@ async def test_chain_does_not_fall_back_on_a_meant_rejection() -> None:
     assert isinstance(caught.value.__cause__, UpstreamRejected)
 
 
-@pytest.mark.parametrize("first, second, error", [
-    (httpx.Response(500), httpx.Response(429), UpstreamUnavailable),
-    (httpx.Response(200, content=b"x"), httpx.Response(200, json=[]), UpstreamError),
-])
-async def test_chain_all_failing_raises_the_contract_error(first: httpx.Response, second: httpx.Response,
-                                                           error: type) -> None:
+@pytest.mark.parametrize(
+    "first, second, error",
+    [
+        (httpx.Response(500), httpx.Response(429), UpstreamUnavailable),
+        (httpx.Response(200, content=b"x"), httpx.Response(200, json=[]), UpstreamError),
+    ],
+)
+async def test_chain_all_failing_raises_the_contract_error(
+    first: httpx.Response, second: httpx.Response, error: type
+) -> None:
     with pytest.raises(error) as caught:
         await chain_for({"first": first, "second": second}).run("q")
     assert caught.value.details["sources_tried"] == ["first", "second"]

@@ -6,11 +6,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from ai_service.models import PredictReply, PredictRequest, SentimentScoreReply, SentimentScoreRequest
 from harness import Suite
 from suite_shared.bus import Bus
 from suite_shared.subjects import AI_PREDICT, AI_SENTIMENT_SCORE
-
-from ai_service.models import PredictReply, PredictRequest, SentimentScoreReply, SentimentScoreRequest
 
 
 def require_candles(gateway: httpx.Client) -> list[dict[str, float]]:
@@ -111,7 +110,12 @@ async def test_nats_predict_responder_answers(suite: Suite) -> None:
     try:
         reply = await bus.request(AI_PREDICT, PredictRequest(symbol="BTC/USDT", horizon=6), PredictReply, 10)
         if reply.error is not None:
-            assert reply.error.code in {"UPSTREAM_UNAVAILABLE", "UPSTREAM_ERROR", "UPSTREAM_TIMEOUT", "INVALID_PARAMETER"}
+            assert reply.error.code in {
+                "UPSTREAM_UNAVAILABLE",
+                "UPSTREAM_ERROR",
+                "UPSTREAM_TIMEOUT",
+                "INVALID_PARAMETER",
+            }
             pytest.skip(f"market could not serve candles: {reply.error.code}")
         assert reply.prediction is not None and len(reply.prediction.predictions) == 6
         assert reply.prediction.model_version

@@ -7,6 +7,7 @@ Traefik's ping on the metrics entrypoint, then a route through both hops (the fi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -57,10 +58,8 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=5)
     except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait(timeout=5)
 
 
@@ -98,11 +97,15 @@ def start_stubs() -> Stubs:
     try:
         for name, port in stubs.ports.items():
             stubs.processes[name] = subprocess.Popen(
-                [sys.executable, str(STUB), name, str(port)], start_new_session=True,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [sys.executable, str(STUB), name, str(port)],
+                start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         for name, port in stubs.ports.items():
-            wait_until(lambda port=port: httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200,
-                       f"stub {name}")
+            wait_until(
+                lambda port=port: httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200, f"stub {name}"
+            )
     except BaseException:
         stubs.stop()
         raise
@@ -118,8 +121,9 @@ def start_gateway(stubs: Stubs, tmp_dir: Path, limits: dict[str, str]) -> Gatewa
     env = build_env(overrides, base={"PATH": os.environ.get("PATH", "")})
     log = tmp_dir / f"traefik-{ports['GATEWAY_PORT']}.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen(traefik_command(env, ROOT), env=env.values, start_new_session=True,
-                                   stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            traefik_command(env, ROOT), env=env.values, start_new_session=True, stdout=sink, stderr=subprocess.STDOUT
+        )
     gateway = Gateway(env.gateway_url, f"http://127.0.0.1:{ports['GATEWAY_METRICS_PORT']}", log, process)
     try:
         wait_until(lambda: httpx.get(f"{gateway.metrics_url}/ping").status_code == 200, "Traefik ping")
@@ -153,15 +157,22 @@ def stubs() -> Iterator[Stubs]:
 @pytest.fixture(scope="session")
 def gateway(stubs: Stubs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A gateway with limits far above what the tests send (routing, CORS, WebSocket, metrics)."""
-    running = start_gateway(stubs, tmp_path_factory.mktemp("gw"), {
-        "RATE_LIMIT_IP_PER_MIN": "100000", "RATE_LIMIT_KEY_PER_MIN": "100000", "WS_CONNECT_PER_MIN_PER_IP": "100000"})
+    running = start_gateway(
+        stubs,
+        tmp_path_factory.mktemp("gw"),
+        {"RATE_LIMIT_IP_PER_MIN": "100000", "RATE_LIMIT_KEY_PER_MIN": "100000", "WS_CONNECT_PER_MIN_PER_IP": "100000"},
+    )
     yield running
     kill_group(running.process)
 
 
 # Low limits: 5/min per IP, 4/min per key (ceiling 100/min per IP over keys), 3 WebSocket connects/min.
-LIMITED = {"RATE_LIMIT_IP_PER_MIN": "5", "RATE_LIMIT_KEY_PER_MIN": "4", "RATE_LIMIT_KEY_IP_CEILING_PER_MIN": "100",
-           "WS_CONNECT_PER_MIN_PER_IP": "3"}
+LIMITED = {
+    "RATE_LIMIT_IP_PER_MIN": "5",
+    "RATE_LIMIT_KEY_PER_MIN": "4",
+    "RATE_LIMIT_KEY_IP_CEILING_PER_MIN": "100",
+    "WS_CONNECT_PER_MIN_PER_IP": "3",
+}
 
 
 @pytest.fixture(scope="session")

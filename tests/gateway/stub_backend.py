@@ -16,14 +16,22 @@ import uvicorn
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse
 
-CODES = {404: "NOT_FOUND", 429: "RATE_LIMITED", 502: "UPSTREAM_ERROR", 503: "UPSTREAM_UNAVAILABLE",
-         504: "UPSTREAM_TIMEOUT"}
+CODES = {
+    404: "NOT_FOUND",
+    429: "RATE_LIMITED",
+    502: "UPSTREAM_ERROR",
+    503: "UPSTREAM_UNAVAILABLE",
+    504: "UPSTREAM_TIMEOUT",
+}
 
 
 def envelope(status: int, message: str, details: dict[str, Any]) -> dict[str, Any]:
     """The contract's error body."""
-    return {"success": False, "error": {"code": CODES.get(status, "INTERNAL_ERROR"), "message": message,
-                                        "details": details}, "timestamp": int(time.time() * 1000)}
+    return {
+        "success": False,
+        "error": {"code": CODES.get(status, "INTERNAL_ERROR"), "message": message, "details": details},
+        "timestamp": int(time.time() * 1000),
+    }
 
 
 def build_app(name: str) -> FastAPI:
@@ -71,8 +79,13 @@ def build_app(name: str) -> FastAPI:
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])
     async def echo(path: str, request: Request) -> JSONResponse:
         raw = request.scope.get("raw_path", b"").decode("latin-1")
-        seen = {"service": name, "path": request.url.path, "raw_path": raw,
-                "headers": dict(request.headers), "method": request.method}
+        seen = {
+            "service": name,
+            "path": request.url.path,
+            "raw_path": raw,
+            "headers": dict(request.headers),
+            "method": request.method,
+        }
         if request.url.path.startswith(("/api/", "/ws")):
             return JSONResponse(seen)
         return JSONResponse(envelope(404, "Not found", seen), status_code=404)

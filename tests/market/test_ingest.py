@@ -31,8 +31,13 @@ class Collected:
         self.messages: list[tuple[str, dict[str, Any]]] = []
 
     def of(self, subject: str, source: str | None = None, after: float = 0.0) -> list[dict[str, Any]]:
-        return [body for seen_subject, body in self.messages if seen_subject == subject
-                and (source is None or body.get("source") == source) and body["received_at"] >= after * 1000]
+        return [
+            body
+            for seen_subject, body in self.messages
+            if seen_subject == subject
+            and (source is None or body.get("source") == source)
+            and body["received_at"] >= after * 1000
+        ]
 
     async def wait(self, condition: Callable[[], bool], timeout_s: float, what: str) -> None:
         deadline = time.monotonic() + timeout_s
@@ -96,7 +101,8 @@ async def test_latest_values_land_in_redis_with_a_ttl(suite: Suite) -> None:
 
 
 async def test_while_the_socket_is_dropped_rest_polling_keeps_tickers_flowing_then_the_stream_resumes(
-        sandbox: Suite) -> None:
+    sandbox: Suite,
+) -> None:
     market = sandbox.service_url("market")
     async with collecting(sandbox, TICKER) as seen:
         await seen.wait(lambda: bool(seen.of(TICKER, "binance")), 20, "a streamed ticker")
@@ -117,8 +123,9 @@ async def test_while_the_socket_is_dropped_rest_polling_keeps_tickers_flowing_th
 async def test_market_candles_get_answers_closed_candles_and_errors_for_bad_symbols(suite: Suite) -> None:
     client = await nats.connect(suite.env.values["NATS_URL"])
     try:
-        good = await client.request("market.candles.get", b'{"symbol": "BTC/USDT", "timeframe": "1h", "limit": 5}',
-                                    timeout=10)
+        good = await client.request(
+            "market.candles.get", b'{"symbol": "BTC/USDT", "timeframe": "1h", "limit": 5}', timeout=10
+        )
         bad = await client.request("market.candles.get", b'{"symbol": "NOTACOIN/USDT", "timeframe": "1h"}', timeout=10)
         odd = await client.request("market.candles.get", b'{"symbol": "BTC/USDT", "timeframe": "7m"}', timeout=10)
     finally:
@@ -137,12 +144,14 @@ async def test_market_candles_get_answers_closed_candles_and_errors_for_bad_symb
 def test_two_replicas_elect_one_leader_and_the_other_takes_over_when_it_stops(suite: Suite) -> None:
     port = free_port()
     urls = {"market": suite.service_url("market"), "market-2": f"http://127.0.0.1:{port}"}
-    suite.spawn("market-2", "market", urls["market-2"] + "/health", MARKET_PORT=str(port),
-                MARKET_URL=urls["market-2"])
+    suite.spawn("market-2", "market", urls["market-2"] + "/health", MARKET_PORT=str(port), MARKET_URL=urls["market-2"])
     stopped: str | None = None
     try:
-        wait_until(lambda: {ingest_health(url)["state"] for url in urls.values()} == {"leader", "standby"}, 15,
-                   "one leader and one standby")
+        wait_until(
+            lambda: {ingest_health(url)["state"] for url in urls.values()} == {"leader", "standby"},
+            15,
+            "one leader and one standby",
+        )
         leader = next(name for name, url in urls.items() if ingest_health(url)["state"] == "leader")
         standby = next(name for name in urls if name != leader)
         assert 'ingest_leader{feed="binance"} 1.0' in httpx.get(urls[leader] + "/metrics").text

@@ -4,6 +4,7 @@ leader dies or releases, and a leader that stops leading the moment it cannot re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -27,9 +28,11 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or shutil.which("nats-server")
     assert binary, "nats-server binary not found"
     port = free_port()
-    process = subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(port),
-                                "-sd", str(tmp_path_factory.mktemp("nats"))],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(tmp_path_factory.mktemp("nats"))],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with socket.socket() as probe:
@@ -67,10 +70,8 @@ class Replica:
 
     async def stop(self, release: bool) -> None:
         self.task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self.task
-        except asyncio.CancelledError:
-            pass
         if release:
             await self.lease.release()
 
@@ -121,6 +122,7 @@ async def test_a_leader_that_cannot_refresh_stops_working_at_once(clients: list[
     replica = Replica(clients[2], "cut-off")
     await wait_for(lambda: replica.working, 5)
     await clients[2].close()  # NATS gone for this replica: its next refresh fails
-    await wait_for(lambda: not replica.working and replica.lease.state == "standby",
-                   FAST.refresh_s + FAST.call_timeout_s + 1)
+    await wait_for(
+        lambda: not replica.working and replica.lease.state == "standby", FAST.refresh_s + FAST.call_timeout_s + 1
+    )
     await replica.stop(release=False)

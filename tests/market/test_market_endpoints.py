@@ -3,6 +3,7 @@ as the contract's 4xx, and fallback per endpoint family when the primary upstrea
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -28,26 +29,35 @@ def error(response: httpx.Response, status: int, code: str) -> None:
     assert response.json()["error"]["code"] == code
 
 
-@pytest.mark.parametrize("path, keys", [
-    ("/api/price/BTC", {"symbol", "price", "change_24h", "high_24h", "low_24h", "volume_24h"}),
-    ("/api/ticker/BTC/USDT", {"symbol", "bid", "ask", "last", "volume", "quote_volume"}),
-    ("/api/ticker/ETH%2FUSDT", {"symbol", "bid", "ask", "last", "volume", "quote_volume"}),
-    ("/api/ohlcv?symbol=BTCUSDT&timeframe=1h&limit=24", {"symbol", "timeframe", "data"}),
-    ("/api/orderbook/btc-usdt?limit=10", {"symbol", "bids", "asks"}),
-    ("/api/trades/ETH?limit=20", {"symbol", "trades"}),
-    ("/api/exchange-info", {"exchange", "symbols"}),
-    ("/api/stats", {"global", "top_gainers", "top_losers"}),
-    ("/api/stats/dominance", {"dominance"}),
-    (f"/api/history/price/BTC?from={NOW_MS - 7 * DAY}&to={NOW_MS}&interval=1d", {"symbol", "interval", "data"}),
-    ("/api/providers", {"providers", "replica"}),
-    ("/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?limit=5",
-     {"address", "chain", "transactions"}),
-    ("/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?chain=polygon&limit=5",
-     {"address", "chain", "transactions"}),
-    ("/api/blockchain/transactions/bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh?chain=bitcoin&limit=5",
-     {"address", "chain", "transactions"}),
-    ("/api/blockchain/whale-alerts?min_value=500000&limit=5", {"alerts"}),
-])
+@pytest.mark.parametrize(
+    "path, keys",
+    [
+        ("/api/price/BTC", {"symbol", "price", "change_24h", "high_24h", "low_24h", "volume_24h"}),
+        ("/api/ticker/BTC/USDT", {"symbol", "bid", "ask", "last", "volume", "quote_volume"}),
+        ("/api/ticker/ETH%2FUSDT", {"symbol", "bid", "ask", "last", "volume", "quote_volume"}),
+        ("/api/ohlcv?symbol=BTCUSDT&timeframe=1h&limit=24", {"symbol", "timeframe", "data"}),
+        ("/api/orderbook/btc-usdt?limit=10", {"symbol", "bids", "asks"}),
+        ("/api/trades/ETH?limit=20", {"symbol", "trades"}),
+        ("/api/exchange-info", {"exchange", "symbols"}),
+        ("/api/stats", {"global", "top_gainers", "top_losers"}),
+        ("/api/stats/dominance", {"dominance"}),
+        (f"/api/history/price/BTC?from={NOW_MS - 7 * DAY}&to={NOW_MS}&interval=1d", {"symbol", "interval", "data"}),
+        ("/api/providers", {"providers", "replica"}),
+        (
+            "/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?limit=5",
+            {"address", "chain", "transactions"},
+        ),
+        (
+            "/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?chain=polygon&limit=5",
+            {"address", "chain", "transactions"},
+        ),
+        (
+            "/api/blockchain/transactions/bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh?chain=bitcoin&limit=5",
+            {"address", "chain", "transactions"},
+        ),
+        ("/api/blockchain/whale-alerts?min_value=500000&limit=5", {"alerts"}),
+    ],
+)
 def test_each_endpoint_answers_in_the_contract_shape(gateway: httpx.Client, path: str, keys: set[str]) -> None:
     body = ok(gateway.get(path))
     assert keys <= set(body)
@@ -57,7 +67,7 @@ def test_candles_are_closed_hours_with_open_times(gateway: httpx.Client) -> None
     data = ok(gateway.get("/api/ohlcv", params={"symbol": "BTC", "timeframe": "1h", "limit": 24}))["data"]
     assert len(data) == 24
     opens = [candle["t"] for candle in data]
-    assert all(later - earlier == 3_600_000 for earlier, later in zip(opens, opens[1:], strict=False))
+    assert all(later - earlier == 3_600_000 for earlier, later in itertools.pairwise(opens))
     assert opens[-1] + 3_600_000 <= int(time.time() * 1000)
 
 
@@ -68,22 +78,31 @@ def test_dominance_sums_to_100(gateway: httpx.Client) -> None:
 
 def test_ticker_and_price_agree_with_the_market_list(gateway: httpx.Client) -> None:
     price = ok(gateway.get("/api/price/ETH"))["price"]
-    listed = next(coin for coin in ok(gateway.get("/api/market", params={"limit": 10}))["items"]
-                  if coin["symbol"] == "ETH")
+    listed = next(
+        coin for coin in ok(gateway.get("/api/market", params={"limit": 10}))["items"] if coin["symbol"] == "ETH"
+    )
     assert price == pytest.approx(listed["price"], rel=0.01)
 
 
-@pytest.mark.parametrize("path, status, code", [
-    ("/api/ticker/NOTACOIN", 404, "INVALID_SYMBOL"), ("/api/price/BTCC", 404, "INVALID_SYMBOL"),
-    ("/api/ohlcv?symbol=BTC&timeframe=2h", 400, "INVALID_PARAMETER"),
-    ("/api/ohlcv?symbol=BTC&timeframe=1h&limit=5000", 400, "INVALID_PARAMETER"),
-    ("/api/orderbook/BTC?limit=0", 400, "INVALID_PARAMETER"), ("/api/trades/BTC?limit=501", 400, "INVALID_PARAMETER"),
-    ("/api/history/price/BTC?from=10&to=5", 400, "INVALID_PARAMETER"),
-    ("/api/blockchain/transactions/0x123?chain=ethereum", 400, "INVALID_PARAMETER"),
-    ("/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?chain=dogechain", 400,
-     "INVALID_PARAMETER"),
-    ("/api/blockchain/whale-alerts?limit=0", 400, "INVALID_PARAMETER"),
-])
+@pytest.mark.parametrize(
+    "path, status, code",
+    [
+        ("/api/ticker/NOTACOIN", 404, "INVALID_SYMBOL"),
+        ("/api/price/BTCC", 404, "INVALID_SYMBOL"),
+        ("/api/ohlcv?symbol=BTC&timeframe=2h", 400, "INVALID_PARAMETER"),
+        ("/api/ohlcv?symbol=BTC&timeframe=1h&limit=5000", 400, "INVALID_PARAMETER"),
+        ("/api/orderbook/BTC?limit=0", 400, "INVALID_PARAMETER"),
+        ("/api/trades/BTC?limit=501", 400, "INVALID_PARAMETER"),
+        ("/api/history/price/BTC?from=10&to=5", 400, "INVALID_PARAMETER"),
+        ("/api/blockchain/transactions/0x123?chain=ethereum", 400, "INVALID_PARAMETER"),
+        (
+            "/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?chain=dogechain",
+            400,
+            "INVALID_PARAMETER",
+        ),
+        ("/api/blockchain/whale-alerts?limit=0", 400, "INVALID_PARAMETER"),
+    ],
+)
 def test_bad_input_gets_the_contract_4xx(gateway: httpx.Client, path: str, status: int, code: str) -> None:
     error(gateway.get(path), status, code)
 
@@ -93,13 +112,17 @@ def test_unknown_symbol_suggests_close_matches(gateway: httpx.Client) -> None:
     assert "ETH" in details["suggestions"]
 
 
-@pytest.mark.parametrize("path, fallback", [
-    ("/api/ticker/ADA", "kraken"), ("/api/price/BTC?convert=eur", "kraken"),
-    ("/api/ohlcv?symbol=ETH&timeframe=15m&limit=10", "kraken"), ("/api/orderbook/ETH?limit=5", "kraken"),
-    ("/api/trades/BTC-USDT?limit=5", "kraken"),
-])
-def test_binance_failing_falls_back_to_kraken(sandbox: Suite, gateway: httpx.Client, path: str,
-                                              fallback: str) -> None:
+@pytest.mark.parametrize(
+    "path, fallback",
+    [
+        ("/api/ticker/ADA", "kraken"),
+        ("/api/price/BTC?convert=eur", "kraken"),
+        ("/api/ohlcv?symbol=ETH&timeframe=15m&limit=10", "kraken"),
+        ("/api/orderbook/ETH?limit=5", "kraken"),
+        ("/api/trades/BTC-USDT?limit=5", "kraken"),
+    ],
+)
+def test_binance_failing_falls_back_to_kraken(sandbox: Suite, gateway: httpx.Client, path: str, fallback: str) -> None:
     gateway.get("/api/exchange-info")  # the symbol list is cached while Binance is up
     sandbox.set_fault("binance", "status", status=503, path_contains="/api/v3/")
     body = ok(gateway.get(path))
@@ -111,30 +134,38 @@ def test_a_pair_the_fallback_does_not_list_is_503_not_502(sandbox: Suite, gatewa
     sandbox.set_fault("binance", "status", status=503, path_contains="/api/v3/ticker")
     error(gateway.get("/api/ticker/SOL"), 503, "UPSTREAM_UNAVAILABLE")  # Kraken's pair list has no SOL
     direct = httpx.get(f"{sandbox.service_url('market')}/api/ticker/SOL").json()["error"]["details"]
-    assert direct["failures"] == [{"source": "binance", "reason": "server_error"},
-                                  {"source": "kraken", "reason": "not_served"}]
+    assert direct["failures"] == [
+        {"source": "binance", "reason": "server_error"},
+        {"source": "kraken", "reason": "not_served"},
+    ]
 
 
 def test_whale_alerts_are_labelled_and_filtered(gateway: httpx.Client) -> None:
     alerts = ok(gateway.get("/api/blockchain/whale-alerts", params={"min_value": 2_000_000, "limit": 50}))["alerts"]
     assert alerts and all(alert["usd_value"] >= 2_000_000 for alert in alerts)
     assert {"binance", "coinbase", "kraken"} & {alert["from_owner"] for alert in alerts} | {
-        alert["to_owner"] for alert in alerts}
+        alert["to_owner"] for alert in alerts
+    }
     assert [alert["timestamp"] for alert in alerts] == sorted((alert["timestamp"] for alert in alerts), reverse=True)
 
 
 def test_bitcoin_history_falls_back_to_mempool(sandbox: Suite, gateway: httpx.Client) -> None:
     sandbox.set_fault("blockchair", "status", status=500)
-    body = ok(gateway.get("/api/blockchain/transactions/bc1q9d4ywgfnd8h43da5tpcxcn6ajv590cg6d3tg6axemvljvt2k76zs50tv4q",
-                          params={"chain": "bitcoin", "limit": 3}))
+    body = ok(
+        gateway.get(
+            "/api/blockchain/transactions/bc1q9d4ywgfnd8h43da5tpcxcn6ajv590cg6d3tg6axemvljvt2k76zs50tv4q",
+            params={"chain": "bitcoin", "limit": 3},
+        )
+    )
     assert body["meta"]["sources_tried"] == ["blockchair", "mempool"]
     assert len(body["transactions"]) == 3 and body["transactions"][0]["fee"] is not None
 
 
 def test_ethereum_history_falls_back_to_blockchair(sandbox: Suite, gateway: httpx.Client) -> None:
     sandbox.set_fault("etherscan", "status", status=502)
-    body = ok(gateway.get("/api/blockchain/transactions/0x3f5CE5FBFe3E9af3971dD833D26bA9b5C936f0bE",
-                          params={"limit": 3}))
+    body = ok(
+        gateway.get("/api/blockchain/transactions/0x3f5CE5FBFe3E9af3971dD833D26bA9b5C936f0bE", params={"limit": 3})
+    )
     assert body["meta"]["sources_tried"] == ["etherscan", "blockchair"]
 
 

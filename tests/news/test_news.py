@@ -12,9 +12,19 @@ import redis
 
 from harness import Suite, free_port, wait_for
 
-CONTRACT_FIELDS = {"id", "title", "url", "source", "published_at", "sentiment", "sentiment_score", "summary",
-                   "image_url", "tags", "related_symbols"}
-
+CONTRACT_FIELDS = {
+    "id",
+    "title",
+    "url",
+    "source",
+    "published_at",
+    "sentiment",
+    "sentiment_score",
+    "summary",
+    "image_url",
+    "tags",
+    "related_symbols",
+}
 
 
 def scored_page(gateway: httpx.Client, **params: Any) -> dict[str, Any] | None:
@@ -46,8 +56,9 @@ def test_latest_news_is_aggregated_deduplicated_and_scored_by_the_model(suite: S
     # The model's scores, not invented ones: the ai service scores the same headline the same way.
     sample = news[0]
     scored = gateway.post("/api/sentiment/analyze", json={"text": sample["title"]}).json()
-    assert scored["label"] == sample["sentiment"] and scored["score"] == pytest.approx(sample["sentiment_score"],
-                                                                                        abs=1e-3)
+    assert scored["label"] == sample["sentiment"] and scored["score"] == pytest.approx(
+        sample["sentiment_score"], abs=1e-3
+    )
 
 
 def test_filters_and_limit(gateway: httpx.Client) -> None:
@@ -59,8 +70,10 @@ def test_filters_and_limit(gateway: httpx.Client) -> None:
     bitcoin = gateway.get("/api/news/latest", params={"category": "bitcoin", "limit": 100}).json()
     assert 0 < bitcoin["total"] < everything["total"]
     assert all("bitcoin" in item["tags"] for item in bitcoin["news"])
-    by_label = {label: gateway.get("/api/news/latest", params={"sentiment": label, "limit": 100}).json()
-                for label in ("positive", "neutral", "negative")}
+    by_label = {
+        label: gateway.get("/api/news/latest", params={"sentiment": label, "limit": 100}).json()
+        for label in ("positive", "neutral", "negative")
+    }
     for label, body in by_label.items():
         assert all(item["sentiment"] == label for item in body["news"])
     assert sum(body["total"] for body in by_label.values()) == everything["total"]
@@ -75,8 +88,18 @@ def test_as_of_returns_only_what_was_known_then(gateway: httpx.Client) -> None:
     assert before["total"] == 0 and before["news"] == []
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"category": "memes"},
-                                    {"sentiment": "bullish"}, {"language": "english"}, {"as_of": -5}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "ten"},
+        {"category": "memes"},
+        {"sentiment": "bullish"},
+        {"language": "english"},
+        {"as_of": -5},
+    ],
+)
 def test_bad_parameters_get_the_contract_error(gateway: httpx.Client, params: dict[str, Any]) -> None:
     response = gateway.get("/api/news/latest", params=params)
     assert response.status_code == 400
@@ -101,8 +124,9 @@ def test_ai_down_articles_are_kept_unscored_then_scored_when_it_returns(suite: S
         stored = wait_for(lambda: client.zcard("news:time") > 20 and client.zcard("news:time"))
         time.sleep(2)  # a few scoring rounds fail meanwhile
         body = httpx.get(f"{base}/api/news/latest", params={"limit": 100}).json()
-        assert body["news"] and all(item["sentiment"] is None and item["sentiment_score"] is None
-                                    for item in body["news"])
+        assert body["news"] and all(
+            item["sentiment"] is None and item["sentiment_score"] is None for item in body["news"]
+        )
         assert client.zcard("news:unscored") == client.zcard("news:time")
         health = httpx.get(f"{base}/health").json()
         assert health["dependencies"]["sources"]["detail"]["scoring"].startswith("ai did not answer")
@@ -119,10 +143,12 @@ def test_a_failing_source_does_not_stop_the_others(sandbox: Suite) -> None:
     sandbox.set_fault("rss", "status", status=503, path_contains="cointelegraph")
     base, client = private_news(sandbox, "news-one-down", 6)
     try:
+
         def report() -> dict[str, Any] | None:
             sources = httpx.get(f"{base}/health").json()["dependencies"]["sources"]["detail"]["sources"]
             ready = sources["cointelegraph"]["errors"] and all(
-                sources[name]["last_success_ms"] for name in ("coindesk", "decrypt", "cryptopanic", "newsapi"))
+                sources[name]["last_success_ms"] for name in ("coindesk", "decrypt", "cryptopanic", "newsapi")
+            )
             return sources if ready else None
 
         sources = wait_for(report)

@@ -13,8 +13,17 @@ from suite_shared.redis_link import RedisLink
 
 def article(url: str, source: str) -> Article:
     now = int(time.time() * 1000)
-    return Article(id="store-test-1", title="Bitcoin test headline for the store", url=url, canonical_url=url,
-                   source=source, sources=[source], ingested_at=now, tags=["bitcoin"], related_symbols=["BTC"])
+    return Article(
+        id="store-test-1",
+        title="Bitcoin test headline for the store",
+        url=url,
+        canonical_url=url,
+        source=source,
+        sources=[source],
+        ingested_at=now,
+        tags=["bitcoin"],
+        related_symbols=["BTC"],
+    )
 
 
 async def test_a_merge_saved_after_scoring_keeps_the_score(suite: Suite) -> None:
@@ -26,8 +35,13 @@ async def test_a_merge_saved_after_scoring_keeps_the_score(suite: Suite) -> None
     assert await store.unscored(10) == [story.id]
     # The poller read the story before the scorer wrote its score, and saves its merge afterwards.
     merged = merge(story, article("https://example.test/a-copy", "decrypt"))
-    await store.mark_scored([story.model_copy(update={"sentiment": "positive", "sentiment_score": 0.7,
-                                                      "scored_at": 1, "sentiment_model": "m@1"})])
+    await store.mark_scored(
+        [
+            story.model_copy(
+                update={"sentiment": "positive", "sentiment_score": 0.7, "scored_at": 1, "sentiment_model": "m@1"}
+            )
+        ]
+    )
     await store.save(merged, urls=["https://example.test/a-copy"])
     [stored] = await store.get([story.id])
     assert (stored.sentiment, stored.sentiment_score, stored.sources) == ("positive", 0.7, ["coindesk", "decrypt"])

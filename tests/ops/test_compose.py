@@ -45,11 +45,16 @@ def compose() -> dict:
 
 def validate(path: Path) -> subprocess.CompletedProcess[str]:
     assert CHECK_JSONSCHEMA.exists(), f"check-jsonschema not installed next to {sys.executable}"
-    return subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.compose-spec", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.compose-spec", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 # --- (a), (b) schema validation, and proof that it rejects a broken file --------------------------------
+
 
 def test_compose_validates_against_compose_spec() -> None:
     result = validate(COMPOSE)
@@ -60,13 +65,15 @@ def test_compose_validates_against_compose_spec() -> None:
 def test_broken_compose_fails_validation(tmp_path: Path, breakage: str) -> None:
     text = COMPOSE.read_text()
     if breakage == "ports-not-a-list":
-        broken, count = re.subn(r"    ports:\n      - \"\$\{SUITE_HOST[^\n]*\n(?:      - [^\n]*\n)*",
-                                "    ports: 8080\n", text)
+        broken, count = re.subn(
+            r"    ports:\n      - \"\$\{SUITE_HOST[^\n]*\n(?:      - [^\n]*\n)*", "    ports: 8080\n", text
+        )
     elif breakage == "unknown-service-key":
         broken, count = re.subn(r"\n  redis:\n", "\n  redis:\n    imagee: typo\n", text)
     else:
-        broken, count = re.subn(r"(\n  grafana:\n(?:    .*\n)*?        condition: )service_healthy",
-                                r"\1service_happy", text)
+        broken, count = re.subn(
+            r"(\n  grafana:\n(?:    .*\n)*?        condition: )service_healthy", r"\1service_happy", text
+        )
     assert count == 1, "the breakage no longer applies; update the test"
     assert yaml.safe_load(broken), "the broken copy must still be valid YAML (the schema must catch it)"
     path = tmp_path / "docker-compose.yml"
@@ -76,6 +83,7 @@ def test_broken_compose_fails_validation(tmp_path: Path, breakage: str) -> None:
 
 
 # --- (c) structure: health checks, dependencies, build paths, mounts ------------------------------------
+
 
 def test_every_service_has_a_healthcheck() -> None:
     for name, service in compose()["services"].items():
@@ -94,8 +102,9 @@ def test_dependencies_use_conditions() -> None:
         for target, spec in depends.items():
             assert target in services, f"{name} depends on unknown service {target}"
             assert not services[target].get("profiles"), f"{name} depends on profile-gated {target}"
-            assert spec.get("condition") in ("service_healthy", "service_started",
-                                             "service_completed_successfully"), f"{name} -> {target}"
+            assert spec.get("condition") in ("service_healthy", "service_started", "service_completed_successfully"), (
+                f"{name} -> {target}"
+            )
     for name in SERVICES:
         depends = services[name]["depends_on"]
         for infra in ("nats", "redis"):
@@ -120,8 +129,7 @@ def bind_mounts() -> list[tuple[str, str, str]]:
     mounts = []
     for name, service in compose()["services"].items():
         for volume in service.get("volumes", []):
-            source, target = (volume["source"], volume["target"]) if isinstance(volume, dict) \
-                else volume.split(":")[:2]
+            source, target = (volume["source"], volume["target"]) if isinstance(volume, dict) else volume.split(":")[:2]
             if source.startswith((".", "/")):
                 mounts.append((name, source, target))
     return mounts
@@ -230,8 +238,16 @@ def test_env_example_lists_only_variables_something_reads() -> None:
 def test_env_example_lists_every_setting_and_launcher_variable() -> None:
     listed = {name for name, _, _ in env_example()}
     required = settings_variables() | set(DEFAULT_PORTS) | set(DEFAULT_LIMITS) | set(UPSTREAMS)
-    required |= {"DATA_SOURCE", "SUITE_HOST", "GATEWAY_HOST", "SANDBOX_URL", "AI_MODEL_DIR", "STREAM_HEARTBEAT_S",
-                 "SANDBOX_WS_TICK_MS", "GATEWAY_HEALTHCHECK_INTERVAL"}
+    required |= {
+        "DATA_SOURCE",
+        "SUITE_HOST",
+        "GATEWAY_HOST",
+        "SANDBOX_URL",
+        "AI_MODEL_DIR",
+        "STREAM_HEARTBEAT_S",
+        "SANDBOX_WS_TICK_MS",
+        "GATEWAY_HEALTHCHECK_INTERVAL",
+    }
     missing = required - listed
     assert not missing, f".env.example misses: {sorted(missing)}"
     # Compose-only variables used in docker-compose.yml are documented too.
@@ -240,8 +256,9 @@ def test_env_example_lists_every_setting_and_launcher_variable() -> None:
 
 def test_env_example_explains_every_variable() -> None:
     for name, _, comment in env_example():
-        assert comment.startswith("# ") and not VAR_LINE.match(comment) and len(comment) > 6, \
+        assert comment.startswith("# ") and not VAR_LINE.match(comment) and len(comment) > 6, (
             f"{name} needs a one-line comment above it"
+        )
 
 
 def test_env_example_defaults_match_settings() -> None:
@@ -265,7 +282,7 @@ def test_env_example_defaults_match_settings() -> None:
 def test_env_example_sandbox_block_matches_the_launcher() -> None:
     """The compose sandbox block equals what the launcher derives for a sandbox reachable at sandbox:8199."""
     text = ENV_EXAMPLE.read_text()
-    block = text[text.index("# COMPOSE_PROFILES=sandbox"):]
+    block = text[text.index("# COMPOSE_PROFILES=sandbox") :]
     values = {m.group(1): m.group(2) for line in block.splitlines() if (m := VAR_LINE.match(line))}
     derived = build_env(base={"DATA_SOURCE": "sandbox", "SANDBOX_URL": "http://sandbox:8199"}).values
     assert values["DATA_SOURCE"] == "sandbox"
@@ -275,6 +292,7 @@ def test_env_example_sandbox_block_matches_the_launcher() -> None:
 
 # --- (e) Dockerfiles and .dockerignore ------------------------------------------------------------------
 
+
 def dockerfile(name: str) -> str:
     return (ROOT / APPS[name][0] / "Dockerfile").read_text()
 
@@ -282,18 +300,21 @@ def dockerfile(name: str) -> str:
 def instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
     joined = re.sub(r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line.strip() else "")
-            for line in joined.splitlines() if line.strip()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line.strip() else "")
+        for line in joined.splitlines()
+        if line.strip()
+    ]
 
 
 @pytest.mark.parametrize("name", list(APPS))
 def test_dockerfile(name: str) -> None:
-    directory, package, module, port = APPS[name]
+    _directory, package, module, port = APPS[name]
     steps = instructions(dockerfile(name))
     stages = [args for op, args in steps if op == "FROM"]
     assert len(stages) >= 2, "multi-stage build expected"
     assert all("slim" in stage for stage in stages) or any("slim" in args for op, args in steps if op == "ARG")
-    runtime = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM"):]
+    runtime = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM") :]
     users = [args.strip() for op, args in runtime if op == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0"), "the runtime stage must run as non-root"
     assert any(op == "HEALTHCHECK" and "urllib.request" in args and "/health" in args for op, args in runtime)
@@ -311,8 +332,9 @@ def test_dockerfile(name: str) -> None:
 
 def test_ai_image_ships_models_not_training() -> None:
     text = dockerfile("ai")
-    assert "train" not in " ".join(args for op, args in instructions(text) if op in ("RUN", "COPY")
-                                   if "uv sync" in args or op == "COPY")
+    assert "train" not in " ".join(
+        args for op, args in instructions(text) if op in ("RUN", "COPY") if "uv sync" in args or op == "COPY"
+    )
     artifacts = ROOT / "services/ai/src/ai_service/artifacts"
     assert list(artifacts.glob("*.onnx")), "the ONNX artifacts moved; the ai image would ship without them"
     assert "COPY services/ai/src services/ai/src" in text
@@ -320,8 +342,11 @@ def test_ai_image_ships_models_not_training() -> None:
 
 
 def test_dockerignore() -> None:
-    patterns = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")}
+    patterns = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     for needed in (".venv", ".tools", ".run", ".git", "**/__pycache__", ".env", "bench", "services/ai/training"):
         assert needed in patterns, f".dockerignore should exclude {needed}"
     for kept in ("uv.lock", "pyproject.toml", "shared", "services", "sandbox", "launcher"):

@@ -40,8 +40,14 @@ Obj = dict[str, Any]
 
 SUPPORTED_KEYS = {"apiVersion", "kind", "namespace", "labels", "resources", "images", "replicas", "patches"}
 # Strategic-merge list keys for the built-in kinds we patch (containers and friends merge by name).
-MERGE_KEYS = {"containers": "name", "initContainers": "name", "env": "name", "volumes": "name",
-              "volumeMounts": "mountPath", "ports": "containerPort"}
+MERGE_KEYS = {
+    "containers": "name",
+    "initContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "ports": "containerPort",
+}
 
 
 def load_docs(path: Path) -> list[Obj]:
@@ -154,6 +160,7 @@ def keyed(objects: list[Obj]) -> dict[tuple[str, str, str], Obj]:
 
 # --- validators ---------------------------------------------------------------------------------------
 
+
 class ManifestError(Exception):
     """A rule the OpenAPI schema cannot express (it marks `image` optional, for instance)."""
 
@@ -167,8 +174,21 @@ def validate_core(obj: Obj) -> None:
             raise ManifestError(f"{where}: container {container.get('name')} has no image")
 
 
-MIDDLEWARE_TYPES = {"headers", "rateLimit", "errors", "compress", "retry", "replacePath", "stripPrefix",
-                    "circuitBreaker", "chain", "redirectScheme", "ipAllowList", "buffering", "inFlightReq"}
+MIDDLEWARE_TYPES = {
+    "headers",
+    "rateLimit",
+    "errors",
+    "compress",
+    "retry",
+    "replacePath",
+    "stripPrefix",
+    "circuitBreaker",
+    "chain",
+    "redirectScheme",
+    "ipAllowList",
+    "buffering",
+    "inFlightReq",
+}
 DURATION = re.compile(r"^\d+(ms|s|m|h)$")
 
 
@@ -227,8 +247,9 @@ def check_traefik(objects: list[Obj]) -> list[str]:
                 svc = services.get(ref.get("name"))
                 if svc is None:
                     problems.append(f"{where} route {i}: service {ref.get('name')!r} does not exist")
-                elif ref.get("port") not in [p["port"] for p in svc["spec"]["ports"]] + \
-                        [p.get("name") for p in svc["spec"]["ports"]]:
+                elif ref.get("port") not in [p["port"] for p in svc["spec"]["ports"]] + [
+                    p.get("name") for p in svc["spec"]["ports"]
+                ]:
                     problems.append(f"{where} route {i}: service {ref['name']} has no port {ref.get('port')}")
     return problems
 
@@ -238,6 +259,7 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 
 # --- rendering ----------------------------------------------------------------------------------------
+
 
 def test_overlays_render_the_whole_suite(overlay: tuple[str, list[Obj]]) -> None:
     _, objects = overlay
@@ -256,8 +278,9 @@ def test_overlays_render_the_whole_suite(overlay: tuple[str, list[Obj]]) -> None
 @pytest.mark.parametrize("name", OVERLAYS)
 def test_renderer_agrees_with_kubectl_kustomize(name: str) -> None:
     try:
-        done = subprocess.run(["kubectl", "kustomize", str(K8S / "overlays" / name)],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            ["kubectl", "kustomize", str(K8S / "overlays" / name)], capture_output=True, text=True, timeout=60
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:  # pragma: no cover - depends on the machine
         pytest.skip(f"kubectl kustomize unusable: {exc}")
     if done.returncode != 0:
@@ -270,6 +293,7 @@ def test_renderer_agrees_with_kubectl_kustomize(name: str) -> None:
 
 
 # --- schema validation --------------------------------------------------------------------------------
+
 
 def test_core_resources_match_the_kubernetes_schema(overlay: tuple[str, list[Obj]]) -> None:
     _, objects = overlay
@@ -303,11 +327,13 @@ def test_traefik_objects_are_well_formed(overlay: tuple[str, list[Obj]]) -> None
 def test_rate_limits_and_cors_match_the_gateway() -> None:
     objects = render(K8S / "base")
     mws = {name: o["spec"] for name, o in by_kind(objects, "Middleware").items()}
-    per_min = {"ip-limit": DEFAULT_LIMITS["RATE_LIMIT_IP_PER_MIN"],
-               "key-limit-x-api-key": DEFAULT_LIMITS["RATE_LIMIT_KEY_PER_MIN"],
-               "key-limit-bearer": DEFAULT_LIMITS["RATE_LIMIT_KEY_PER_MIN"],
-               "key-ip-ceiling": 2 * DEFAULT_LIMITS["RATE_LIMIT_KEY_PER_MIN"],
-               "ws-connect-limit": DEFAULT_LIMITS["WS_CONNECT_PER_MIN_PER_IP"]}
+    per_min = {
+        "ip-limit": DEFAULT_LIMITS["RATE_LIMIT_IP_PER_MIN"],
+        "key-limit-x-api-key": DEFAULT_LIMITS["RATE_LIMIT_KEY_PER_MIN"],
+        "key-limit-bearer": DEFAULT_LIMITS["RATE_LIMIT_KEY_PER_MIN"],
+        "key-ip-ceiling": 2 * DEFAULT_LIMITS["RATE_LIMIT_KEY_PER_MIN"],
+        "ws-connect-limit": DEFAULT_LIMITS["WS_CONNECT_PER_MIN_PER_IP"],
+    }
     for name, limit in per_min.items():
         spec = mws[name]["rateLimit"]
         assert (spec["average"], spec["period"]) == (limit, "1m"), name
@@ -320,12 +346,16 @@ def test_rate_limits_and_cors_match_the_gateway() -> None:
     assert cors["accessControlAllowOriginList"] == ["*"] and cors["accessControlAllowCredentials"] is False
     assert {"X-API-Key", "Authorization", "Content-Type"} <= set(cors["accessControlAllowHeaders"])
     assert {"Retry-After", "RateLimit-Limit"} <= set(cors["accessControlExposeHeaders"])
-    for name, limit in [("ip-too-many", per_min["ip-limit"]), ("key-too-many", per_min["key-limit-x-api-key"]),
-                        ("ws-too-many", per_min["ws-connect-limit"])]:
+    for name, limit in [
+        ("ip-too-many", per_min["ip-limit"]),
+        ("key-too-many", per_min["key-limit-x-api-key"]),
+        ("ws-too-many", per_min["ws-connect-limit"]),
+    ]:
         assert f"retry_after={-(-60 // limit)}&limit={limit}&window=60" in mws[name]["errors"]["query"]
 
 
 # --- workload hygiene ---------------------------------------------------------------------------------
+
 
 def test_deployments_have_probes_resources_and_hardening(overlay: tuple[str, list[Obj]]) -> None:
     _, objects = overlay
@@ -378,8 +408,9 @@ def test_references_resolve(overlay: tuple[str, list[Obj]]) -> None:
     workloads = [o for o in objects if o["kind"] in WORKLOADS]
     deployments = by_kind(objects, "Deployment")
     for name, svc in by_kind(objects, "Service").items():
-        selected = [w for w in workloads
-                    if selects(svc["spec"]["selector"], w["spec"]["template"]["metadata"]["labels"])]
+        selected = [
+            w for w in workloads if selects(svc["spec"]["selector"], w["spec"]["template"]["metadata"]["labels"])
+        ]
         assert selected, f"Service {name} selects no pods"
         for workload in selected:
             ports = [p for c in workload["spec"]["template"]["spec"]["containers"] for p in c["ports"]]
@@ -395,8 +426,10 @@ def test_references_resolve(overlay: tuple[str, list[Obj]]) -> None:
         assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
         assert deployments[target["name"]]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
     for name, pdb in by_kind(objects, "PodDisruptionBudget").items():
-        assert any(selects(pdb["spec"]["selector"]["matchLabels"], w["spec"]["template"]["metadata"]["labels"])
-                   for w in workloads), name
+        assert any(
+            selects(pdb["spec"]["selector"]["matchLabels"], w["spec"]["template"]["metadata"]["labels"])
+            for w in workloads
+        ), name
     # Every in-cluster URL in the ConfigMap names an existing Service and one of its ports.
     services = by_kind(objects, "Service")
     for key, value in by_kind(objects, "ConfigMap")["crypto-suite-config"]["data"].items():
@@ -412,8 +445,10 @@ def test_overlays_differ_where_they_should(rendered: dict[str, list[Obj]]) -> No
         assert dev[name]["spec"]["replicas"] < prod[name]["spec"]["replicas"], name
         assert dev[name]["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":dev")
         assert re.search(r":\d+\.\d+\.\d+$", prod[name]["spec"]["template"]["spec"]["containers"][0]["image"])
-        assert dev[name]["spec"]["template"]["spec"]["containers"][0]["resources"] != \
-            prod[name]["spec"]["template"]["spec"]["containers"][0]["resources"]
+        assert (
+            dev[name]["spec"]["template"]["spec"]["containers"][0]["resources"]
+            != prod[name]["spec"]["template"]["spec"]["containers"][0]["resources"]
+        )
     dev_hpa, prod_hpa = (by_kind(rendered[n], "HorizontalPodAutoscaler") for n in OVERLAYS)
     for name in HPA_SERVICES:
         assert dev_hpa[name]["spec"]["maxReplicas"] < prod_hpa[name]["spec"]["maxReplicas"]
@@ -433,6 +468,7 @@ def test_example_secret_lists_every_upstream_key_and_is_not_deployed(rendered: d
 
 
 # --- the validators have teeth ------------------------------------------------------------------------
+
 
 def _deployment(objects: list[Obj], name: str = "market") -> Obj:
     return copy.deepcopy(by_kind(objects, "Deployment")[name])

@@ -32,16 +32,43 @@ SERVICE_PORTS = {"market": 8101, "news": 8102, "sentiment": 8103, "ai": 8104, "s
 SEVERITIES = {"critical", "warning", "info"}
 
 # Series Prometheus synthesises itself (scrape health and alert state); no target exports them.
-SYNTHETIC = {"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
-             "scrape_series_added", "ALERTS", "ALERTS_FOR_STATE"}
+SYNTHETIC = {
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+}
 
 # Words that look like identifiers in PromQL but are not metric names.
-KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
-            "offset", "atan2", "inf", "nan", "start", "end"}
+KEYWORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "atan2",
+    "inf",
+    "nan",
+    "start",
+    "end",
+}
 
 # Suffixes a family of the given type exposes as series (`# TYPE x histogram` -> x_bucket, x_sum, x_count).
-SERIES_SUFFIXES = {"histogram": ("_bucket", "_sum", "_count", "_created"), "summary": ("_sum", "_count", "_created"),
-                   "counter": ("_created",), "gaugehistogram": ("_bucket", "_gsum", "_gcount")}
+SERIES_SUFFIXES = {
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "summary": ("_sum", "_count", "_created"),
+    "counter": ("_created",),
+    "gaugehistogram": ("_bucket", "_gsum", "_gcount"),
+}
 
 
 # -- PromQL tokenizer --------------------------------------------------------------------------------------
@@ -54,8 +81,10 @@ _BRACES = re.compile(r"\{[^{}]*\}")
 _BRACKETS = re.compile(r"\[[^\[\]]*\]")
 _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)")
 _OFFSET = re.compile(r"\boffset\s+-?\w+")
-_NUMBER = re.compile(r"(?<![\w:])(?:0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
-                     r"(?:ms|[smhdwy])?(?![\w:])")
+_NUMBER = re.compile(
+    r"(?<![\w:])(?:0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
+    r"(?:ms|[smhdwy])?(?![\w:])"
+)
 _IDENTIFIER = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 
 
@@ -75,7 +104,7 @@ def metric_names(expr: str) -> set[str]:
         word = match.group()
         if word.lower() in KEYWORDS:
             continue
-        if re.match(r"\s*\(", text[match.end():]):  # a function or aggregation call
+        if re.match(r"\s*\(", text[match.end() :]):  # a function or aggregation call
             continue
         names.add(word)
     return names
@@ -96,6 +125,7 @@ def exported_series(exposition: str) -> set[str]:
 
 
 # -- checks (return problems; an empty list means valid) ----------------------------------------------------
+
 
 def runbook_anchors(markdown: str) -> set[str]:
     """GitHub-style heading anchors, plus explicit `<a id="...">` / `<a name="...">` anchors."""
@@ -148,12 +178,14 @@ def alert_problems(alerts: dict[str, Any], anchors: set[str]) -> list[str]:
 
 def dashboard_exprs(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(panel title, expr) for every query target, nested rows included."""
+
     def walk(panels: Iterable[dict[str, Any]]) -> Iterator[tuple[str, str]]:
         for panel in panels:
             for target in panel.get("targets") or []:
                 if target.get("expr"):
                     yield panel.get("title", "?"), target["expr"]
             yield from walk(panel.get("panels") or [])
+
     yield from walk(dashboard.get("panels") or [])
     for variable in (dashboard.get("templating") or {}).get("list") or []:
         query = variable.get("query")
@@ -164,8 +196,9 @@ def dashboard_exprs(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 def all_exprs(alerts: dict[str, Any], dashboard: dict[str, Any]) -> list[tuple[str, str]]:
-    found = [(f"alert {rule.get('alert') or rule.get('record')}", str(rule.get("expr") or ""))
-             for rule in rules(alerts)]
+    found = [
+        (f"alert {rule.get('alert') or rule.get('record')}", str(rule.get("expr") or "")) for rule in rules(alerts)
+    ]
     return found + list(dashboard_exprs(dashboard))
 
 
@@ -180,9 +213,10 @@ def metric_problems(exprs: list[tuple[str, str]], exported: set[str]) -> list[st
 
 def suite_metric_labels() -> dict[str, set[str]]:
     """Series name -> label names for every metric the Python services define (Traefik's are not known here)."""
+    from prometheus_client.metrics import MetricWrapperBase
+
     import stream_service.metrics
     import suite_shared.metrics
-    from prometheus_client.metrics import MetricWrapperBase
 
     labels: dict[str, set[str]] = {}
     for module in (suite_shared.metrics, stream_service.metrics):
@@ -226,8 +260,12 @@ def label_problems(exprs: list[tuple[str, str]], known: dict[str, set[str]]) -> 
 
 def cache_result_problems(exprs: list[tuple[str, str]], cache_source: str) -> list[str]:
     """`result` values matched on cache_requests_total must be statuses the cache really counts."""
-    statuses = {status for line in cache_source.splitlines() if "CacheResult(" in line
-                for status in re.findall(r'"([a-z_]+)"', line)}
+    statuses = {
+        status
+        for line in cache_source.splitlines()
+        if "CacheResult(" in line
+        for status in re.findall(r'"([a-z_]+)"', line)
+    }
     problems = []
     for where, expr in exprs:
         for matchers in re.findall(r"cache_requests_total\s*\{([^{}]*)\}", expr):
@@ -239,6 +277,7 @@ def cache_result_problems(exprs: list[tuple[str, str]], cache_source: str) -> li
 
 
 # -- fixtures -------------------------------------------------------------------------------------------------
+
 
 def load_alerts() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(ALERTS.read_text())
@@ -271,15 +310,26 @@ def exported(suite: Suite) -> set[str]:
 
 # -- tests ----------------------------------------------------------------------------------------------------
 
+
 def test_every_alert_has_for_severity_annotations_and_a_runbook_anchor() -> None:
     assert alert_problems(load_alerts(), runbook_anchors(RUNBOOK.read_text())) == []
 
 
 def test_alerts_cover_the_required_conditions() -> None:
     exprs = " ".join(str(rule["expr"]) for rule in rules(load_alerts()))
-    for needle in ("up == 0", 'status=~"5.."', "upstream_requests_total", "upstream_circuit_open",
-                   'result="stale"', "stream_messages_dropped_total", "histogram_quantile(0.99",
-                   "redis_available == 0", "ingest_leader", "ingest_rest_fallback_active", "model_inference_seconds"):
+    for needle in (
+        "up == 0",
+        'status=~"5.."',
+        "upstream_requests_total",
+        "upstream_circuit_open",
+        'result="stale"',
+        "stream_messages_dropped_total",
+        "histogram_quantile(0.99",
+        "redis_available == 0",
+        "ingest_leader",
+        "ingest_rest_fallback_active",
+        "model_inference_seconds",
+    ):
         assert needle in exprs, needle
 
 
@@ -296,23 +346,37 @@ def test_dashboard_parses_and_every_panel_has_a_query() -> None:
     assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
     assert all(panel.get("targets") for panel in panels)
     titles = " ".join(panel["title"].lower() for panel in panels)
-    for topic in ("request rate", "error rate", "p99", "cache hit", "upstream", "fallback", "websocket",
-                  "nats", "model inference", "traefik"):
+    for topic in (
+        "request rate",
+        "error rate",
+        "p99",
+        "cache hit",
+        "upstream",
+        "fallback",
+        "websocket",
+        "nats",
+        "model inference",
+        "traefik",
+    ):
         assert topic in titles, topic
 
 
 def test_tokenizer_finds_metrics_and_skips_functions_labels_and_keywords() -> None:
-    expr = ('histogram_quantile(0.99, sum by (service, le) (rate(http_request_duration_seconds_bucket'
-            '{route!="unmatched", status=~"5.."}[5m] offset 1h))) > 0.5 and on(service) up == 0 '
-            'or sum(rate(x:recorded[$__rate_interval])) without (instance) / {__name__="named_metric"}')
+    expr = (
+        "histogram_quantile(0.99, sum by (service, le) (rate(http_request_duration_seconds_bucket"
+        '{route!="unmatched", status=~"5.."}[5m] offset 1h))) > 0.5 and on(service) up == 0 '
+        'or sum(rate(x:recorded[$__rate_interval])) without (instance) / {__name__="named_metric"}'
+    )
     assert metric_names(expr) == {"http_request_duration_seconds_bucket", "up", "x:recorded", "named_metric"}
-    assert metric_names("sum(rate(a_total[5m])) by (le) / ignoring(code) group_left(x) b_total") == {"a_total",
-                                                                                                      "b_total"}
+    assert metric_names("sum(rate(a_total[5m])) by (le) / ignoring(code) group_left(x) b_total") == {
+        "a_total",
+        "b_total",
+    }
     assert metric_names("1e3 * 2 + vector(1)") == set()
 
 
 def test_exposition_parser_expands_histograms_from_type_lines() -> None:
-    text = "# HELP h x\n# TYPE h histogram\n# TYPE c_total counter\nc_total{a=\"1\"} 2.0\n"
+    text = '# HELP h x\n# TYPE h histogram\n# TYPE c_total counter\nc_total{a="1"} 2.0\n'
     assert {"h", "h_bucket", "h_sum", "h_count", "c_total", "c_total_created"} <= exported_series(text)
     assert "c" not in exported_series(text)
 
@@ -330,12 +394,15 @@ def test_label_names_and_cache_results_match_the_instrumentation() -> None:
     assert {"cache_requests_total", "stream_send_seconds_bucket", "upstream_circuit_open"} <= known.keys()
     assert label_problems(exprs, known) == []
     cache_source = (ROOT / "shared/src/suite_shared/cache.py").read_text()
-    assert {"hit", "miss", "stale", "coalesced"} <= {s for line in cache_source.splitlines() if "CacheResult(" in line
-                                                     for s in re.findall(r'"([a-z_]+)"', line)}
+    assert {"hit", "miss", "stale", "coalesced"} <= {
+        s for line in cache_source.splitlines() if "CacheResult(" in line for s in re.findall(r'"([a-z_]+)"', line)
+    }
     assert cache_result_problems(exprs, cache_source) == []
     # ... and they have teeth.
-    bad = [("a", 'sum by (provder) (rate(upstream_requests_total{outcom!="ok"}[5m]))'),
-           ("b", 'rate(cache_requests_total{result="expired"}[5m])')]
+    bad = [
+        ("a", 'sum by (provder) (rate(upstream_requests_total{outcom!="ok"}[5m]))'),
+        ("b", 'rate(cache_requests_total{result="expired"}[5m])'),
+    ]
     assert len(label_problems(bad, known)) == 2
     assert cache_result_problems(bad, cache_source) == ["b: cache result 'expired' is never counted"]
 
@@ -344,8 +411,13 @@ def test_broken_copies_are_rejected(exported: set[str]) -> None:
     alerts, anchors = load_alerts(), runbook_anchors(RUNBOOK.read_text())
     broken = copy.deepcopy(alerts)
     broken_rules = broken["groups"][0]["rules"]
-    broken_rules.append({**copy.deepcopy(broken_rules[0]), "alert": "Misspelt",
-                         "expr": 'sum(rate(http_request_totals{status=~"5.."}[5m])) > 0'})
+    broken_rules.append(
+        {
+            **copy.deepcopy(broken_rules[0]),
+            "alert": "Misspelt",
+            "expr": 'sum(rate(http_request_totals{status=~"5.."}[5m])) > 0',
+        }
+    )
     no_for = {key: value for key, value in copy.deepcopy(broken_rules[0]).items() if key != "for"}
     broken_rules.append({**no_for, "alert": "NoFor"})
     bad_anchor = copy.deepcopy(broken_rules[0])
@@ -369,8 +441,12 @@ def test_broken_copies_are_rejected(exported: set[str]) -> None:
 def test_prometheus_config_scrapes_traefik_and_every_service_and_loads_the_rules() -> None:
     config = yaml.safe_load(PROMETHEUS.read_text())
     assert "/etc/prometheus/alerts.yml" in config["rule_files"]
-    targets = {target for job in config["scrape_configs"] for static in job.get("static_configs", [])
-               for target in static["targets"]}
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for static in job.get("static_configs", [])
+        for target in static["targets"]
+    }
     assert "traefik:8082" in targets
     for service, port in SERVICE_PORTS.items():
         assert f"{service}:{port}" in targets, service

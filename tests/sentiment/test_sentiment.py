@@ -19,9 +19,7 @@ from suite_shared.subjects import NEWS_SCORED
 COMPONENTS = {"volatility", "market_momentum", "social_media", "surveys", "dominance", "trends"}
 
 
-
-def test_global_reading_is_alternative_me_with_components_from_real_data(suite: Suite,
-                                                                          gateway: httpx.Client) -> None:
+def test_global_reading_is_alternative_me_with_components_from_real_data(suite: Suite, gateway: httpx.Client) -> None:
     def ready() -> dict[str, Any] | None:
         body = gateway.get("/api/sentiment/global").json()
         return body if body.get("success") and body["components"]["social_media"] is not None else None
@@ -30,8 +28,9 @@ def test_global_reading_is_alternative_me_with_components_from_real_data(suite: 
     upstream = httpx.get(f"{suite.sandbox_url}/alternative-me/fng/", params={"limit": 1}).json()["data"][0]
     assert body["fearGreedIndex"] == int(upstream["value"])
     assert body["value_classification"] == upstream["value_classification"]
-    assert body["sentiment"] == ("negative" if body["fearGreedIndex"] < 45 else
-                                "positive" if body["fearGreedIndex"] > 55 else "neutral")
+    assert body["sentiment"] == (
+        "negative" if body["fearGreedIndex"] < 45 else "positive" if body["fearGreedIndex"] > 55 else "neutral"
+    )
     assert body["last_updated"].endswith("Z") and body["meta"]["source"] == "alternative_me"
     components = body["components"]
     assert set(components) == COMPONENTS
@@ -90,9 +89,15 @@ async def test_sentiment_catches_up_from_jetstream_after_a_restart(suite: Suite)
     assert await bus.wait_connected(5)
     now = int(time.time() * 1000)
     for index in range(3):  # synthetic events (test data), in the shape the news service publishes
-        event = {"id": f"test-{uuid.uuid4().hex[:12]}", "title": f"Algorand test headline {index}",
-                 "related_symbols": ["ALGO"], "sentiment": "positive", "sentiment_score": 0.8,
-                 "published_ms": now - index * 1000, "ingested_at": now}
+        event = {
+            "id": f"test-{uuid.uuid4().hex[:12]}",
+            "title": f"Algorand test headline {index}",
+            "related_symbols": ["ALGO"],
+            "sentiment": "positive",
+            "sentiment_score": 0.8,
+            "published_ms": now - index * 1000,
+            "ingested_at": now,
+        }
         await bus.jetstream().publish(NEWS_SCORED, orjson.dumps(event))
     await bus.close()
     await asyncio.to_thread(suite.start, ["sentiment"])

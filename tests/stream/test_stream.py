@@ -45,8 +45,9 @@ async def bus(suite: Suite) -> AsyncIterator[Bus]:
 
 def ticker(price: float) -> TickerEvent:
     now = int(time.time() * 1000)
-    return TickerEvent(symbol=PAIR, price=price, change_24h=1.5, volume_24h=1000.0, timestamp=now, received_at=now,
-                       source="binance")
+    return TickerEvent(
+        symbol=PAIR, price=price, change_24h=1.5, volume_24h=1000.0, timestamp=now, received_at=now, source="binance"
+    )
 
 
 async def test_connect_subscribe_snapshot_then_live_ticks_in_seq_order(suite: Suite, bus: Bus) -> None:
@@ -56,16 +57,23 @@ async def test_connect_subscribe_snapshot_then_live_ticks_in_seq_order(suite: Su
     async with websockets.connect(ws_url(suite)) as socket:
         hello = json.loads(await socket.recv())
         assert {key: hello[key] for key in ("type", "status", "channels")} == {
-            "type": "connection", "status": "connected",
-            "channels": ["ticker", "trades", "candles", "orderbook", "news", "signals"]}
+            "type": "connection",
+            "status": "connected",
+            "channels": ["ticker", "trades", "candles", "orderbook", "news", "signals"],
+        }
         assert len(hello["session"]) >= 16 and hello["resume_window_s"] == 60
         await socket.send(json.dumps({"action": "subscribe", "channel": "ticker", "symbols": ["test-usdt"]}))
         assert (await next_of(socket, "subscribed"))["symbols"] == [PAIR]
         snapshot = await next_of(socket, "ticker")
         assert snapshot["data"]["price"] == 99.0 and set(snapshot["data"]) == {
-            "symbol", "price", "change_24h", "volume_24h", "timestamp"}
+            "symbol",
+            "price",
+            "change_24h",
+            "volume_24h",
+            "timestamp",
+        }
         for price in (100.0, 101.0, 102.0):
-            await bus.publish(f"market.ticker.testusdt", ticker(price))
+            await bus.publish("market.ticker.testusdt", ticker(price))
             await asyncio.sleep(0.05)
         live = [await next_of(socket, "ticker") for _ in range(3)]
         assert [message["data"]["price"] for message in live] == [100.0, 101.0, 102.0]
@@ -79,12 +87,17 @@ async def test_path_implies_the_channel_and_unsubscribe_stops_data(suite: Suite,
         await socket.send(json.dumps({"action": "subscribe", "symbols": [PAIR]}))
         await next_of(socket, "subscribed")
         now = int(time.time() * 1000)
-        trade = TradeEvent(symbol=PAIR, id="7", price=5.0, amount=2.0, side="buy", timestamp=now, received_at=now,
-                           source="binance")
+        trade = TradeEvent(
+            symbol=PAIR, id="7", price=5.0, amount=2.0, side="buy", timestamp=now, received_at=now, source="binance"
+        )
         await bus.publish("market.trade.testusdt", trade)
         data = (await next_of(socket, "trades"))["data"]
         assert {key: data[key] for key in ("symbol", "price", "amount", "side")} == {
-            "symbol": PAIR, "price": 5.0, "amount": 2.0, "side": "buy"}
+            "symbol": PAIR,
+            "price": 5.0,
+            "amount": 2.0,
+            "side": "buy",
+        }
         await socket.send(json.dumps({"action": "unsubscribe", "symbols": [PAIR]}))
         await next_of(socket, "unsubscribed")
         await bus.publish("market.trade.testusdt", trade)
@@ -99,21 +112,24 @@ async def test_ping_pong_and_heartbeat(suite: Suite) -> None:
         assert (await next_of(socket, "heartbeat", timeout_s=3.0))["type"] == "heartbeat"
 
 
-@pytest.mark.parametrize("message, code", [
-    ("not json", "INVALID_JSON"), ("[1, 2]", "INVALID_MESSAGE"),
-    (json.dumps({"action": "dance"}), "UNKNOWN_ACTION"),
-    (json.dumps({"action": "subscribe", "channel": "weather", "symbols": ["BTC"]}), "UNKNOWN_CHANNEL"),
-    (json.dumps({"action": "subscribe", "channel": "ticker", "symbols": ["NOPE/USDT"]}), "INVALID_SYMBOL"),
-    (json.dumps({"action": "subscribe", "channel": "ticker", "symbols": ["B$D"]}), "INVALID_SYMBOL"),
-    (json.dumps({"action": "subscribe", "channel": "ticker"}), "INVALID_SYMBOL"),
-    (json.dumps({"action": "subscribe", "channel": "ticker", "symbols": "BTC"}), "INVALID_MESSAGE"),
-    ("x" * 5000, "MESSAGE_TOO_LARGE"),
-    (json.dumps({"action": "resume", "session": "short", "last_seq": 1}), "INVALID_MESSAGE"),
-    (json.dumps({"action": "resume", "session": "abcdefghijkl", "last_seq": -1}), "INVALID_MESSAGE"),
-    (json.dumps({"action": "resume", "session": "abcdefghijkl", "last_seq": "7"}), "INVALID_MESSAGE"),
-])
-async def test_bad_messages_get_an_error_and_the_connection_stays_open(suite: Suite, message: str,
-                                                                        code: str) -> None:
+@pytest.mark.parametrize(
+    "message, code",
+    [
+        ("not json", "INVALID_JSON"),
+        ("[1, 2]", "INVALID_MESSAGE"),
+        (json.dumps({"action": "dance"}), "UNKNOWN_ACTION"),
+        (json.dumps({"action": "subscribe", "channel": "weather", "symbols": ["BTC"]}), "UNKNOWN_CHANNEL"),
+        (json.dumps({"action": "subscribe", "channel": "ticker", "symbols": ["NOPE/USDT"]}), "INVALID_SYMBOL"),
+        (json.dumps({"action": "subscribe", "channel": "ticker", "symbols": ["B$D"]}), "INVALID_SYMBOL"),
+        (json.dumps({"action": "subscribe", "channel": "ticker"}), "INVALID_SYMBOL"),
+        (json.dumps({"action": "subscribe", "channel": "ticker", "symbols": "BTC"}), "INVALID_MESSAGE"),
+        ("x" * 5000, "MESSAGE_TOO_LARGE"),
+        (json.dumps({"action": "resume", "session": "short", "last_seq": 1}), "INVALID_MESSAGE"),
+        (json.dumps({"action": "resume", "session": "abcdefghijkl", "last_seq": -1}), "INVALID_MESSAGE"),
+        (json.dumps({"action": "resume", "session": "abcdefghijkl", "last_seq": "7"}), "INVALID_MESSAGE"),
+    ],
+)
+async def test_bad_messages_get_an_error_and_the_connection_stays_open(suite: Suite, message: str, code: str) -> None:
     async with websockets.connect(ws_url(suite)) as socket:
         await socket.recv()
         await socket.send(message)
@@ -145,9 +161,19 @@ async def test_a_client_that_never_reads_does_not_delay_a_fast_one(suite: Suite,
         padding = "x" * 2000  # big frames fill the slow client's socket buffers quickly
         started = time.monotonic()
         for index in range(600):
-            await bus.publish("market.trade.testusdt", TradeEvent(
-                symbol=PAIR, id=f"{index}-{padding}", price=1.0, amount=1.0, side="sell", timestamp=now,
-                received_at=now, source="binance"))
+            await bus.publish(
+                "market.trade.testusdt",
+                TradeEvent(
+                    symbol=PAIR,
+                    id=f"{index}-{padding}",
+                    price=1.0,
+                    amount=1.0,
+                    side="sell",
+                    timestamp=now,
+                    received_at=now,
+                    source="binance",
+                ),
+            )
         last_seen = ""
         while not last_seen.startswith("599-"):
             last_seen = (await next_of(fast, "trades", timeout_s=5.0))["data"]["id"]
@@ -156,8 +182,16 @@ async def test_a_client_that_never_reads_does_not_delay_a_fast_one(suite: Suite,
 
 def trade(index: int) -> TradeEvent:
     now = int(time.time() * 1000)
-    return TradeEvent(symbol=PAIR, id=str(index), price=float(index), amount=1.0, side="buy", timestamp=now,
-                      received_at=now, source="binance")
+    return TradeEvent(
+        symbol=PAIR,
+        id=str(index),
+        price=float(index),
+        amount=1.0,
+        side="buy",
+        timestamp=now,
+        received_at=now,
+        source="binance",
+    )
 
 
 async def subscribed_session(suite: Suite, channel: str) -> tuple[Any, str]:
@@ -168,8 +202,7 @@ async def subscribed_session(suite: Suite, channel: str) -> tuple[Any, str]:
     return socket, session
 
 
-async def test_resume_after_reconnect_replays_missed_trades_in_order_without_duplicates(suite: Suite,
-                                                                                         bus: Bus) -> None:
+async def test_resume_after_reconnect_replays_missed_trades_in_order_without_duplicates(suite: Suite, bus: Bus) -> None:
     socket, session = await subscribed_session(suite, "trades")
     for index in range(3):
         await bus.publish("market.trade.testusdt", trade(index))
@@ -226,8 +259,9 @@ async def test_resume_of_an_unknown_session_or_twice_is_an_explicit_gap(suite: S
         assert gap["reason"] == "unknown_session" and gap["message"]
 
 
-async def test_resume_with_more_missed_than_the_replay_bound_says_gap_and_keeps_the_newest(suite: Suite,
-                                                                                           bus: Bus) -> None:
+async def test_resume_with_more_missed_than_the_replay_bound_says_gap_and_keeps_the_newest(
+    suite: Suite, bus: Bus
+) -> None:
     socket, session = await subscribed_session(suite, "trades")
     await socket.close()
     await asyncio.sleep(0.3)
@@ -240,8 +274,13 @@ async def test_resume_with_more_missed_than_the_replay_bound_says_gap_and_keeps_
         await again.send(json.dumps({"action": "resume", "session": session, "last_seq": 0}))
         assert (await next_of(again, "resumed"))["replayed"] == 200
         gap = await next_of(again, "gap")
-        assert gap == {"type": "gap", "channels": ["trades"], "reason": "too_many_missed", "missed": 250,
-                       "replayed": 200}
+        assert gap == {
+            "type": "gap",
+            "channels": ["trades"],
+            "reason": "too_many_missed",
+            "missed": 250,
+            "replayed": 200,
+        }
         first = await next_of(again, "trades")
         assert first["data"]["id"] == "1050" and first["seq"] == 1
 
@@ -287,8 +326,20 @@ async def test_signals_channel_carries_the_ai_signal_built_when_an_hour_closes(s
         await socket.send(json.dumps({"action": "subscribe", "channel": "signals", "symbols": ["BTC"]}))
         await next_of(socket, "subscribed")
         hour = int(time.time() * 1000) // 3_600_000 * 3_600_000
-        candle = CandleEvent(symbol="BTC/USDT", timeframe="1m", t=hour - 60_000, o=1.0, h=1.0, l=1.0, c=1.0, v=1.0,
-                             closed=True, timestamp=hour, received_at=hour, source="binance")
+        candle = CandleEvent(
+            symbol="BTC/USDT",
+            timeframe="1m",
+            t=hour - 60_000,
+            o=1.0,
+            h=1.0,
+            l=1.0,
+            c=1.0,
+            v=1.0,
+            closed=True,
+            timestamp=hour,
+            received_at=hour,
+            source="binance",
+        )
         not_an_hour = candle.model_copy(update={"t": hour - 120_000})
         await bus.publish("market.candle.1m.btcusdt", not_an_hour)
         await bus.publish("market.candle.1m.btcusdt", candle)
@@ -301,28 +352,33 @@ async def test_signals_channel_carries_the_ai_signal_built_when_an_hour_closes(s
             await next_of(socket, "signals", timeout_s=2.0)
 
 
+async def drain_until_closed(socket: websockets.ClientConnection) -> None:
+    while True:
+        await asyncio.wait_for(socket.recv(), 10)
+
+
 async def test_a_connection_with_no_subscription_that_says_nothing_is_closed_as_idle(suite: Suite) -> None:
     """STREAM_IDLE_TIMEOUT_S=4 in the tests; a subscribed connection is never idle (see the tests above)."""
     async with websockets.connect(ws_url(suite)) as socket:
         started = time.monotonic()
         with pytest.raises(websockets.ConnectionClosed) as closed:
-            while True:
-                await asyncio.wait_for(socket.recv(), 10)
+            await drain_until_closed(socket)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
         assert closed.value.rcvd.reason.startswith("idle")
         assert 4 <= time.monotonic() - started < 8
-    metrics = httpx.get(f"{suite.env.values['STREAM_URL']}/metrics").text
+    async with httpx.AsyncClient() as client:
+        metrics = (await client.get(f"{suite.env.values['STREAM_URL']}/metrics")).text
     assert 'stream_disconnects_total{reason="idle"}' in metrics
 
 
-async def test_a_second_replica_fans_out_on_its_own_and_resumes_the_first_ones_sessions(suite: Suite,
-                                                                                         bus: Bus) -> None:
+async def test_a_second_replica_fans_out_on_its_own_and_resumes_the_first_ones_sessions(suite: Suite, bus: Bus) -> None:
     """No sticky routing needed: each replica consumes NATS itself, and sessions live in Redis/JetStream."""
     from harness import free_port
 
     port = free_port()
-    await asyncio.to_thread(suite.spawn, "stream-2", "stream", f"http://127.0.0.1:{port}/health/live",
-                            STREAM_PORT=str(port))
+    await asyncio.to_thread(
+        suite.spawn, "stream-2", "stream", f"http://127.0.0.1:{port}/health/live", STREAM_PORT=str(port)
+    )
     second = f"ws://127.0.0.1:{port}/ws"
     try:
         first_socket, session = await subscribed_session(suite, "trades")

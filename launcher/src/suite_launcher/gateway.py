@@ -60,8 +60,15 @@ def _path_flags(entrypoint: str) -> list[str]:
     hops see the raw path, so both get the same settings.
     """
     prefix = f"--entryPoints.{entrypoint}.http"
-    allowed = {"Slash": "true", "BackSlash": "false", "NullCharacter": "false", "Semicolon": "false",
-               "Percent": "false", "QuestionMark": "false", "Hash": "false"}
+    allowed = {
+        "Slash": "true",
+        "BackSlash": "false",
+        "NullCharacter": "false",
+        "Semicolon": "false",
+        "Percent": "false",
+        "QuestionMark": "false",
+        "Hash": "false",
+    }
     flags = [f"{prefix}.encodedCharacters.allowEncoded{name}={value}" for name, value in allowed.items()]
     # Header names aliasing another (X_API_Key for X-API-Key) are dropped, so they cannot spoof one.
     return [*flags, f"{prefix}.aliasHeadersStrategy=delete"]

@@ -6,10 +6,9 @@ segment of PREFIX is the upstream's name for fault switches and call counts.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
-
-import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -26,8 +25,9 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Upstream sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json",
-                  lifespan=lifespan)
+    app = FastAPI(
+        title="Upstream sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json", lifespan=lifespan
+    )
     app.include_router(admin.router)
     for module_info in sorted(pkgutil.iter_modules(upstreams.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{upstreams.__name__}.{module_info.name}")

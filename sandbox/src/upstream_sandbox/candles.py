@@ -15,9 +15,21 @@ from .market_universe import Coin, Series, candle_path, price_on_path, series
 
 MINUTE_MS = 60_000
 INTERVAL_MS: dict[str, int] = {
-    "1m": MINUTE_MS, "3m": 3 * MINUTE_MS, "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "30m": 30 * MINUTE_MS,
-    "1h": HOUR_MS, "2h": 2 * HOUR_MS, "4h": 4 * HOUR_MS, "6h": 6 * HOUR_MS, "8h": 8 * HOUR_MS,
-    "12h": 12 * HOUR_MS, "1d": DAY_MS, "3d": 3 * DAY_MS, "1w": 7 * DAY_MS, "1M": 30 * DAY_MS,
+    "1m": MINUTE_MS,
+    "3m": 3 * MINUTE_MS,
+    "5m": 5 * MINUTE_MS,
+    "15m": 15 * MINUTE_MS,
+    "30m": 30 * MINUTE_MS,
+    "1h": HOUR_MS,
+    "2h": 2 * HOUR_MS,
+    "4h": 4 * HOUR_MS,
+    "6h": 6 * HOUR_MS,
+    "8h": 8 * HOUR_MS,
+    "12h": 12 * HOUR_MS,
+    "1d": DAY_MS,
+    "3d": 3 * DAY_MS,
+    "1w": 7 * DAY_MS,
+    "1M": 30 * DAY_MS,
 }
 WEEK_OFFSET_MS = 4 * DAY_MS  # Binance weeks open on Monday; 1970-01-01 was a Thursday
 
@@ -57,7 +69,7 @@ def _transform(coin: Coin | None, values: tuple[float, float, float, float, floa
     o, h, l, c, v = values  # noqa: E741 - candle field names
     if coin is None or not coin.synthetic:
         return o, h, l, c, v
-    t = lambda price: coin.scale * price ** coin.beta  # noqa: E731 - monotonic, so h/l stay h/l
+    t = lambda price: coin.scale * price**coin.beta  # noqa: E731 - monotonic, so h/l stay h/l
     scaled_o = t(o)
     return scaled_o, t(h), t(l), t(c), v * (o / scaled_o if scaled_o else 1.0) * 0.1
 
@@ -89,8 +101,22 @@ def _candle(coin: Coin, source: Series, open_ms: int, step: int, now: int) -> Ca
         parts = [(row[1], row[2], row[3], row[4], row[5]) for row in rows]
         if rows[-1][0] + source.step_ms > now:  # the running candle: only the path up to now
             parts[-1] = _sub_candle(source, int(rows[-1][0]), source.step_ms, now)
-        values = (parts[0][0], max(part[1] for part in parts), min(part[2] for part in parts), parts[-1][3],
-                  sum(part[4] for part in parts))
+        values = (
+            parts[0][0],
+            max(part[1] for part in parts),
+            min(part[2] for part in parts),
+            parts[-1][3],
+            sum(part[4] for part in parts),
+        )
     o, h, l, c, v = _transform(coin, values)  # noqa: E741
-    return Candle(open_ms, open_ms + step - 1, o, max(h, o, c), min(l, o, c), c, v, v * (o + c) / 2,
-                  max(1, int(v * 7) % 5000 + 10))
+    return Candle(
+        open_ms,
+        open_ms + step - 1,
+        o,
+        max(h, o, c),
+        min(l, o, c),
+        c,
+        v,
+        v * (o + c) / 2,
+        max(1, int(v * 7) % 5000 + 10),
+    )

@@ -41,10 +41,16 @@ def history(chain: str, address: str, count: int | None = None) -> list[Syntheti
     newest = now_ms() // 1000 - int(unit(chain, key, "t") * HOUR_S)
     rows, moment = [], newest
     for index in range(total):
-        rows.append(SyntheticTransfer(
-            hash=digest(chain, key, index), timestamp_s=moment, block=20_000_000 - index * 300 - int(unit(key, index) * 50),
-            incoming=unit(chain, key, index, "dir") < 0.5, counterparty_seed=digest(chain, key, index, "other"),
-            amount=round(10 ** (-2 + 4 * unit(chain, key, index, "amount")), 8),
-            failed=unit(chain, key, index, "fail") < 0.03))
+        rows.append(
+            SyntheticTransfer(
+                hash=digest(chain, key, index),
+                timestamp_s=moment,
+                block=20_000_000 - index * 300 - int(unit(key, index) * 50),
+                incoming=unit(chain, key, index, "dir") < 0.5,
+                counterparty_seed=digest(chain, key, index, "other"),
+                amount=round(10 ** (-2 + 4 * unit(chain, key, index, "amount")), 8),
+                failed=unit(chain, key, index, "fail") < 0.03,
+            )
+        )
         moment -= int(HOUR_S * (1 + 40 * unit(chain, key, index, "gap")))
     return rows

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache, lru_cache
 from importlib import resources
 
 from .clock import DAY_MS, HOUR_MS, now_ms
@@ -47,7 +48,7 @@ class Series:
     def window(self, start_ms: int, end_ms: int) -> list[list[float]]:
         """Candles opened in [start, end], never beyond now."""
         end_ms = min(end_ms, now_ms())
-        return self.rows[bisect.bisect_left(self.times, start_ms): bisect.bisect_right(self.times, end_ms)]
+        return self.rows[bisect.bisect_left(self.times, start_ms) : bisect.bisect_right(self.times, end_ms)]
 
 
 REPLAY_AHEAD_MS = 30 * DAY_MS
@@ -58,12 +59,16 @@ def candle_path(row: list[float], step_ms: int) -> list[tuple[int, float]]:
     at a third → second extreme at two thirds → close (low first when it closed up, high first otherwise)."""
     start, opened, high, low, close = int(row[0]), row[1], row[2], row[3], row[4]
     first, second = (low, high) if close >= opened else (high, low)
-    return [(start, opened), (start + step_ms // 3, first), (start + 2 * step_ms // 3, second),
-            (start + step_ms, close)]
+    return [
+        (start, opened),
+        (start + step_ms // 3, first),
+        (start + 2 * step_ms // 3, second),
+        (start + step_ms, close),
+    ]
 
 
 def price_on_path(path: list[tuple[int, float]], at_ms: int) -> float:
-    for (t0, p0), (t1, p1) in zip(path, path[1:], strict=False):
+    for (t0, p0), (t1, p1) in itertools.pairwise(path):
         if at_ms <= t1:
             return p0 + (p1 - p0) * max(0, at_ms - t0) / max(1, t1 - t0)
     return path[-1][1]
@@ -77,11 +82,15 @@ def _load(filename: str, step_ms: int) -> Series:
     return Series(step_ms, [int(row[0]) for row in rows], rows)
 
 
-@lru_cache(maxsize=None)
+@cache
 def series(asset: str) -> Series:
     """The real, shifted series of an asset we have a recording for (cached per process)."""
-    hourly = {"BTC": "BTC_USDT-1h.json", "ETH": "ETH_USDT-1h.json", "BNB": "BNB_USDT-1h.json",
-              "SOL": "SOL_USDT-1h.json"}
+    hourly = {
+        "BTC": "BTC_USDT-1h.json",
+        "ETH": "ETH_USDT-1h.json",
+        "BNB": "BNB_USDT-1h.json",
+        "SOL": "SOL_USDT-1h.json",
+    }
     daily = {"XRP": "XRP_USDT-1d.json", "ADA": "ADA_USDT-1d.json"}
     if asset in hourly:
         return _load(hourly[asset], HOUR_MS)
@@ -92,29 +101,54 @@ RECORDED = ("BTC", "ETH", "BNB", "SOL", "XRP", "ADA")
 
 # (id, symbol, name, category) of the coins listed by name; their numbers are synthetic unless RECORDED.
 NAMED: list[tuple[str, str, str, str]] = [
-    ("bitcoin", "BTC", "Bitcoin", "layer-1"), ("ethereum", "ETH", "Ethereum", "layer-1"),
-    ("tether", "USDT", "Tether", "stablecoin"), ("binancecoin", "BNB", "BNB", "exchange"),
-    ("solana", "SOL", "Solana", "layer-1"), ("ripple", "XRP", "XRP", "payments"),
-    ("usd-coin", "USDC", "USDC", "stablecoin"), ("cardano", "ADA", "Cardano", "layer-1"),
-    ("dogecoin", "DOGE", "Dogecoin", "meme"), ("tron", "TRX", "TRON", "layer-1"),
-    ("avalanche-2", "AVAX", "Avalanche", "layer-1"), ("shiba-inu", "SHIB", "Shiba Inu", "meme"),
-    ("polkadot", "DOT", "Polkadot", "layer-0"), ("chainlink", "LINK", "Chainlink", "defi"),
-    ("litecoin", "LTC", "Litecoin", "payments"), ("bitcoin-cash", "BCH", "Bitcoin Cash", "payments"),
-    ("uniswap", "UNI", "Uniswap", "defi"), ("cosmos", "ATOM", "Cosmos Hub", "layer-0"),
-    ("stellar", "XLM", "Stellar", "payments"), ("ethereum-classic", "ETC", "Ethereum Classic", "layer-1"),
-    ("aave", "AAVE", "Aave", "defi"), ("maker", "MKR", "Maker", "defi"), ("pepe", "PEPE", "Pepe", "meme"),
-    ("apecoin", "APE", "ApeCoin", "nft"), ("the-sandbox", "SAND", "The Sandbox", "nft"),
-    ("decentraland", "MANA", "Decentraland", "nft"), ("axie-infinity", "AXS", "Axie Infinity", "nft"),
-    ("curve-dao-token", "CRV", "Curve DAO", "defi"), ("lido-dao", "LDO", "Lido DAO", "defi"),
-    ("floki", "FLOKI", "FLOKI", "meme"), ("bonk", "BONK", "Bonk", "meme"), ("blur", "BLUR", "Blur", "nft"),
-    ("compound-governance-token", "COMP", "Compound", "defi"), ("sushi", "SUSHI", "Sushi", "defi"),
-    ("pancakeswap-token", "CAKE", "PancakeSwap", "defi"), ("dogwifcoin", "WIF", "dogwifhat", "meme"),
+    ("bitcoin", "BTC", "Bitcoin", "layer-1"),
+    ("ethereum", "ETH", "Ethereum", "layer-1"),
+    ("tether", "USDT", "Tether", "stablecoin"),
+    ("binancecoin", "BNB", "BNB", "exchange"),
+    ("solana", "SOL", "Solana", "layer-1"),
+    ("ripple", "XRP", "XRP", "payments"),
+    ("usd-coin", "USDC", "USDC", "stablecoin"),
+    ("cardano", "ADA", "Cardano", "layer-1"),
+    ("dogecoin", "DOGE", "Dogecoin", "meme"),
+    ("tron", "TRX", "TRON", "layer-1"),
+    ("avalanche-2", "AVAX", "Avalanche", "layer-1"),
+    ("shiba-inu", "SHIB", "Shiba Inu", "meme"),
+    ("polkadot", "DOT", "Polkadot", "layer-0"),
+    ("chainlink", "LINK", "Chainlink", "defi"),
+    ("litecoin", "LTC", "Litecoin", "payments"),
+    ("bitcoin-cash", "BCH", "Bitcoin Cash", "payments"),
+    ("uniswap", "UNI", "Uniswap", "defi"),
+    ("cosmos", "ATOM", "Cosmos Hub", "layer-0"),
+    ("stellar", "XLM", "Stellar", "payments"),
+    ("ethereum-classic", "ETC", "Ethereum Classic", "layer-1"),
+    ("aave", "AAVE", "Aave", "defi"),
+    ("maker", "MKR", "Maker", "defi"),
+    ("pepe", "PEPE", "Pepe", "meme"),
+    ("apecoin", "APE", "ApeCoin", "nft"),
+    ("the-sandbox", "SAND", "The Sandbox", "nft"),
+    ("decentraland", "MANA", "Decentraland", "nft"),
+    ("axie-infinity", "AXS", "Axie Infinity", "nft"),
+    ("curve-dao-token", "CRV", "Curve DAO", "defi"),
+    ("lido-dao", "LDO", "Lido DAO", "defi"),
+    ("floki", "FLOKI", "FLOKI", "meme"),
+    ("bonk", "BONK", "Bonk", "meme"),
+    ("blur", "BLUR", "Blur", "nft"),
+    ("compound-governance-token", "COMP", "Compound", "defi"),
+    ("sushi", "SUSHI", "Sushi", "defi"),
+    ("pancakeswap-token", "CAKE", "PancakeSwap", "defi"),
+    ("dogwifcoin", "WIF", "dogwifhat", "meme"),
 ]
 CATEGORY_IDS = {"defi": "decentralized-finance-defi", "nft": "non-fungible-tokens-nft", "meme": "meme-token"}
 STABLE = {"USDT", "USDC"}
 # Approximate circulating supplies in October 2022 (public figures), so recorded coins get real-sized caps.
-RECORDED_SUPPLY = {"BTC": 19_180_000, "ETH": 122_400_000, "BNB": 161_300_000, "SOL": 357_000_000,
-                   "XRP": 50_000_000_000, "ADA": 34_200_000_000}
+RECORDED_SUPPLY = {
+    "BTC": 19_180_000,
+    "ETH": 122_400_000,
+    "BNB": 161_300_000,
+    "SOL": 357_000_000,
+    "XRP": 50_000_000_000,
+    "ADA": 34_200_000_000,
+}
 
 
 @dataclass(frozen=True)
@@ -138,8 +172,10 @@ def _unit(seed: str) -> float:
 @lru_cache(maxsize=1)
 def coins() -> list[Coin]:
     """The 500 coins, in no particular order (rank follows market cap, computed per request)."""
-    listed = list(NAMED) + [(f"synthetic-coin-{i}", f"SYN{i}", f"Synthetic Coin {i}",
-                             ("defi", "nft", "meme", "other", "other")[i % 5]) for i in range(1, COIN_COUNT - len(NAMED) + 1)]
+    listed = list(NAMED) + [
+        (f"synthetic-coin-{i}", f"SYN{i}", f"Synthetic Coin {i}", ("defi", "nft", "meme", "other", "other")[i % 5])
+        for i in range(1, COIN_COUNT - len(NAMED) + 1)
+    ]
     btc_now = series("BTC").price_at(now_ms())
     result = []
     for position, (coin_id, symbol, name, category) in enumerate(listed):
@@ -150,9 +186,20 @@ def coins() -> list[Coin]:
         price_level = 1.0 if symbol in STABLE else 10 ** (-5 + 8 * _unit(coin_id + ":price"))
         supply = RECORDED_SUPPLY.get(symbol) or round(target_cap / price_level)
         beta = 0.0 if symbol in STABLE else 0.6 + 0.8 * _unit(coin_id + ":beta")
-        scale = price_level / btc_now ** beta
-        result.append(Coin(coin_id, symbol, name, category, supply, supply * 1.5 if u > 0.4 else None, scale, beta,
-                           synthetic=symbol not in RECORDED))
+        scale = price_level / btc_now**beta
+        result.append(
+            Coin(
+                coin_id,
+                symbol,
+                name,
+                category,
+                supply,
+                supply * 1.5 if u > 0.4 else None,
+                scale,
+                beta,
+                synthetic=symbol not in RECORDED,
+            )
+        )
     return result
 
 
@@ -190,9 +237,21 @@ def quote(coin: Coin, at_ms: int) -> Quote:
         btc_turnover = volume / (price_at(coins()[0], at_ms) * RECORDED_SUPPLY["BTC"])
         volume = price * coin.supply * (0.02 + 0.13 * _unit(coin.id + ":volume")) * btc_turnover / 0.015
     ath, ath_ms, atl, atl_ms = _extremes(coin)
-    return Quote(coin, price, _change(price, price_at(coin, at_ms - HOUR_MS)), _change(price, day[-1]),
-                 _change(price, price_at(coin, at_ms - 7 * DAY_MS)), max(day), min(day), volume,
-                 price * coin.supply, max(ath, price), ath_ms, min(atl, price), atl_ms)
+    return Quote(
+        coin,
+        price,
+        _change(price, price_at(coin, at_ms - HOUR_MS)),
+        _change(price, day[-1]),
+        _change(price, price_at(coin, at_ms - 7 * DAY_MS)),
+        max(day),
+        min(day),
+        volume,
+        price * coin.supply,
+        max(ath, price),
+        ath_ms,
+        min(atl, price),
+        atl_ms,
+    )
 
 
 def _real_volume(symbol: str, at_ms: int) -> float:
@@ -207,7 +266,7 @@ def _change(now: float, before: float) -> float:
     return (now / before - 1) * 100 if before else 0.0
 
 
-@lru_cache(maxsize=None)
+@cache
 def _series_extremes(symbol: str) -> tuple[list[float], list[float]]:
     """The rows of the highest high and the lowest low served so far (fixed at first use)."""
     rows = series(symbol).window(0, now_ms())
@@ -218,8 +277,12 @@ def _extremes(coin: Coin) -> tuple[float, int, float, int]:
     high_row, low_row = _series_extremes("BTC" if coin.synthetic else coin.symbol)
     if not coin.synthetic:
         return high_row[2], int(high_row[0]), low_row[3], int(low_row[0])
-    return (coin.scale * high_row[2] ** coin.beta, int(high_row[0]), coin.scale * low_row[3] ** coin.beta,
-            int(low_row[0]))
+    return (
+        coin.scale * high_row[2] ** coin.beta,
+        int(high_row[0]),
+        coin.scale * low_row[3] ** coin.beta,
+        int(low_row[0]),
+    )
 
 
 def ranked(at_ms: int) -> list[Quote]:
@@ -238,7 +301,7 @@ def market_now() -> list[Quote]:
 
 
 def iso(at_ms: int) -> str:
-    return datetime.fromtimestamp(at_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def coin_by_id(coin_id: str) -> Coin | None:

@@ -8,7 +8,7 @@ the same stories; which stories are planted as cross-source duplicates is docume
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -27,7 +27,7 @@ def parse_iso(text: str) -> int:
 
 
 def iso(at_ms: int) -> str:
-    return datetime.fromtimestamp(at_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @lru_cache(maxsize=1)
@@ -54,5 +54,11 @@ def cryptopanic_posts() -> list[dict[str, Any]]:
     raw = _raw_posts()
     newest = max(parse_iso(post["published_at"]) for post in raw)
     offset = now_ms() - NEWEST_AGE_MS - newest
-    return [{**post, "published_at": iso(parse_iso(post["published_at"]) + offset),
-             "created_at": iso(parse_iso(post["created_at"]) + offset)} for post in raw]
+    return [
+        {
+            **post,
+            "published_at": iso(parse_iso(post["published_at"]) + offset),
+            "created_at": iso(parse_iso(post["created_at"]) + offset),
+        }
+        for post in raw
+    ]

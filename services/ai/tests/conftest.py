@@ -19,8 +19,13 @@ from suite_shared.events import CandlesReply
 from suite_shared.settings import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "training" / "data" / "ohlcv"
-OFFLINE = Settings(redis_url="redis://127.0.0.1:1/0", nats_url="nats://127.0.0.1:1", redis_timeout_s=0.05,
-                   market_url="http://127.0.0.1:1", sentiment_url="http://127.0.0.1:1")
+OFFLINE = Settings(
+    redis_url="redis://127.0.0.1:1/0",
+    nats_url="nats://127.0.0.1:1",
+    redis_timeout_s=0.05,
+    market_url="http://127.0.0.1:1",
+    sentiment_url="http://127.0.0.1:1",
+)
 
 
 def load(symbol: str, timeframe: str) -> Candles:
@@ -38,11 +43,15 @@ class FakeMarket:
 
     def __init__(self) -> None:
         self.down = False
-        self.series = {("BTC/USDT", "1h"): load("BTC", "1h"), ("BTC/USDT", "1d"): load("BTC", "1d"),
-                       ("ETH/USDT", "1h"): load("ETH", "1h")}
+        self.series = {
+            ("BTC/USDT", "1h"): load("BTC", "1h"),
+            ("BTC/USDT", "1d"): load("BTC", "1d"),
+            ("ETH/USDT", "1h"): load("ETH", "1h"),
+        }
 
-    async def __call__(self, bus: object, symbol: str, timeframe: str, timeout_s: float,
-                       limit: int = 400) -> tuple[Candles, CandlesReply]:
+    async def __call__(
+        self, bus: object, symbol: str, timeframe: str, timeout_s: float, limit: int = 400
+    ) -> tuple[Candles, CandlesReply]:
         if self.down:
             raise UpstreamUnavailable("The market service did not answer for candles.")
         if symbol.split("/")[0] not in {"BTC", "ETH"}:
@@ -57,9 +66,14 @@ def _resampled(hourly: Candles, timeframe: str) -> Candles:
     bars = {"4h": 4, "1d": 24}[timeframe]
     keep = len(hourly) // bars * bars
     shape = (-1, bars)
-    return Candles(t=hourly.t[:keep].reshape(shape)[:, 0], o=hourly.o[:keep].reshape(shape)[:, 0],
-                   h=hourly.h[:keep].reshape(shape).max(axis=1), l=hourly.l[:keep].reshape(shape).min(axis=1),
-                   c=hourly.c[:keep].reshape(shape)[:, -1], v=hourly.v[:keep].reshape(shape).sum(axis=1))
+    return Candles(
+        t=hourly.t[:keep].reshape(shape)[:, 0],
+        o=hourly.o[:keep].reshape(shape)[:, 0],
+        h=hourly.h[:keep].reshape(shape).max(axis=1),
+        l=hourly.l[:keep].reshape(shape).min(axis=1),
+        c=hourly.c[:keep].reshape(shape)[:, -1],
+        v=hourly.v[:keep].reshape(shape).sum(axis=1),
+    )
 
 
 @pytest.fixture

@@ -32,8 +32,18 @@ def test_sentiment_batch_keeps_request_order(client: TestClient) -> None:
     assert results[0]["score"] < 0 < results[1]["score"]
 
 
-@pytest.mark.parametrize("body", [{"text": ""}, {"text": "   "}, {"texts": []}, {"text": "x" * 2001},
-                                  {"texts": ["ok"] * 65}, {}, {"text": "a", "texts": ["b"]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": ""},
+        {"text": "   "},
+        {"texts": []},
+        {"text": "x" * 2001},
+        {"texts": ["ok"] * 65},
+        {},
+        {"text": "a", "texts": ["b"]},
+    ],
+)
 def test_sentiment_rejects_empty_too_long_or_too_many_texts(client: TestClient, body: dict[str, Any]) -> None:
     assert_error(client.post("/api/sentiment/analyze", json=body), 422, "VALIDATION_ERROR")
 
@@ -53,8 +63,16 @@ def test_predict_returns_horizon_points_with_intervals(client: TestClient) -> No
     assert widths[-1] > widths[0]
 
 
-@pytest.mark.parametrize("body", [{"symbol": "BTC", "horizon": 0}, {"symbol": "BTC", "horizon": 169},
-                                  {"symbol": "BTC", "timeframe": "5m"}, {"horizon": 24}, {"symbol": ""}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"symbol": "BTC", "horizon": 0},
+        {"symbol": "BTC", "horizon": 169},
+        {"symbol": "BTC", "timeframe": "5m"},
+        {"horizon": 24},
+        {"symbol": ""},
+    ],
+)
 def test_predict_rejects_bad_bodies(client: TestClient, body: dict[str, Any]) -> None:
     assert_error(client.post("/api/ai/predict", json=body), 422, "VALIDATION_ERROR")
 
@@ -104,7 +122,9 @@ def test_analysis_levels_bracket_the_price(client: TestClient) -> None:
     technical = analysis["technical"]
     price = analysis["technical"]["key_indicators"]["moving_averages"]
     assert technical["trend"] in {"bullish", "bearish", "sideways"} and price
-    last = client.post("/api/ai/predict", json={"symbol": "BTC", "timeframe": "1d", "horizon": 1}).json()["current_price"]
+    last = client.post("/api/ai/predict", json={"symbol": "BTC", "timeframe": "1d", "horizon": 1}).json()[
+        "current_price"
+    ]
     assert all(level["price"] < last for level in technical["support_levels"])
     assert all(level["price"] > last for level in technical["resistance_levels"])
     assert analysis["fundamental"] is None and analysis["sentiment"] is None  # neighbours unreachable here

@@ -14,9 +14,14 @@ def perturbed_after(candles: Candles, cut: int, seed: int = 1) -> Candles:
     factor = np.ones(len(candles))
     factor[cut:] = rng.uniform(0.3, 3.0, len(candles) - cut)
     later = factor != 1
-    return Candles(candles.t, candles.o * factor, candles.h * factor * np.where(later, 1.1, 1.0),
-                   candles.l * factor * np.where(later, 0.9, 1.0), candles.c * factor,
-                   candles.v * np.where(later, rng.uniform(0.1, 10, len(candles)), 1.0))
+    return Candles(
+        candles.t,
+        candles.o * factor,
+        candles.h * factor * np.where(later, 1.1, 1.0),
+        candles.l * factor * np.where(later, 0.9, 1.0),
+        candles.c * factor,
+        candles.v * np.where(later, rng.uniform(0.1, 10, len(candles)), 1.0),
+    )
 
 
 def test_features_at_t_do_not_change_when_later_candles_change(btc_hourly: Candles) -> None:
@@ -44,8 +49,9 @@ def test_feature_rows_are_nan_during_warm_up_and_finite_after(btc_hourly: Candle
 def test_features_do_not_depend_on_the_price_scale(btc_hourly: Candles) -> None:
     candles = btc_hourly.head(700)
     scaled = Candles(candles.t, candles.o * 1000, candles.h * 1000, candles.l * 1000, candles.c * 1000, candles.v)
-    np.testing.assert_allclose(feature_matrix(candles, 1.0)[WARMUP:], feature_matrix(scaled, 1.0)[WARMUP:],
-                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(
+        feature_matrix(candles, 1.0)[WARMUP:], feature_matrix(scaled, 1.0)[WARMUP:], rtol=1e-6, atol=1e-8
+    )
 
 
 def test_rsi_is_bounded_and_atr_positive(btc_hourly: Candles) -> None:

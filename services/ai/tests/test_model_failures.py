@@ -15,8 +15,12 @@ def test_corrupt_or_missing_model_makes_health_unhealthy(broken_client: TestClie
 
 
 def test_model_endpoints_answer_503_when_their_model_is_unavailable(broken_client: TestClient) -> None:
-    cases = [("post", "/api/ai/predict", {"symbol": "BTC"}), ("post", "/api/sentiment/analyze", {"text": "up"}),
-             ("get", "/api/ai/signals?symbol=BTC", None), ("get", "/api/ai/analysis/BTC", None)]
+    cases = [
+        ("post", "/api/ai/predict", {"symbol": "BTC"}),
+        ("post", "/api/sentiment/analyze", {"text": "up"}),
+        ("get", "/api/ai/signals?symbol=BTC", None),
+        ("get", "/api/ai/analysis/BTC", None),
+    ]
     for method, path, body in cases:
         response = broken_client.request(method.upper(), path, json=body)
         assert response.status_code == 503, path

@@ -6,8 +6,13 @@ import pytest
 
 from ai_service.signals import FEE_PER_SIDE, STOP_ATR, Calibration, Forecast, decide, strength_score
 
-CALIBRATION = Calibration(edges=(0.0, 0.1, 0.2, 99.0), trade_win_rate=(0.45, 0.5, 0.6),
-                          hold_right_rate=(0.55, 0.5, 0.4), counts=(10, 10, 10), z_threshold=0.2)
+CALIBRATION = Calibration(
+    edges=(0.0, 0.1, 0.2, 99.0),
+    trade_win_rate=(0.45, 0.5, 0.6),
+    hold_right_rate=(0.55, 0.5, 0.4),
+    counts=(10, 10, 10),
+    z_threshold=0.2,
+)
 
 
 def forecast(z50: float, scale: float = 0.05) -> Forecast:

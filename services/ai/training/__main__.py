@@ -21,8 +21,11 @@ def main() -> None:
     log.info("forecast: walk-forward evaluation and final fit")
     forecast_meta, fold_models = forecast.train(series)
     log.info("signals: calibration and backtest")
-    signals_meta = {**backtest.run(series, fold_models), "version": forecast.VERSION,
-                    "uses_model": {"name": "forecast", "version": forecast.VERSION}}
+    signals_meta = {
+        **backtest.run(series, fold_models),
+        "version": forecast.VERSION,
+        "uses_model": {"name": "forecast", "version": forecast.VERSION},
+    }
     (export.ARTIFACTS / "signals.json").write_text(json.dumps(signals_meta, indent=2) + "\n")
     path = report.write(sentiment_meta, forecast_meta, signals_meta)
     log.info("done in %.0f s; report at %s", time.perf_counter() - start, path)

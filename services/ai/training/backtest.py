@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ai_service.signals import (FEE_PER_SIDE, SIGNAL_HORIZON, Calibration, Forecast, SignalType, decide, levels)
+from ai_service.signals import FEE_PER_SIDE, SIGNAL_HORIZON, Calibration, Forecast, SignalType, decide, levels
 
 from .forecast import FOLDS, Series, _day, predict
 
@@ -38,8 +38,10 @@ def anchors(series: Series, models: list[Any], start: int, end: int, stride: int
     x = np.column_stack((series.features[rows], np.full(len(rows), np.log(horizon)))).astype(np.float32)
     quantiles = predict(models, x)
     scale = series.vol[rows] * np.sqrt(horizon)
-    return [Anchor(series, int(row), Forecast(*map(float, q), scale=float(s), horizon=horizon))
-            for row, q, s in zip(rows, quantiles, scale, strict=True)]
+    return [
+        Anchor(series, int(row), Forecast(*map(float, q), scale=float(s), horizon=horizon))
+        for row, q, s in zip(rows, quantiles, scale, strict=True)
+    ]
 
 
 def trade_return(series: Series, row: int, kind: SignalType, target: float, stop: float, horizon: int) -> float:
@@ -70,13 +72,24 @@ def calibrate(points: list[Anchor]) -> tuple[Calibration, dict[str, Any]]:
     bins = np.clip(np.searchsorted(EDGES, strength, side="right") - 1, 0, len(EDGES) - 2)
     counts = [int(np.sum(bins == b)) for b in range(len(EDGES) - 1)]
     win = [_rate(outcome[bins == b] > 0) for b in range(len(EDGES) - 1)]
-    by_threshold = {str(th): {"trades": int(np.sum(strength >= th)),
-                              "mean_net_return_pct": round(100 * float(np.mean(outcome[strength >= th])), 4)
-                              if np.any(strength >= th) else None} for th in THRESHOLDS}
+    by_threshold = {
+        str(th): {
+            "trades": int(np.sum(strength >= th)),
+            "mean_net_return_pct": round(100 * float(np.mean(outcome[strength >= th])), 4)
+            if np.any(strength >= th)
+            else None,
+        }
+        for th in THRESHOLDS
+    }
     eligible = [th for th in THRESHOLDS if by_threshold[str(th)]["trades"] >= 300]
     best = max(eligible or [THRESHOLDS[0]], key=lambda th: by_threshold[str(th)]["mean_net_return_pct"] or -1e9)
-    calibration = Calibration(edges=EDGES, trade_win_rate=tuple(win), hold_right_rate=tuple(1 - w for w in win),
-                              counts=tuple(counts), z_threshold=float(best))
+    calibration = Calibration(
+        edges=EDGES,
+        trade_win_rate=tuple(win),
+        hold_right_rate=tuple(1 - w for w in win),
+        counts=tuple(counts),
+        z_threshold=float(best),
+    )
     return calibration, {"threshold_search": by_threshold, "chosen_threshold": best}
 
 
@@ -106,26 +119,39 @@ def backtest(series_list: list[Series], fold_models: list[list[Any]], calibratio
             trades += symbol_trades
             market += symbol_market
             per_symbol[series.symbol] = {
-                "signals": len(symbol_trades), "windows": len(symbol_market),
+                "signals": len(symbol_trades),
+                "windows": len(symbol_market),
                 "strategy_compounded_pct": round(100 * (float(np.prod(1 + np.asarray(symbol_trades))) - 1), 2),
-                "buy_and_hold_pct": round(100 * (float(np.prod(1 + np.asarray(symbol_market))) - 1), 2)}
+                "buy_and_hold_pct": round(100 * (float(np.prod(1 + np.asarray(symbol_market))) - 1), 2),
+            }
         report[timeframe] = summarise(trades, holds, market, confidences, horizon, per_symbol)
     return report
 
 
-def summarise(trades: list[float], holds: int, market: list[float], confidences: list[tuple[float, bool]],
-              horizon: int, per_symbol: dict[str, Any]) -> dict[str, Any]:
+def summarise(
+    trades: list[float],
+    holds: int,
+    market: list[float],
+    confidences: list[tuple[float, bool]],
+    horizon: int,
+    per_symbol: dict[str, Any],
+) -> dict[str, Any]:
     returns = np.asarray(trades)
     reliability = {}
     for low, high in ((0.0, 0.45), (0.45, 0.5), (0.5, 0.55), (0.55, 1.01)):
         picked = [won for confidence, won in confidences if low <= confidence < high]
         reliability[f"{low:.2f}-{min(high, 1):.2f}"] = {"n": len(picked), "win_rate": _rate(np.asarray(picked))}
     return {
-        "horizon_bars": horizon, "signals": len(trades), "holds": holds, "windows": len(market),
+        "horizon_bars": horizon,
+        "signals": len(trades),
+        "holds": holds,
+        "windows": len(market),
         "hit_rate": _rate(returns > 0) if len(returns) else None,
         "avg_net_return_per_signal_pct": round(100 * float(np.mean(returns)), 4) if len(returns) else None,
         "avg_buy_and_hold_return_per_window_pct": round(100 * float(np.mean(market)), 4) if market else None,
-        "fees": f"{FEE_PER_SIDE:.2%} per side", "confidence_reliability": reliability, "per_symbol": per_symbol,
+        "fees": f"{FEE_PER_SIDE:.2%} per side",
+        "confidence_reliability": reliability,
+        "per_symbol": per_symbol,
     }
 
 
@@ -135,12 +161,21 @@ def run(series_list: list[Series], fold_models: list[list[Any]]) -> dict[str, An
     points = [a for s in series_list for a in anchors(s, fold_models[0], start, end, stride=1)]
     calibration, search = calibrate(points)
     return {
-        "name": "signals", "kind": "rule on the forecast (no separate model file)",
-        "trained_on": {"dataset": "forecast walk-forward predictions on held-out Binance candles",
-                       "range": [_day(start), _day(end - 1)]},
-        "calibration": {"fitted_on": FOLDS[0][0], "anchors": len(points), **search,
-                        "edges": list(calibration.edges), "trade_win_rate": list(calibration.trade_win_rate),
-                        "hold_right_rate": list(calibration.hold_right_rate), "counts": list(calibration.counts),
-                        "z_threshold": calibration.z_threshold},
+        "name": "signals",
+        "kind": "rule on the forecast (no separate model file)",
+        "trained_on": {
+            "dataset": "forecast walk-forward predictions on held-out Binance candles",
+            "range": [_day(start), _day(end - 1)],
+        },
+        "calibration": {
+            "fitted_on": FOLDS[0][0],
+            "anchors": len(points),
+            **search,
+            "edges": list(calibration.edges),
+            "trade_win_rate": list(calibration.trade_win_rate),
+            "hold_right_rate": list(calibration.hold_right_rate),
+            "counts": list(calibration.counts),
+            "z_threshold": calibration.z_threshold,
+        },
         "backtest": {"period": [FOLDS[1][0], FOLDS[-1][0]], **backtest(series_list, fold_models, calibration)},
     }

@@ -50,8 +50,14 @@ def resample(candles: Candles, bars: int) -> Candles:
     high, low = np.maximum.reduceat(candles.h, starts), np.minimum.reduceat(candles.l, starts)
     volume = np.add.reduceat(candles.v, starts)
     keep = np.flatnonzero(complete)
-    return Candles(t=group[starts[keep]].astype(np.float64) * period, o=candles.o[starts[keep]],
-                   h=high[keep], l=low[keep], c=candles.c[ends[keep]], v=volume[keep])
+    return Candles(
+        t=group[starts[keep]].astype(np.float64) * period,
+        o=candles.o[starts[keep]],
+        h=high[keep],
+        l=low[keep],
+        c=candles.c[ends[keep]],
+        v=volume[keep],
+    )
 
 
 @dataclass(frozen=True)

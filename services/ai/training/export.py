@@ -16,8 +16,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "src" / "ai_service" / "artifa
 
 def git_commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=ARTIFACTS).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=ARTIFACTS
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -27,8 +28,13 @@ def save(model: onnx.ModelProto, name: str, metadata: dict[str, Any]) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.onnx"
     path.write_bytes(model.SerializeToString())
-    metadata = {**metadata, "file": path.name, "file_bytes": path.stat().st_size,
-                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "built_from_commit": git_commit()}
+    metadata = {
+        **metadata,
+        "file": path.name,
+        "file_bytes": path.stat().st_size,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "built_from_commit": git_commit(),
+    }
     (ARTIFACTS / f"{name}.json").write_text(json.dumps(metadata, indent=2, sort_keys=False) + "\n")
     return path
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import helper
 import skl2onnx.common.tree_ensemble as tree_ensemble
+from onnx import helper
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -80,13 +80,34 @@ def load_series() -> list[Series]:
     for symbol in HOURLY_SYMBOLS:
         hourly = load_candles(symbol, "1h")
         for timeframe, candles in (("1h", hourly), ("4h", resample(hourly, 4))):
-            series.append(Series(symbol, timeframe, candles.t, candles.c, candles.h, candles.l,
-                                 feature_matrix(candles, TIMEFRAME_HOURS[timeframe]), bar_volatility(candles.c),
-                                 atr(candles.h, candles.l, candles.c)))
+            series.append(
+                Series(
+                    symbol,
+                    timeframe,
+                    candles.t,
+                    candles.c,
+                    candles.h,
+                    candles.l,
+                    feature_matrix(candles, TIMEFRAME_HOURS[timeframe]),
+                    bar_volatility(candles.c),
+                    atr(candles.h, candles.l, candles.c),
+                )
+            )
     for symbol in DAILY_SYMBOLS:
         daily = load_candles(symbol, "1d")
-        series.append(Series(symbol, "1d", daily.t, daily.c, daily.h, daily.l, feature_matrix(daily, 24.0),
-                             bar_volatility(daily.c), atr(daily.h, daily.l, daily.c)))
+        series.append(
+            Series(
+                symbol,
+                "1d",
+                daily.t,
+                daily.c,
+                daily.h,
+                daily.l,
+                feature_matrix(daily, 24.0),
+                bar_volatility(daily.c),
+                atr(daily.h, daily.l, daily.c),
+            )
+        )
     return series
 
 
@@ -106,8 +127,15 @@ def samples(series: Series, horizons: np.ndarray, rows: np.ndarray) -> Samples:
     log_close = np.log(series.close)
     log_return = log_close[rows + horizons] - log_close[rows]
     scale = series.vol[rows] * np.sqrt(horizons)
-    return Samples(forecast_inputs(series.features[rows], horizons.astype(np.float64)), log_return / scale,
-                   log_return, scale, series.t[rows], series.t[rows + horizons], horizons)
+    return Samples(
+        forecast_inputs(series.features[rows], horizons.astype(np.float64)),
+        log_return / scale,
+        log_return,
+        scale,
+        series.t[rows],
+        series.t[rows + horizons],
+        horizons,
+    )
 
 
 def training_samples(all_series: list[Series], seed: int = 11) -> Samples:
@@ -134,9 +162,16 @@ def subset(data: Samples, mask: np.ndarray) -> Samples:
 def fit(data: Samples) -> list[HistGradientBoostingRegressor]:
     models = []
     for quantile in QUANTILES:
-        model = HistGradientBoostingRegressor(loss="quantile", quantile=quantile, max_iter=150, learning_rate=0.06,
-                                              max_leaf_nodes=15, min_samples_leaf=400, l2_regularization=1.0,
-                                              random_state=3)
+        model = HistGradientBoostingRegressor(
+            loss="quantile",
+            quantile=quantile,
+            max_iter=150,
+            learning_rate=0.06,
+            max_leaf_nodes=15,
+            min_samples_leaf=400,
+            l2_regularization=1.0,
+            random_state=3,
+        )
         models.append(model.fit(data.x, data.z))
     return models
 
@@ -159,12 +194,16 @@ def to_onnx(models: list[HistGradientBoostingRegressor]) -> onnx.ModelProto:
         outputs.append(part.graph.output[0].name)
         opsets.update({item.domain: item.version for item in part.opset_import})
     nodes.append(helper.make_node("Concat", outputs, ["quantiles"], axis=1))
-    graph = helper.make_graph(nodes, "forecast_quantiles",
-                              [helper.make_tensor_value_info("features", onnx.TensorProto.FLOAT, [None, width])],
-                              [helper.make_tensor_value_info("quantiles", onnx.TensorProto.FLOAT, [None, 3])],
-                              initializer=initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(domain, version)
-                                                    for domain, version in opsets.items()])
+    graph = helper.make_graph(
+        nodes,
+        "forecast_quantiles",
+        [helper.make_tensor_value_info("features", onnx.TensorProto.FLOAT, [None, width])],
+        [helper.make_tensor_value_info("quantiles", onnx.TensorProto.FLOAT, [None, 3])],
+        initializer=initializers,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid(domain, version) for domain, version in opsets.items()]
+    )
     onnx.checker.check_model(model)
     return model
 
@@ -178,8 +217,9 @@ def score(truth: np.ndarray, quantiles: np.ndarray) -> dict[str, float]:
     """Pinball loss (in log-return %, mean of the three quantiles), direction, 80 % coverage, width."""
     moves = truth != 0
     return {
-        "pinball_mean_pct": round(100 * float(np.mean([pinball(truth, quantiles[:, i], q)
-                                                       for i, q in enumerate(QUANTILES)])), 4),
+        "pinball_mean_pct": round(
+            100 * float(np.mean([pinball(truth, quantiles[:, i], q) for i, q in enumerate(QUANTILES)])), 4
+        ),
         "pinball_median_pct": round(100 * pinball(truth, quantiles[:, 1], 0.5), 4),
         "directional_accuracy": round(float(np.mean(np.sign(quantiles[moves, 1]) == np.sign(truth[moves]))), 4),
         "coverage_80": round(float(np.mean((truth >= quantiles[:, 0]) & (truth <= quantiles[:, 2]))), 4),
@@ -192,18 +232,22 @@ def baseline_quantiles(data: Samples) -> np.ndarray:
     return np.column_stack((-Z80 * data.scale, np.zeros_like(data.scale), Z80 * data.scale))
 
 
-def evaluate_fold(models: list[HistGradientBoostingRegressor], all_series: list[Series], start: int,
-                  end: int) -> dict[str, Any]:
+def evaluate_fold(
+    models: list[HistGradientBoostingRegressor], all_series: list[Series], start: int, end: int
+) -> dict[str, Any]:
     """Every anchor in [start, end) of the 1h series (and the 4h, 1d ones) at fixed horizons."""
     results: dict[str, Any] = {}
     for timeframe, horizons in (("1h", EVAL_HORIZONS), ("4h", (6,)), ("1d", (1, 7))):
         for horizon in horizons:
-            parts = [eval_samples(series, horizon, start, end) for series in all_series if series.timeframe == timeframe]
+            parts = [
+                eval_samples(series, horizon, start, end) for series in all_series if series.timeframe == timeframe
+            ]
             data = concat([part for part in parts if len(part.z)])
             model_q = predict(models, data.x) * data.scale[:, None]
             always_up = float(np.mean(data.log_return[data.log_return != 0] > 0))
             results[f"{timeframe}_h{horizon}"] = {
-                "n": int(len(data.z)), "model": score(data.log_return, model_q),
+                "n": len(data.z),
+                "model": score(data.log_return, model_q),
                 "baseline_zero_histvol": score(data.log_return, baseline_quantiles(data)),
                 "baseline_always_up_directional_accuracy": round(always_up, 4),
             }
@@ -223,7 +267,10 @@ def walk_forward(all_series: list[Series], data: Samples) -> tuple[dict[str, Any
     for name, start, end in FOLDS:
         models = fit(subset(data, data.end_t < start))
         models_per_fold.append(models)
-        folds[name] = {"train_samples": int(np.sum(data.end_t < start)), **evaluate_fold(models, all_series, start, end)}
+        folds[name] = {
+            "train_samples": int(np.sum(data.end_t < start)),
+            **evaluate_fold(models, all_series, start, end),
+        }
     return folds, models_per_fold
 
 
@@ -237,23 +284,40 @@ def train(all_series: list[Series]) -> tuple[dict[str, Any], list[list[Any]]]:
     parity = parity_check(final, model, data.x[:: max(1, len(data.x) // 5000)])
     first, last = int(data.anchor_t.min()), int(data.end_t.max())
     metadata = {
-        "name": "forecast", "kind": "quantile-regression", "version": VERSION,
+        "name": "forecast",
+        "kind": "quantile-regression",
+        "version": VERSION,
         "algorithm": "HistGradientBoostingRegressor, quantile loss, one per quantile (0.1, 0.5, 0.9), merged ONNX",
-        "inputs": list(FORECAST_INPUTS), "output": "quantiles (n, 3) of the normalised log return",
+        "inputs": list(FORECAST_INPUTS),
+        "output": "quantiles (n, 3) of the normalised log return",
         "target": "log(close[t+h] / close[t]) / (vol_24[t] * sqrt(h)); vol_24 = std of the last 24 one-bar log returns",
-        "quantiles": list(QUANTILES), "timeframes": list(HORIZONS), "trained_horizons": HORIZONS,
-        "trained_on": {"dataset": "Binance spot candles (freqtrade export)", "pairs_1h_4h": list(HOURLY_SYMBOLS),
-                       "pairs_1d": list(DAILY_SYMBOLS), "samples": int(len(data.z)),
-                       "range": [_day(first), _day(last)], "range_ms": [first, last]},
-        "evaluation": {"method": "walk-forward, expanding window; each fold's model saw only samples whose target "
-                                 "closed before the fold; the shipped model is refitted on all samples",
-                       "held_out_range": [_day(FOLDS[0][1]), _day(FOLDS[-1][2])], "folds": folds,
-                       "summary": summarise(folds)},
+        "quantiles": list(QUANTILES),
+        "timeframes": list(HORIZONS),
+        "trained_horizons": HORIZONS,
+        "trained_on": {
+            "dataset": "Binance spot candles (freqtrade export)",
+            "pairs_1h_4h": list(HOURLY_SYMBOLS),
+            "pairs_1d": list(DAILY_SYMBOLS),
+            "samples": len(data.z),
+            "range": [_day(first), _day(last)],
+            "range_ms": [first, last],
+        },
+        "evaluation": {
+            "method": "walk-forward, expanding window; each fold's model saw only samples whose target "
+            "closed before the fold; the shipped model is refitted on all samples",
+            "held_out_range": [_day(FOLDS[0][1]), _day(FOLDS[-1][2])],
+            "folds": folds,
+            "summary": summarise(folds),
+        },
         "onnx_vs_sklearn_max_abs_diff": parity,
-        "parity_reference": {"features": np.round(data.x[:: len(data.x) // 16][:16].astype(np.float32), 6).tolist(),
-                             "quantiles": np.column_stack([m.predict(np.round(data.x[:: len(data.x) // 16][:16]
-                                                                              .astype(np.float32), 6))
-                                                           for m in final]).round(7).tolist()},
+        "parity_reference": {
+            "features": np.round(data.x[:: len(data.x) // 16][:16].astype(np.float32), 6).tolist(),
+            "quantiles": np.column_stack(
+                [m.predict(np.round(data.x[:: len(data.x) // 16][:16].astype(np.float32), 6)) for m in final]
+            )
+            .round(7)
+            .tolist(),
+        },
     }
     export.save(model, "forecast", metadata)
     return metadata, fold_models
@@ -273,14 +337,21 @@ def summarise(folds: dict[str, Any]) -> dict[str, Any]:
     for key in keys:
         entries = [fold[key] for fold in folds.values()]
         weights = np.asarray([entry["n"] for entry in entries], dtype=float)
-        summary[key] = {"n": int(weights.sum()),
-                        **{side: {metric: round(float(np.average([e[side][metric] for e in entries], weights=weights)), 4)
-                                  for metric in entries[0][side]} for side in ("model", "baseline_zero_histvol")},
-                        "baseline_always_up_directional_accuracy": round(float(np.average(
-                            [e["baseline_always_up_directional_accuracy"] for e in entries], weights=weights)), 4)}
+        summary[key] = {
+            "n": int(weights.sum()),
+            **{
+                side: {
+                    metric: round(float(np.average([e[side][metric] for e in entries], weights=weights)), 4)
+                    for metric in entries[0][side]
+                }
+                for side in ("model", "baseline_zero_histvol")
+            },
+            "baseline_always_up_directional_accuracy": round(
+                float(np.average([e["baseline_always_up_directional_accuracy"] for e in entries], weights=weights)), 4
+            ),
+        }
     return summary
 
 
 def _day(ms: int) -> str:
     return np.datetime64(int(ms), "ms").astype("datetime64[D]").astype(str)
-

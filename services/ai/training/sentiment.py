@@ -30,25 +30,32 @@ def build(c: float) -> Pipeline:
     # ASCII word tokens of any length: exactly what the ONNX Tokenizer does, so the n-grams match (sklearn's
     # default pattern drops one-letter tokens, which the converted graph keeps, and bigrams then differ).
     # sublinear_tf stays off: the converted graph does not reproduce it.
-    vectorizer = TfidfVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN, ngram_range=(1, 2), min_df=2,
-                                 max_features=30_000)
+    vectorizer = TfidfVectorizer(
+        lowercase=True, token_pattern=TOKEN_PATTERN, ngram_range=(1, 2), min_df=2, max_features=30_000
+    )
     classifier = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
     return Pipeline([("tfidf", vectorizer), ("logreg", classifier)])
 
 
 def choose_c(train: LabelledText) -> tuple[float, dict[str, float]]:
     """Pick C by macro-F1 on a 15 % slice of the training split (the test split is not looked at)."""
-    texts, tune_texts, labels, tune_labels = train_test_split(train.texts, train.labels, test_size=0.15,
-                                                              random_state=7, stratify=train.labels)
-    scores = {str(c): float(f1_score(tune_labels, build(c).fit(texts, labels).predict(tune_texts),
-                                     average="macro")) for c in C_GRID}
+    texts, tune_texts, labels, tune_labels = train_test_split(
+        train.texts, train.labels, test_size=0.15, random_state=7, stratify=train.labels
+    )
+    scores = {
+        str(c): float(f1_score(tune_labels, build(c).fit(texts, labels).predict(tune_texts), average="macro"))
+        for c in C_GRID
+    }
     return float(max(scores, key=lambda key: scores[key])), scores
 
 
 def to_onnx(pipeline: Pipeline) -> Any:
-    return convert_sklearn(pipeline, initial_types=[("text", StringTensorType([None, 1]))],
-                           options={TfidfVectorizer: {"locale": "C"}, LogisticRegression: {"zipmap": False}},
-                           target_opset=17)
+    return convert_sklearn(
+        pipeline,
+        initial_types=[("text", StringTensorType([None, 1]))],
+        options={TfidfVectorizer: {"locale": "C"}, LogisticRegression: {"zipmap": False}},
+        target_opset=17,
+    )
 
 
 def onnx_predict(session: Any, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -57,10 +64,15 @@ def onnx_predict(session: Any, texts: list[str]) -> tuple[np.ndarray, np.ndarray
 
 
 def scores(labels: list[str], predicted: list[str]) -> dict[str, Any]:
-    return {"n": len(labels), "accuracy": round(float(accuracy_score(labels, predicted)), 4),
-            "macro_f1": round(float(f1_score(labels, predicted, average="macro")), 4),
-            "confusion": {"labels": list(SENTIMENT_LABELS),
-                          "matrix": confusion_matrix(labels, predicted, labels=list(SENTIMENT_LABELS)).tolist()}}
+    return {
+        "n": len(labels),
+        "accuracy": round(float(accuracy_score(labels, predicted)), 4),
+        "macro_f1": round(float(f1_score(labels, predicted, average="macro")), 4),
+        "confusion": {
+            "labels": list(SENTIMENT_LABELS),
+            "matrix": confusion_matrix(labels, predicted, labels=list(SENTIMENT_LABELS)).tolist(),
+        },
+    }
 
 
 def latency_ms(run: Any, texts: list[str], repeats: int = 300) -> float:
@@ -90,27 +102,37 @@ def train() -> dict[str, Any]:
     sklearn_probabilities = pipeline.predict_proba(test_set.texts)
     distinct = dict(zip(crypto.texts, crypto.labels, strict=True))
     metadata = {
-        "name": "sentiment", "kind": "text-classification", "version": VERSION,
+        "name": "sentiment",
+        "kind": "text-classification",
+        "version": VERSION,
         "algorithm": f"TF-IDF (ASCII word 1-2 grams) + logistic regression (C={best_c}, balanced)",
         "classes": [str(label) for label in pipeline.classes_],
         "score": "P(positive) - P(negative), in -1..1",
-        "trained_on": {"dataset": "Twitter Financial News Sentiment (train split)", "licence": "MIT",
-                       "rows": len(train_set.texts), "range": ["undated", "undated"],
-                       "note": "finance tweets; the rows carry no dates"},
+        "trained_on": {
+            "dataset": "Twitter Financial News Sentiment (train split)",
+            "licence": "MIT",
+            "rows": len(train_set.texts),
+            "range": ["undated", "undated"],
+            "note": "finance tweets; the rows carry no dates",
+        },
         "tuning": {"c_grid_macro_f1_on_15pct_of_train": tuning, "chosen_c": best_c},
         "evaluation": {
             "held_out_twitter_valid": scores(test_set.labels, [str(x) for x in onnx_labels]),
             "crypto_headlines_hand_labelled": {
                 **scores(crypto.labels, [str(x) for x in onnx_predict(session, crypto.texts)[0]]),
                 "note": "100 NewsAPI crypto headlines of 2022-12-23, 75 distinct titles, one annotator; small: "
-                        "a difference of 1 item is 1 point of accuracy"},
-            "crypto_headlines_distinct_titles": scores(list(distinct.values()),
-                                                       [str(x) for x in onnx_predict(session, list(distinct))[0]]),
-            "onnx_vs_sklearn_max_abs_probability_diff": float(np.max(np.abs(onnx_probabilities -
-                                                                            sklearn_probabilities))),
+                "a difference of 1 item is 1 point of accuracy",
+            },
+            "crypto_headlines_distinct_titles": scores(
+                list(distinct.values()), [str(x) for x in onnx_predict(session, list(distinct))[0]]
+            ),
+            "onnx_vs_sklearn_max_abs_probability_diff": float(
+                np.max(np.abs(onnx_probabilities - sklearn_probabilities))
+            ),
             "latency_ms_per_text_batch1": {
                 "onnxruntime": latency_ms(lambda texts: onnx_predict(session, texts), test_set.texts),
-                "sklearn": latency_ms(pipeline.predict_proba, test_set.texts)},
+                "sklearn": latency_ms(pipeline.predict_proba, test_set.texts),
+            },
         },
         "parity_reference": parity_reference(pipeline, list(dict.fromkeys(crypto.texts))[:12] + test_set.texts[:12]),
         "limits": "general financial tweets, not crypto news; sarcasm, negation beyond bigrams and new names are weak",

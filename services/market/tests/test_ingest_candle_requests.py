@@ -19,16 +19,38 @@ from suite_shared.settings import Settings
 from suite_shared.symbols import Pair
 
 MINUTE = 60_000
-EXCHANGE_INFO = {"timezone": "UTC", "serverTime": 1, "rateLimits": [], "exchangeFilters": [], "symbols": [
-    {"symbol": f"{base}USDT", "status": "TRADING", "baseAsset": base, "quoteAsset": "USDT", "filters": []}
-    for base in ("BTC", "ETH")]}
+EXCHANGE_INFO = {
+    "timezone": "UTC",
+    "serverTime": 1,
+    "rateLimits": [],
+    "exchangeFilters": [],
+    "symbols": [
+        {"symbol": f"{base}USDT", "status": "TRADING", "baseAsset": base, "quoteAsset": "USDT", "filters": []}
+        for base in ("BTC", "ETH")
+    ],
+}
 
 
 def klines(limit: int) -> list[list[Any]]:
     now = int(time.time() * 1000)
     start = (now // MINUTE - limit + 1) * MINUTE  # the newest row is the unfinished current minute
-    return [[start + i * MINUTE, "100.0", "110.0", "90.0", f"{100 + i}.0", "5.5", start + (i + 1) * MINUTE - 1, "550.0",
-             10, "2.0", "200.0", "0"] for i in range(limit)]
+    return [
+        [
+            start + i * MINUTE,
+            "100.0",
+            "110.0",
+            "90.0",
+            f"{100 + i}.0",
+            "5.5",
+            start + (i + 1) * MINUTE - 1,
+            "550.0",
+            10,
+            "2.0",
+            "200.0",
+            "0",
+        ]
+        for i in range(limit)
+    ]
 
 
 def binance(request: httpx.Request) -> httpx.Response:
@@ -41,8 +63,13 @@ def binance(request: httpx.Request) -> httpx.Response:
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    settings = Settings(redis_url="redis://127.0.0.1:9/0", nats_url="nats://127.0.0.1:9", upstream_retries=0,
-                        binance_base_url="https://binance.test", kraken_base_url="https://kraken.test")
+    settings = Settings(
+        redis_url="redis://127.0.0.1:9/0",
+        nats_url="nats://127.0.0.1:9",
+        upstream_retries=0,
+        binance_base_url="https://binance.test",
+        kraken_base_url="https://kraken.test",
+    )
     with TestClient(create_app(settings, transport=httpx.MockTransport(binance))) as test_client:
         yield test_client
 
@@ -63,14 +90,17 @@ def test_closed_candles_come_back_like_the_rest_route(client: TestClient) -> Non
     assert [row.model_dump() for row in reply.data] == rest["data"]
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({"symbol": "NOPE/USDT", "timeframe": "1h"}, "INVALID_SYMBOL"),
-    ({"symbol": "BTC/USDT", "timeframe": "2h"}, "VALIDATION_ERROR"),
-    ({"symbol": "BTC/USDT", "timeframe": "1h", "limit": 0}, "INVALID_PARAMETER"),
-    ({"symbol": "BTC/USDT", "timeframe": "1h", "since": 10, "until": 5}, "INVALID_PARAMETER"),
-    ({"timeframe": "1h"}, "VALIDATION_ERROR"),
-    (["not", "an", "object"], "VALIDATION_ERROR"),
-])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"symbol": "NOPE/USDT", "timeframe": "1h"}, "INVALID_SYMBOL"),
+        ({"symbol": "BTC/USDT", "timeframe": "2h"}, "VALIDATION_ERROR"),
+        ({"symbol": "BTC/USDT", "timeframe": "1h", "limit": 0}, "INVALID_PARAMETER"),
+        ({"symbol": "BTC/USDT", "timeframe": "1h", "since": 10, "until": 5}, "INVALID_PARAMETER"),
+        ({"timeframe": "1h"}, "VALIDATION_ERROR"),
+        (["not", "an", "object"], "VALIDATION_ERROR"),
+    ],
+)
 def test_bad_requests_get_an_error_object(client: TestClient, body: Any, code: str) -> None:
     reply = ask(client, body)
     assert reply.error is not None and reply.error.code == code and reply.data == []
@@ -78,7 +108,10 @@ def test_bad_requests_get_an_error_object(client: TestClient, body: Any, code: s
 
 def test_ingest_symbols_accept_any_spelling_and_skip_junk() -> None:
     assert parse_symbols("btcusdt, ETH/USDT,,BTC-USDT, sol, bad!!") == [
-        Pair("BTC", "USDT"), Pair("ETH", "USDT"), Pair("SOL", "USDT")]
+        Pair("BTC", "USDT"),
+        Pair("ETH", "USDT"),
+        Pair("SOL", "USDT"),
+    ]
 
 
 def test_default_ingest_symbols_are_twenty_usdt_pairs() -> None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+
 import httpx
 import orjson
 import pytest
 
 from market_service.ingest.binance_stream import LinkState
-from market_service.ingest.rest_poller import (RestPoller, book_ticker_weight, parse_book_tickers, parse_tickers_24h,
-                                               poll_interval_s, ticker_24h_weight)
+from market_service.ingest.rest_poller import (
+    RestPoller,
+    book_ticker_weight,
+    parse_book_tickers,
+    parse_tickers_24h,
+    poll_interval_s,
+    ticker_24h_weight,
+)
 from market_service.ingest.worker import poll_while_down
 from suite_shared.events import BookEvent, MarketEvent, TickerEvent
 from suite_shared.symbols import Pair
@@ -17,28 +24,68 @@ from suite_shared.upstream import UpstreamClient, UpstreamConfig
 
 PAIRS = {"BTCUSDT": Pair("BTC", "USDT"), "ETHUSDT": Pair("ETH", "USDT")}
 RECEIVED = 1_700_000_000_500
-TICKER_24H = [{"symbol": "BTCUSDT", "priceChange": "-562.49", "priceChangePercent": "-1.497",
-               "weightedAvgPrice": "37120.1", "prevClosePrice": "37568.0", "lastPrice": "37005.51", "lastQty": "0.01",
-               "bidPrice": "37005.50", "bidQty": "3.1", "askPrice": "37005.51", "askQty": "0.7", "openPrice": "37568.0",
-               "highPrice": "37800.0", "lowPrice": "36500.0", "volume": "8913.3", "quoteVolume": "329800000.5",
-               "openTime": 1699913600000, "closeTime": 1700000000000, "firstId": 1, "lastId": 9, "count": 9},
-              {"symbol": "LTCUSDT", "lastPrice": "70.1"}]
-BOOK_TICKER = [{"symbol": "BTCUSDT", "bidPrice": "37005.50", "bidQty": "3.1", "askPrice": "37005.51", "askQty": "0.7"},
-               {"symbol": "ETHUSDT", "bidPrice": "2049.99", "bidQty": "10.0", "askPrice": "2050.00", "askQty": "4.2"}]
+TICKER_24H = [
+    {
+        "symbol": "BTCUSDT",
+        "priceChange": "-562.49",
+        "priceChangePercent": "-1.497",
+        "weightedAvgPrice": "37120.1",
+        "prevClosePrice": "37568.0",
+        "lastPrice": "37005.51",
+        "lastQty": "0.01",
+        "bidPrice": "37005.50",
+        "bidQty": "3.1",
+        "askPrice": "37005.51",
+        "askQty": "0.7",
+        "openPrice": "37568.0",
+        "highPrice": "37800.0",
+        "lowPrice": "36500.0",
+        "volume": "8913.3",
+        "quoteVolume": "329800000.5",
+        "openTime": 1699913600000,
+        "closeTime": 1700000000000,
+        "firstId": 1,
+        "lastId": 9,
+        "count": 9,
+    },
+    {"symbol": "LTCUSDT", "lastPrice": "70.1"},
+]
+BOOK_TICKER = [
+    {"symbol": "BTCUSDT", "bidPrice": "37005.50", "bidQty": "3.1", "askPrice": "37005.51", "askQty": "0.7"},
+    {"symbol": "ETHUSDT", "bidPrice": "2049.99", "bidQty": "10.0", "askPrice": "2050.00", "askQty": "4.2"},
+]
 
 
 def test_24h_tickers_become_ticker_events_marked_as_rest() -> None:
     events = parse_tickers_24h(TICKER_24H, PAIRS, RECEIVED)
-    assert events == [TickerEvent(symbol="BTC/USDT", price=37005.51, change_24h=-1.497, volume_24h=329800000.5,
-                                  high_24h=37800.0, low_24h=36500.0, bid=37005.5, ask=37005.51,
-                                  timestamp=1700000000000, received_at=RECEIVED, source="binance-rest")]
+    assert events == [
+        TickerEvent(
+            symbol="BTC/USDT",
+            price=37005.51,
+            change_24h=-1.497,
+            volume_24h=329800000.5,
+            high_24h=37800.0,
+            low_24h=36500.0,
+            bid=37005.5,
+            ask=37005.51,
+            timestamp=1700000000000,
+            received_at=RECEIVED,
+            source="binance-rest",
+        )
+    ]
 
 
 def test_book_tickers_become_top_of_book_events() -> None:
     events = parse_book_tickers(BOOK_TICKER, PAIRS, RECEIVED)
     assert [event.symbol for event in events] == ["BTC/USDT", "ETH/USDT"]
-    assert events[1] == BookEvent(symbol="ETH/USDT", bids=[(2049.99, 10.0)], asks=[(2050.0, 4.2)],
-                                  timestamp=RECEIVED, received_at=RECEIVED, source="binance-rest")
+    assert events[1] == BookEvent(
+        symbol="ETH/USDT",
+        bids=[(2049.99, 10.0)],
+        asks=[(2050.0, 4.2)],
+        timestamp=RECEIVED,
+        received_at=RECEIVED,
+        source="binance-rest",
+    )
 
 
 def test_weights_follow_binance_and_twenty_pairs_stay_well_inside_the_budget() -> None:

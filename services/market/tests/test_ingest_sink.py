@@ -57,13 +57,33 @@ def ticker(price: float, symbol: str = "BTC/USDT") -> TickerEvent:
 
 
 def trade(trade_id: int) -> TradeEvent:
-    return TradeEvent(symbol="BTC/USDT", id=str(trade_id), price=100.0 + trade_id, amount=1.0, side="buy",
-                      timestamp=trade_id, received_at=trade_id, source="binance")
+    return TradeEvent(
+        symbol="BTC/USDT",
+        id=str(trade_id),
+        price=100.0 + trade_id,
+        amount=1.0,
+        side="buy",
+        timestamp=trade_id,
+        received_at=trade_id,
+        source="binance",
+    )
 
 
 def candle(open_time: int, closed: bool) -> CandleEvent:
-    return CandleEvent(symbol="BTC/USDT", timeframe="1m", t=open_time, o=1, h=2, l=0.5, c=1.5, v=10, closed=closed,
-                       timestamp=open_time, received_at=open_time, source="binance")
+    return CandleEvent(
+        symbol="BTC/USDT",
+        timeframe="1m",
+        t=open_time,
+        o=1,
+        h=2,
+        l=0.5,
+        c=1.5,
+        v=10,
+        closed=closed,
+        timestamp=open_time,
+        received_at=open_time,
+        source="binance",
+    )
 
 
 def sink(bus: RecordingBus, redis: RecordingRedis, **options: Any) -> EventSink:
@@ -86,7 +106,9 @@ async def test_a_burst_of_tickers_is_published_once_with_the_newest_value_and_st
     events.offer(ticker(9.0, "ETH/USDT"))
     await events.flush()
     assert [(subject, body["price"]) for subject, body in bus.published] == [
-        ("market.ticker.btcusdt", 3.0), ("market.ticker.ethusdt", 9.0)]
+        ("market.ticker.btcusdt", 3.0),
+        ("market.ticker.ethusdt", 9.0),
+    ]
     stored, ttl = redis.values["latest:ticker:BTC/USDT"]
     assert stored == ticker(3.0).model_dump() and 60 <= ttl <= 600
 

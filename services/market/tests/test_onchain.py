@@ -23,81 +23,212 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def etherscan_row(**overrides: str) -> dict[str, str]:
-    row = {"blockNumber": "14923678", "timeStamp": "1654646411", "hash": "0x" + "ab" * 32, "nonce": "7",
-           "blockHash": "0x" + "cd" * 32, "transactionIndex": "61", "from": OTHER_EVM, "to": ETH_ADDRESS,
-           "value": "1500000000000000000", "gas": "21000", "gasPrice": "30000000000", "isError": "0",
-           "txreceipt_status": "1", "input": "0x", "contractAddress": "", "cumulativeGasUsed": "4127040",
-           "gasUsed": "21000", "confirmations": "6123456", "methodId": "0x", "functionName": ""}
+    row = {
+        "blockNumber": "14923678",
+        "timeStamp": "1654646411",
+        "hash": "0x" + "ab" * 32,
+        "nonce": "7",
+        "blockHash": "0x" + "cd" * 32,
+        "transactionIndex": "61",
+        "from": OTHER_EVM,
+        "to": ETH_ADDRESS,
+        "value": "1500000000000000000",
+        "gas": "21000",
+        "gasPrice": "30000000000",
+        "isError": "0",
+        "txreceipt_status": "1",
+        "input": "0x",
+        "contractAddress": "",
+        "cumulativeGasUsed": "4127040",
+        "gasUsed": "21000",
+        "confirmations": "6123456",
+        "methodId": "0x",
+        "functionName": "",
+    }
     return {**row, **overrides}
 
 
-ETHERSCAN_OK = {"status": "1", "message": "OK", "result": [
-    etherscan_row(),
-    etherscan_row(hash="0x" + "ef" * 32, isError="1", txreceipt_status="0", value="0", gasUsed="50000"),
-]}
+ETHERSCAN_OK = {
+    "status": "1",
+    "message": "OK",
+    "result": [
+        etherscan_row(),
+        etherscan_row(hash="0x" + "ef" * 32, isError="1", txreceipt_status="0", value="0", gasUsed="50000"),
+    ],
+}
 ETHERSCAN_EMPTY = {"status": "0", "message": "No transactions found", "result": []}
-ETHERSCAN_RATE_LIMIT = {"status": "0", "message": "NOTOK",
-                        "result": "Max rate limit reached, please use API Key for higher rate limit"}
+ETHERSCAN_RATE_LIMIT = {
+    "status": "0",
+    "message": "NOTOK",
+    "result": "Max rate limit reached, please use API Key for higher rate limit",
+}
 ETHERSCAN_BAD_KEY = {"status": "0", "message": "NOTOK", "result": "Missing/Invalid API Key"}
 ETHERSCAN_BAD_ADDRESS = {"status": "0", "message": "NOTOK", "result": "Error! Invalid address format"}
 
-BLOCKCHAIR_CONTEXT = {"code": 200, "source": "D", "limit": "50,100", "offset": "0,0", "results": 1,
-                      "state": 850123, "request_cost": 1}
-BLOCKCHAIR_BITCOIN = {"data": {BTC_ADDRESS: {
-    "address": {"type": "witness_v0_keyhash", "balance": 12500, "transaction_count": 2},
-    "transactions": [
-        {"block_id": -1, "hash": "aa" * 32, "time": "2024-07-01 10:00:00", "balance_change": 2500},
-        {"block_id": 849000, "hash": "bb" * 32, "time": "2024-06-30 12:00:00", "balance_change": -150000000},
-    ],
-    "utxo": []}}, "context": BLOCKCHAIR_CONTEXT}
-BLOCKCHAIR_ETHEREUM = {"data": {ETH_ADDRESS: {
-    "address": {"type": "account", "balance": "109371736221990928000", "call_count": 1},
-    "calls": [{"block_id": 10515001, "transaction_hash": "0x73dadb5e9f421b27929bd633ca1dc8d189594951fee3a33cff013935782d16e5",
-               "index": "0", "time": "2020-07-23 09:51:21", "sender": OTHER_EVM, "recipient": ETH_ADDRESS,
-               "value": 4900000000000000000, "value_usd": 1291.7233, "transferred": True}],
-    "layer_2": {"erc_20": []}}}, "context": BLOCKCHAIR_CONTEXT}
+BLOCKCHAIR_CONTEXT = {
+    "code": 200,
+    "source": "D",
+    "limit": "50,100",
+    "offset": "0,0",
+    "results": 1,
+    "state": 850123,
+    "request_cost": 1,
+}
+BLOCKCHAIR_BITCOIN = {
+    "data": {
+        BTC_ADDRESS: {
+            "address": {"type": "witness_v0_keyhash", "balance": 12500, "transaction_count": 2},
+            "transactions": [
+                {"block_id": -1, "hash": "aa" * 32, "time": "2024-07-01 10:00:00", "balance_change": 2500},
+                {"block_id": 849000, "hash": "bb" * 32, "time": "2024-06-30 12:00:00", "balance_change": -150000000},
+            ],
+            "utxo": [],
+        }
+    },
+    "context": BLOCKCHAIR_CONTEXT,
+}
+BLOCKCHAIR_ETHEREUM = {
+    "data": {
+        ETH_ADDRESS: {
+            "address": {"type": "account", "balance": "109371736221990928000", "call_count": 1},
+            "calls": [
+                {
+                    "block_id": 10515001,
+                    "transaction_hash": "0x73dadb5e9f421b27929bd633ca1dc8d189594951fee3a33cff013935782d16e5",
+                    "index": "0",
+                    "time": "2020-07-23 09:51:21",
+                    "sender": OTHER_EVM,
+                    "recipient": ETH_ADDRESS,
+                    "value": 4900000000000000000,
+                    "value_usd": 1291.7233,
+                    "transferred": True,
+                }
+            ],
+            "layer_2": {"erc_20": []},
+        }
+    },
+    "context": BLOCKCHAIR_CONTEXT,
+}
 
 
-def esplora_tx(txid: str, spent_from_address: int, to_other: int, change: int, fee: int,
-               confirmed: bool = True) -> dict[str, Any]:
+def esplora_tx(
+    txid: str, spent_from_address: int, to_other: int, change: int, fee: int, confirmed: bool = True
+) -> dict[str, Any]:
     """An Esplora transaction where BTC_ADDRESS spends `spent_from_address` sat to BTC_OTHER."""
-    prevout = {"scriptpubkey": "0014", "scriptpubkey_asm": "OP_0", "scriptpubkey_type": "v0_p2wpkh",
-               "scriptpubkey_address": BTC_ADDRESS, "value": spent_from_address}
-    status = {"confirmed": True, "block_height": 840000, "block_hash": "00" * 32, "block_time": 1713571767} \
-        if confirmed else {"confirmed": False}
-    return {"txid": txid, "version": 2, "locktime": 0, "size": 222, "weight": 561, "fee": fee, "status": status,
-            "vin": [{"txid": "cc" * 32, "vout": 0, "prevout": prevout, "scriptsig": "", "witness": ["30"],
-                     "is_coinbase": False, "sequence": 4294967293}],
-            "vout": [{"scriptpubkey_type": "p2pkh", "scriptpubkey_address": BTC_OTHER, "value": to_other},
-                     {"scriptpubkey_type": "v0_p2wpkh", "scriptpubkey_address": BTC_ADDRESS, "value": change}]}
+    prevout = {
+        "scriptpubkey": "0014",
+        "scriptpubkey_asm": "OP_0",
+        "scriptpubkey_type": "v0_p2wpkh",
+        "scriptpubkey_address": BTC_ADDRESS,
+        "value": spent_from_address,
+    }
+    status = (
+        {"confirmed": True, "block_height": 840000, "block_hash": "00" * 32, "block_time": 1713571767}
+        if confirmed
+        else {"confirmed": False}
+    )
+    return {
+        "txid": txid,
+        "version": 2,
+        "locktime": 0,
+        "size": 222,
+        "weight": 561,
+        "fee": fee,
+        "status": status,
+        "vin": [
+            {
+                "txid": "cc" * 32,
+                "vout": 0,
+                "prevout": prevout,
+                "scriptsig": "",
+                "witness": ["30"],
+                "is_coinbase": False,
+                "sequence": 4294967293,
+            }
+        ],
+        "vout": [
+            {"scriptpubkey_type": "p2pkh", "scriptpubkey_address": BTC_OTHER, "value": to_other},
+            {"scriptpubkey_type": "v0_p2wpkh", "scriptpubkey_address": BTC_ADDRESS, "value": change},
+        ],
+    }
 
 
-def whale_tx(tx_id: str, chain: str, symbol: str, usd: float, timestamp: int, sender: dict[str, str],
-             recipient: dict[str, str], amount: float = 1000.0) -> dict[str, Any]:
-    return {"blockchain": chain, "symbol": symbol, "id": tx_id, "transaction_type": "transfer",
-            "hash": "2084eca97be1468bfd9f937ad6921ecc6dd083fffe5c612247360e13918400c0", "from": sender,
-            "to": recipient, "timestamp": timestamp, "amount": amount, "amount_usd": usd, "transaction_count": 1}
+def whale_tx(
+    tx_id: str,
+    chain: str,
+    symbol: str,
+    usd: float,
+    timestamp: int,
+    sender: dict[str, str],
+    recipient: dict[str, str],
+    amount: float = 1000.0,
+) -> dict[str, Any]:
+    return {
+        "blockchain": chain,
+        "symbol": symbol,
+        "id": tx_id,
+        "transaction_type": "transfer",
+        "hash": "2084eca97be1468bfd9f937ad6921ecc6dd083fffe5c612247360e13918400c0",
+        "from": sender,
+        "to": recipient,
+        "timestamp": timestamp,
+        "amount": amount,
+        "amount_usd": usd,
+        "transaction_count": 1,
+    }
 
 
 NOW_S = int(time.time())
-WHALE_BODY = {"result": "success", "cursor": "b9f81e6-b9f81e6-5d087cbf", "count": 3, "transactions": [
-    whale_tx("1", "ethereum", "eth", 1794742.9, NOW_S - 600,
-             {"address": "3f5ce5fbfe3e9af3971dd833d26ba9b5c936f0be", "owner": "binance", "owner_type": "exchange"},
-             {"address": COINBASE_1, "owner_type": "unknown"}),
-    whale_tx("2", "bitcoin", "btc", 1268318.2, NOW_S - 300,
-             {"address": "1JDknRvZTi5XdhQB3cgvJ9R8aogUvfbYUB", "owner_type": "unknown"},
-             {"address": BTC_OTHER, "owner": "", "owner_type": "unknown"}, amount=139.24574),
-    whale_tx("3", "tron", "usdt", 600000.0, NOW_S - 100,
-             {"address": "TXYZ", "owner_type": "unknown"}, {"address": "TABC", "owner_type": "unknown"}),
-]}
+WHALE_BODY = {
+    "result": "success",
+    "cursor": "b9f81e6-b9f81e6-5d087cbf",
+    "count": 3,
+    "transactions": [
+        whale_tx(
+            "1",
+            "ethereum",
+            "eth",
+            1794742.9,
+            NOW_S - 600,
+            {"address": "3f5ce5fbfe3e9af3971dd833d26ba9b5c936f0be", "owner": "binance", "owner_type": "exchange"},
+            {"address": COINBASE_1, "owner_type": "unknown"},
+        ),
+        whale_tx(
+            "2",
+            "bitcoin",
+            "btc",
+            1268318.2,
+            NOW_S - 300,
+            {"address": "1JDknRvZTi5XdhQB3cgvJ9R8aogUvfbYUB", "owner_type": "unknown"},
+            {"address": BTC_OTHER, "owner": "", "owner_type": "unknown"},
+            amount=139.24574,
+        ),
+        whale_tx(
+            "3",
+            "tron",
+            "usdt",
+            600000.0,
+            NOW_S - 100,
+            {"address": "TXYZ", "owner_type": "unknown"},
+            {"address": "TABC", "owner_type": "unknown"},
+        ),
+    ],
+}
 
 
 def make_client(handler: Handler) -> TestClient:
     # Redis at a closed port: the service runs degraded on its in-process cache.
-    settings = Settings(redis_url="redis://127.0.0.1:9/0", nats_url="nats://127.0.0.1:9", upstream_retries=0,
-                        etherscan_base_url="https://es.test/v2", etherscan_api_key="es-key",
-                        blockchair_base_url="https://bc.test", mempool_base_url="https://mp.test/api",
-                        whale_alert_base_url="https://wa.test/v1", whale_alert_api_key="wa-key")
+    settings = Settings(
+        redis_url="redis://127.0.0.1:9/0",
+        nats_url="nats://127.0.0.1:9",
+        upstream_retries=0,
+        etherscan_base_url="https://es.test/v2",
+        etherscan_api_key="es-key",
+        blockchair_base_url="https://bc.test",
+        mempool_base_url="https://mp.test/api",
+        whale_alert_base_url="https://wa.test/v1",
+        whale_alert_api_key="wa-key",
+    )
     return TestClient(create_app(settings, transport=httpx.MockTransport(handler)))
 
 
@@ -128,15 +259,25 @@ def test_ethereum_history_is_in_eth_and_gwei_with_failed_status() -> None:
     assert params["apikey"] == "es-key" and params["sort"] == "desc" and params["offset"] == "50"
     assert body["success"] is True and body["address"] == ETH_ADDRESS and body["chain"] == "ethereum"
     first, failed = body["transactions"]
-    assert first == {"hash": "0x" + "ab" * 32, "timestamp": 1654646411000, "from": OTHER_EVM, "to": ETH_ADDRESS,
-                     "value": 1.5, "token": "ETH", "status": "success", "gas_used": 21000, "gas_price": 30.0,
-                     "fee": pytest.approx(0.00063)}
+    assert first == {
+        "hash": "0x" + "ab" * 32,
+        "timestamp": 1654646411000,
+        "from": OTHER_EVM,
+        "to": ETH_ADDRESS,
+        "value": 1.5,
+        "token": "ETH",
+        "status": "success",
+        "gas_used": 21000,
+        "gas_price": 30.0,
+        "fee": pytest.approx(0.00063),
+    }
     assert failed["status"] == "failed" and failed["value"] == 0.0
     assert body["meta"]["source"] == "etherscan" and body["meta"]["cache"] == "miss"
 
 
-@pytest.mark.parametrize(("chain", "chain_id", "token"), [("bsc", "56", "BNB"), ("polygon", "137", "POL"),
-                                                          ("MATIC", "137", "POL")])
+@pytest.mark.parametrize(
+    ("chain", "chain_id", "token"), [("bsc", "56", "BNB"), ("polygon", "137", "POL"), ("MATIC", "137", "POL")]
+)
 def test_bsc_and_polygon_use_their_chain_id_and_native_coin(chain: str, chain_id: str, token: str) -> None:
     handler, seen = routed(es=ETHERSCAN_OK)
     body = get(handler, f"/api/blockchain/transactions/{ETH_ADDRESS}?chain={chain}").json()
@@ -164,10 +305,20 @@ def test_etherscan_rate_limit_falls_back_to_blockchair_for_ethereum() -> None:
     assert body["meta"]["source"] == "blockchair"
     assert body["meta"]["sources_tried"] == ["etherscan", "blockchair"]
     assert seen[1].url.path == f"/ethereum/dashboards/address/{ETH_ADDRESS}"
-    assert body["transactions"] == [{
-        "hash": "0x73dadb5e9f421b27929bd633ca1dc8d189594951fee3a33cff013935782d16e5", "timestamp": 1595497881000,
-        "from": OTHER_EVM, "to": ETH_ADDRESS, "value": 4.9, "token": "ETH", "status": "success", "gas_used": None,
-        "gas_price": None, "fee": None}]
+    assert body["transactions"] == [
+        {
+            "hash": "0x73dadb5e9f421b27929bd633ca1dc8d189594951fee3a33cff013935782d16e5",
+            "timestamp": 1595497881000,
+            "from": OTHER_EVM,
+            "to": ETH_ADDRESS,
+            "value": 4.9,
+            "token": "ETH",
+            "status": "success",
+            "gas_used": None,
+            "gas_price": None,
+            "fee": None,
+        }
+    ]
 
 
 @pytest.mark.parametrize("etherscan_body", [ETHERSCAN_RATE_LIMIT, ETHERSCAN_BAD_KEY])
@@ -192,20 +343,47 @@ def test_bitcoin_history_from_blockchair_uses_balance_changes() -> None:
     assert dict(seen[0].url.params) == {"limit": "10", "offset": "20", "transaction_details": "true"}
     pending, paid = body["transactions"]
     assert pending["status"] == "pending" and pending["to"] == BTC_ADDRESS and pending["value"] == 0.000025
-    assert paid == {"hash": "bb" * 32, "timestamp": 1719748800000, "from": BTC_ADDRESS, "to": None, "value": 1.5,
-                    "token": "BTC", "status": "success", "gas_used": None, "gas_price": None, "fee": None}
+    assert paid == {
+        "hash": "bb" * 32,
+        "timestamp": 1719748800000,
+        "from": BTC_ADDRESS,
+        "to": None,
+        "value": 1.5,
+        "token": "BTC",
+        "status": "success",
+        "gas_used": None,
+        "gas_price": None,
+        "fee": None,
+    }
     assert body["meta"]["source"] == "blockchair"
 
 
-@pytest.mark.parametrize("failure", [httpx.Response(503), httpx.Response(430, json={"data": None}),
-                                     httpx.Response(200, json={"data": None, "context": {"code": 200}})])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(503),
+        httpx.Response(430, json={"data": None}),
+        httpx.Response(200, json={"data": None, "context": {"code": 200}}),
+    ],
+)
 def test_blockchair_failure_falls_back_to_mempool(failure: httpx.Response) -> None:
     handler, _ = routed(bc=failure, mp=[esplora_tx("dd" * 32, 100_000, 60_000, 39_000, 1_000)])
     body = get(handler, f"/api/blockchain/transactions/{BTC_ADDRESS}?chain=bitcoin").json()
     assert body["meta"]["source"] == "mempool" and body["meta"]["sources_tried"] == ["blockchair", "mempool"]
-    assert body["transactions"] == [{
-        "hash": "dd" * 32, "timestamp": 1713571767000, "from": BTC_ADDRESS, "to": BTC_OTHER, "value": 0.00061,
-        "token": "BTC", "status": "success", "gas_used": None, "gas_price": None, "fee": 0.00001}]
+    assert body["transactions"] == [
+        {
+            "hash": "dd" * 32,
+            "timestamp": 1713571767000,
+            "from": BTC_ADDRESS,
+            "to": BTC_OTHER,
+            "value": 0.00061,
+            "token": "BTC",
+            "status": "success",
+            "gas_used": None,
+            "gas_price": None,
+            "fee": 0.00001,
+        }
+    ]
 
 
 def test_mempool_follows_confirmed_pages_for_deeper_offsets() -> None:
@@ -227,23 +405,26 @@ def test_every_bitcoin_source_down_is_a_503_envelope_not_a_500() -> None:
     assert response.status_code == 503 and response.json()["success"] is False
 
 
-@pytest.mark.parametrize("url", [
-    f"/api/blockchain/transactions/{ETH_ADDRESS}?chain=bitcoin",
-    f"/api/blockchain/transactions/{BTC_ADDRESS}",
-    f"/api/blockchain/transactions/{BTC_OTHER}?chain=bsc",
-    "/api/blockchain/transactions/0x4b4276d6ae2c79064989d14dc6f03f33fa3cf8",
-    "/api/blockchain/transactions/0x4b4276d6ae2c79064989d14dc6f03f33fa3cf8zz",
-    "/api/blockchain/transactions/1H4o9Mh7HyjPa46z4vtv7J8yzaK5RY4b0?chain=bitcoin",
-    "/api/blockchain/transactions/bc1qshort?chain=bitcoin",
-    f"/api/blockchain/transactions/{ETH_ADDRESS}?chain=solana",
-    f"/api/blockchain/transactions/{ETH_ADDRESS}?limit=0",
-    f"/api/blockchain/transactions/{ETH_ADDRESS}?limit=101",
-    f"/api/blockchain/transactions/{ETH_ADDRESS}?offset=-1",
-    "/api/blockchain/whale-alerts?min_value=-1",
-    "/api/blockchain/whale-alerts?chain=narnia",
-    "/api/blockchain/whale-alerts?limit=0",
-    "/api/blockchain/whale-alerts?limit=101",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/api/blockchain/transactions/{ETH_ADDRESS}?chain=bitcoin",
+        f"/api/blockchain/transactions/{BTC_ADDRESS}",
+        f"/api/blockchain/transactions/{BTC_OTHER}?chain=bsc",
+        "/api/blockchain/transactions/0x4b4276d6ae2c79064989d14dc6f03f33fa3cf8",
+        "/api/blockchain/transactions/0x4b4276d6ae2c79064989d14dc6f03f33fa3cf8zz",
+        "/api/blockchain/transactions/1H4o9Mh7HyjPa46z4vtv7J8yzaK5RY4b0?chain=bitcoin",
+        "/api/blockchain/transactions/bc1qshort?chain=bitcoin",
+        f"/api/blockchain/transactions/{ETH_ADDRESS}?chain=solana",
+        f"/api/blockchain/transactions/{ETH_ADDRESS}?limit=0",
+        f"/api/blockchain/transactions/{ETH_ADDRESS}?limit=101",
+        f"/api/blockchain/transactions/{ETH_ADDRESS}?offset=-1",
+        "/api/blockchain/whale-alerts?min_value=-1",
+        "/api/blockchain/whale-alerts?chain=narnia",
+        "/api/blockchain/whale-alerts?limit=0",
+        "/api/blockchain/whale-alerts?limit=101",
+    ],
+)
 def test_bad_parameters_are_400_envelopes_without_upstream_calls(url: str) -> None:
     handler, seen = routed()
     response = get(handler, url)
@@ -274,11 +455,20 @@ def test_whale_alerts_shape_labels_and_newest_first() -> None:
     assert NOW_S - 3600 <= int(params["start"]) <= int(time.time())
     bitcoin, ethereum = body["alerts"]  # the $600k tron transfer is under the default $1M
     assert bitcoin["timestamp"] > ethereum["timestamp"]
-    assert ethereum == {"id": "1", "timestamp": (NOW_S - 600) * 1000,
-                        "hash": "0x2084eca97be1468bfd9f937ad6921ecc6dd083fffe5c612247360e13918400c0",
-                        "from": "0x3f5ce5fbfe3e9af3971dd833d26ba9b5c936f0be", "to": f"0x{COINBASE_1}",
-                        "from_owner": "binance", "to_owner": "coinbase", "amount": 1000.0, "token": "ETH",
-                        "usd_value": 1794742.9, "chain": "ethereum", "type": "transfer"}
+    assert ethereum == {
+        "id": "1",
+        "timestamp": (NOW_S - 600) * 1000,
+        "hash": "0x2084eca97be1468bfd9f937ad6921ecc6dd083fffe5c612247360e13918400c0",
+        "from": "0x3f5ce5fbfe3e9af3971dd833d26ba9b5c936f0be",
+        "to": f"0x{COINBASE_1}",
+        "from_owner": "binance",
+        "to_owner": "coinbase",
+        "amount": 1000.0,
+        "token": "ETH",
+        "usd_value": 1794742.9,
+        "chain": "ethereum",
+        "type": "transfer",
+    }
     assert bitcoin["from_owner"] == "unknown" and bitcoin["to_owner"] == "unknown" and bitcoin["token"] == "BTC"
     assert body["meta"]["source"] == "whale_alert"
 
@@ -307,11 +497,14 @@ def test_whale_feed_with_no_transactions_omits_the_list() -> None:
     assert get(handler, "/api/blockchain/whale-alerts").json()["alerts"] == []
 
 
-@pytest.mark.parametrize("failure", [
-    httpx.Response(401, json={"result": "error", "message": "invalid api_key"}),
-    httpx.Response(200, json={"result": "error", "message": "missing api key"}),
-    httpx.Response(429, json={"result": "error", "message": "usage limit reached"}),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(401, json={"result": "error", "message": "invalid api_key"}),
+        httpx.Response(200, json={"result": "error", "message": "missing api key"}),
+        httpx.Response(429, json={"result": "error", "message": "usage limit reached"}),
+    ],
+)
 def test_whale_feed_refusal_is_a_503_envelope(failure: httpx.Response) -> None:
     handler, _ = routed(wa=failure)
     response = get(handler, "/api/blockchain/whale-alerts")

@@ -25,8 +25,20 @@ from upstream_sandbox.app import create_app as create_sandbox  # noqa: E402
 ETH_ADDRESS = "0x3f5ce5fbfe3e9af3971dd833d26ba9b5c936f0be"
 BTC_ADDRESS = "34xp4vRoCGJym3xR7yCVPFHoCNxv4Twseo"
 TRANSACTION_FIELDS = {"hash", "timestamp", "from", "to", "value", "token", "status", "gas_used", "gas_price", "fee"}
-ALERT_FIELDS = {"id", "timestamp", "hash", "from", "to", "from_owner", "to_owner", "amount", "token", "usd_value",
-                "chain", "type"}
+ALERT_FIELDS = {
+    "id",
+    "timestamp",
+    "hash",
+    "from",
+    "to",
+    "from_owner",
+    "to_owner",
+    "amount",
+    "token",
+    "usd_value",
+    "chain",
+    "type",
+}
 
 
 @pytest.fixture
@@ -41,14 +53,23 @@ def sandbox() -> Iterator[TestClient]:
 def market(sandbox: TestClient) -> Iterator[TestClient]:
     def forward(request: httpx.Request) -> httpx.Response:
         answer = sandbox.request(request.method, request.url.path, params=request.url.params)
-        return httpx.Response(answer.status_code, headers={"content-type": answer.headers.get("content-type", "")},
-                              content=answer.content)
+        return httpx.Response(
+            answer.status_code, headers={"content-type": answer.headers.get("content-type", "")}, content=answer.content
+        )
 
     base = "http://sandbox.test"
-    settings = Settings(redis_url="redis://127.0.0.1:9/0", nats_url="nats://127.0.0.1:9", upstream_retries=0,
-                        data_source="sandbox", etherscan_base_url=f"{base}/etherscan/v2", etherscan_api_key="sandbox",
-                        blockchair_base_url=f"{base}/blockchair", mempool_base_url=f"{base}/mempool/api",
-                        whale_alert_base_url=f"{base}/whale-alert/v1", whale_alert_api_key="sandbox")
+    settings = Settings(
+        redis_url="redis://127.0.0.1:9/0",
+        nats_url="nats://127.0.0.1:9",
+        upstream_retries=0,
+        data_source="sandbox",
+        etherscan_base_url=f"{base}/etherscan/v2",
+        etherscan_api_key="sandbox",
+        blockchair_base_url=f"{base}/blockchair",
+        mempool_base_url=f"{base}/mempool/api",
+        whale_alert_base_url=f"{base}/whale-alert/v1",
+        whale_alert_api_key="sandbox",
+    )
     with TestClient(create_app(settings, transport=httpx.MockTransport(forward))) as client:
         yield client
 

@@ -17,29 +17,95 @@ HOUR = 3_600_000
 
 
 def lot(min_qty: str) -> list[dict[str, str]]:
-    return [{"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000.00", "tickSize": "0.01"},
-            {"filterType": "LOT_SIZE", "minQty": min_qty, "maxQty": "9000.0", "stepSize": min_qty}]
+    return [
+        {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000.00", "tickSize": "0.01"},
+        {"filterType": "LOT_SIZE", "minQty": min_qty, "maxQty": "9000.0", "stepSize": min_qty},
+    ]
 
 
-EXCHANGE_INFO = {"timezone": "UTC", "serverTime": 1, "rateLimits": [], "exchangeFilters": [], "symbols": [
-    {"symbol": f"{base}{quote}", "status": status, "baseAsset": base, "quoteAsset": quote, "filters": lot("0.00001")}
-    for base, quote, status in [("BTC", "USDT", "TRADING"), ("ETH", "USDT", "TRADING"), ("ETH", "BTC", "TRADING"),
-                                ("BTC", "EUR", "TRADING"), ("LUNA", "USDT", "BREAK"), ("BNB", "USDT", "TRADING")]]}
-TICKER_24H = {"symbol": "BTCUSDT", "priceChange": "-94.99", "priceChangePercent": "-1.5", "weightedAvgPrice": "37000.1",
-              "prevClosePrice": "37100.0", "lastPrice": "37005.5", "lastQty": "0.1", "bidPrice": "37005.4",
-              "bidQty": "1.0", "askPrice": "37005.6", "askQty": "2.0", "openPrice": "37570.0", "highPrice": "37800.0",
-              "lowPrice": "36500.0", "volume": "8913.3", "quoteVolume": "329800000.5", "openTime": 1, "closeTime": 2,
-              "firstId": 1, "lastId": 9, "count": 9}
-KRAKEN_TICKER = {"error": [], "result": {"XBTUSDT": {
-    "a": ["37010.0", "1", "1.000"], "b": ["37009.0", "2", "2.000"], "c": ["37009.5", "0.01"], "v": ["100.0", "200.0"],
-    "p": ["37000.0", "37001.0"], "t": [10, 20], "l": ["36600.0", "36500.0"], "h": ["37700.0", "37800.0"],
-    "o": "37200.0"}}}
+EXCHANGE_INFO = {
+    "timezone": "UTC",
+    "serverTime": 1,
+    "rateLimits": [],
+    "exchangeFilters": [],
+    "symbols": [
+        {
+            "symbol": f"{base}{quote}",
+            "status": status,
+            "baseAsset": base,
+            "quoteAsset": quote,
+            "filters": lot("0.00001"),
+        }
+        for base, quote, status in [
+            ("BTC", "USDT", "TRADING"),
+            ("ETH", "USDT", "TRADING"),
+            ("ETH", "BTC", "TRADING"),
+            ("BTC", "EUR", "TRADING"),
+            ("LUNA", "USDT", "BREAK"),
+            ("BNB", "USDT", "TRADING"),
+        ]
+    ],
+}
+TICKER_24H = {
+    "symbol": "BTCUSDT",
+    "priceChange": "-94.99",
+    "priceChangePercent": "-1.5",
+    "weightedAvgPrice": "37000.1",
+    "prevClosePrice": "37100.0",
+    "lastPrice": "37005.5",
+    "lastQty": "0.1",
+    "bidPrice": "37005.4",
+    "bidQty": "1.0",
+    "askPrice": "37005.6",
+    "askQty": "2.0",
+    "openPrice": "37570.0",
+    "highPrice": "37800.0",
+    "lowPrice": "36500.0",
+    "volume": "8913.3",
+    "quoteVolume": "329800000.5",
+    "openTime": 1,
+    "closeTime": 2,
+    "firstId": 1,
+    "lastId": 9,
+    "count": 9,
+}
+KRAKEN_TICKER = {
+    "error": [],
+    "result": {
+        "XBTUSDT": {
+            "a": ["37010.0", "1", "1.000"],
+            "b": ["37009.0", "2", "2.000"],
+            "c": ["37009.5", "0.01"],
+            "v": ["100.0", "200.0"],
+            "p": ["37000.0", "37001.0"],
+            "t": [10, 20],
+            "l": ["36600.0", "36500.0"],
+            "h": ["37700.0", "37800.0"],
+            "o": "37200.0",
+        }
+    },
+}
 
 
 def klines(count: int, now_ms: int) -> list[list[Any]]:
     start = (now_ms // HOUR - count + 1) * HOUR  # the last row is the unfinished current hour
-    return [[start + i * HOUR, "100.0", "110.0", "90.0", f"{100 + i}.0", "5.5", start + (i + 1) * HOUR - 1, "550.0",
-             10, "2.0", "200.0", "0"] for i in range(count)]
+    return [
+        [
+            start + i * HOUR,
+            "100.0",
+            "110.0",
+            "90.0",
+            f"{100 + i}.0",
+            "5.5",
+            start + (i + 1) * HOUR - 1,
+            "550.0",
+            10,
+            "2.0",
+            "200.0",
+            "0",
+        ]
+        for i in range(count)
+    ]
 
 
 class Upstreams:
@@ -65,11 +131,23 @@ class Upstreams:
             "/api/v3/exchangeInfo": lambda: EXCHANGE_INFO,
             "/api/v3/ticker/24hr": lambda: {**TICKER_24H, "symbol": params.get("symbol")},
             "/api/v3/klines": lambda: klines(limit, now),
-            "/api/v3/depth": lambda: {"lastUpdateId": 1, "bids": [[f"{100 - i}.0", "1.0"] for i in range(limit)],
-                                      "asks": [[f"{101 + i}.0", "2.0"] for i in range(limit)]},
-            "/api/v3/trades": lambda: [{"id": i, "price": "100.0", "qty": "0.5", "quoteQty": "50.0",
-                                        "time": now - 1000 + i, "isBuyerMaker": i % 2 == 0, "isBestMatch": True}
-                                       for i in range(limit)],
+            "/api/v3/depth": lambda: {
+                "lastUpdateId": 1,
+                "bids": [[f"{100 - i}.0", "1.0"] for i in range(limit)],
+                "asks": [[f"{101 + i}.0", "2.0"] for i in range(limit)],
+            },
+            "/api/v3/trades": lambda: [
+                {
+                    "id": i,
+                    "price": "100.0",
+                    "qty": "0.5",
+                    "quoteQty": "50.0",
+                    "time": now - 1000 + i,
+                    "isBuyerMaker": i % 2 == 0,
+                    "isBestMatch": True,
+                }
+                for i in range(limit)
+            ],
         }
         return httpx.Response(200, json=bodies[path]())
 
@@ -90,8 +168,13 @@ def upstreams() -> Upstreams:
 
 @pytest.fixture
 def client(upstreams: Upstreams) -> Any:
-    settings = Settings(redis_url="redis://127.0.0.1:9/0", nats_url="nats://127.0.0.1:9", upstream_retries=0,
-                        binance_base_url="https://binance.test", kraken_base_url="https://kraken.test")
+    settings = Settings(
+        redis_url="redis://127.0.0.1:9/0",
+        nats_url="nats://127.0.0.1:9",
+        upstream_retries=0,
+        binance_base_url="https://binance.test",
+        kraken_base_url="https://kraken.test",
+    )
     with TestClient(create_app(settings, transport=httpx.MockTransport(upstreams))) as test_client:
         yield test_client
 
@@ -113,8 +196,13 @@ def test_ticker_accepts_every_spelling(client: TestClient, path: str) -> None:
 def test_price_is_flat_with_24h_figures_and_converts(client: TestClient, upstreams: Upstreams) -> None:
     body = client.get("/api/price/BTC").json()
     assert {key: body[key] for key in ("symbol", "price", "change_24h", "high_24h", "low_24h", "volume_24h")} == {
-        "symbol": "BTC", "price": 37005.5, "change_24h": -1.5, "high_24h": 37800.0, "low_24h": 36500.0,
-        "volume_24h": 329800000.5}
+        "symbol": "BTC",
+        "price": 37005.5,
+        "change_24h": -1.5,
+        "high_24h": 37800.0,
+        "low_24h": 36500.0,
+        "volume_24h": 329800000.5,
+    }
     client.get("/api/price/btcusdt?convert=eur")
     assert upstreams.seen[-1].params["symbol"] == "BTCEUR"
     bare = client.get("/api/price/ETH?include_24h=false").json()
@@ -164,12 +252,18 @@ def test_ohlcv_falls_back_to_kraken_with_the_same_semantics(client: TestClient, 
     assert body["data"][-1]["t"] + HOUR <= int(time.time() * 1000)
 
 
-@pytest.mark.parametrize("params", [
-    {"timeframe": "1h"}, {"symbol": "BTC"}, {"symbol": "BTC", "timeframe": "2h"},
-    {"symbol": "BTC", "timeframe": "1h", "limit": 0}, {"symbol": "BTC", "timeframe": "1h", "limit": 1001},
-    {"symbol": "BTC", "timeframe": "1h", "since": -1},
-    {"symbol": "BTC", "timeframe": "1h", "since": 2000, "until": 1000},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"timeframe": "1h"},
+        {"symbol": "BTC"},
+        {"symbol": "BTC", "timeframe": "2h"},
+        {"symbol": "BTC", "timeframe": "1h", "limit": 0},
+        {"symbol": "BTC", "timeframe": "1h", "limit": 1001},
+        {"symbol": "BTC", "timeframe": "1h", "since": -1},
+        {"symbol": "BTC", "timeframe": "1h", "since": 2000, "until": 1000},
+    ],
+)
 def test_bad_ohlcv_parameters_are_400(client: TestClient, params: dict[str, Any]) -> None:
     assert error_code(client.get("/api/ohlcv", params=params), 400) == "INVALID_PARAMETER"
 
@@ -203,7 +297,16 @@ def test_exchange_info_lists_pairs_with_limits_and_fees(client: TestClient) -> N
     body = client.get("/api/exchange-info").json()
     assert body["exchange"] == "binance"
     btc = next(row for row in body["symbols"] if row["symbol"] == "BTC/USDT")
-    assert btc == {"symbol": "BTC/USDT", "base": "BTC", "quote": "USDT", "active": True, "min_amount": 0.00001,
-                   "max_amount": 9000.0, "min_price": 0.01, "max_price": 1000000.0, "maker_fee": 0.001,
-                   "taker_fee": 0.001}
+    assert btc == {
+        "symbol": "BTC/USDT",
+        "base": "BTC",
+        "quote": "USDT",
+        "active": True,
+        "min_amount": 0.00001,
+        "max_amount": 9000.0,
+        "min_price": 0.01,
+        "max_price": 1000000.0,
+        "maker_fee": 0.001,
+        "taker_fee": 0.001,
+    }
     assert next(row for row in body["symbols"] if row["symbol"] == "LUNA/USDT")["active"] is False

@@ -13,34 +13,116 @@ from market_service.app import create_app
 from suite_shared.settings import Settings
 
 DAY = 86_400_000
-GLOBAL = {"data": {"active_cryptocurrencies": 12924, "upcoming_icos": 0, "ongoing_icos": 49, "ended_icos": 3376,
-                   "markets": 576, "total_market_cap": {"usd": 1.0e12, "btc": 5.0e7},
-                   "total_volume": {"usd": 5.0e10, "btc": 2.5e6},
-                   "market_cap_percentage": {"btc": 40.123456, "eth": 18.5, "usdt": 7.1, "bnb": 4.0, "usdc": 3.2,
-                                             "xrp": 2.0, "ada": 1.1, "sol": 1.0, "doge": 0.9, "dot": 0.6, "ltc": 0.5},
-                   "market_cap_change_percentage_24h_usd": -0.37, "updated_at": 1663833655}}
-DEFI = {"data": {"defi_market_cap": "4.4e10", "eth_market_cap": "1.6e11", "defi_to_eth_ratio": "27.1",
-                 "trading_volume_24h": "3.1e9", "defi_dominance": "4.4", "top_coin_name": "Lido Staked Ether",
-                 "top_coin_defi_dominance": 20.1}}
+GLOBAL = {
+    "data": {
+        "active_cryptocurrencies": 12924,
+        "upcoming_icos": 0,
+        "ongoing_icos": 49,
+        "ended_icos": 3376,
+        "markets": 576,
+        "total_market_cap": {"usd": 1.0e12, "btc": 5.0e7},
+        "total_volume": {"usd": 5.0e10, "btc": 2.5e6},
+        "market_cap_percentage": {
+            "btc": 40.123456,
+            "eth": 18.5,
+            "usdt": 7.1,
+            "bnb": 4.0,
+            "usdc": 3.2,
+            "xrp": 2.0,
+            "ada": 1.1,
+            "sol": 1.0,
+            "doge": 0.9,
+            "dot": 0.6,
+            "ltc": 0.5,
+        },
+        "market_cap_change_percentage_24h_usd": -0.37,
+        "updated_at": 1663833655,
+    }
+}
+DEFI = {
+    "data": {
+        "defi_market_cap": "4.4e10",
+        "eth_market_cap": "1.6e11",
+        "defi_to_eth_ratio": "27.1",
+        "trading_volume_24h": "3.1e9",
+        "defi_dominance": "4.4",
+        "top_coin_name": "Lido Staked Ether",
+        "top_coin_defi_dominance": 20.1,
+    }
+}
 
 
 def market_row(coin_id: str, symbol: str, rank: int, change: float, volume: float) -> dict[str, Any]:
-    return {"id": coin_id, "symbol": symbol, "name": coin_id.title(), "current_price": 10.0, "market_cap": 1e9 / rank,
-            "market_cap_rank": rank, "total_volume": volume, "price_change_percentage_24h": change,
-            "circulating_supply": 1.0, "total_supply": 1.0, "ath": 20.0, "ath_date": "2021-11-10T14:24:11.849Z",
-            "atl": 1.0, "atl_date": "2013-07-06T00:00:00.000Z", "last_updated": "2023-07-28T10:15:04.123Z"}
+    return {
+        "id": coin_id,
+        "symbol": symbol,
+        "name": coin_id.title(),
+        "current_price": 10.0,
+        "market_cap": 1e9 / rank,
+        "market_cap_rank": rank,
+        "total_volume": volume,
+        "price_change_percentage_24h": change,
+        "circulating_supply": 1.0,
+        "total_supply": 1.0,
+        "ath": 20.0,
+        "ath_date": "2021-11-10T14:24:11.849Z",
+        "atl": 1.0,
+        "atl_date": "2013-07-06T00:00:00.000Z",
+        "last_updated": "2023-07-28T10:15:04.123Z",
+    }
 
 
-MARKETS = [market_row("bitcoin", "btc", 1, 2.0, 3e10), market_row("ethereum", "eth", 2, -3.0, 1e10),
-           market_row("thin-coin", "thin", 3, 90.0, 10.0), market_row("solana", "sol", 4, 8.0, 2e9),
-           market_row("cardano", "ada", 5, -6.0, 5e8)]
-COINCAP_ASSETS = {"timestamp": 1, "data": [
-    {"id": "bitcoin", "rank": "1", "symbol": "BTC", "name": "Bitcoin", "supply": "1", "maxSupply": None,
-     "marketCapUsd": "600", "volumeUsd24Hr": "10", "priceUsd": "1", "changePercent24Hr": "1", "vwap24Hr": "1"},
-    {"id": "ethereum", "rank": "2", "symbol": "ETH", "name": "Ethereum", "supply": "1", "maxSupply": None,
-     "marketCapUsd": "300", "volumeUsd24Hr": "5", "priceUsd": "1", "changePercent24Hr": "1", "vwap24Hr": "1"},
-    {"id": "tether", "rank": "3", "symbol": "USDT", "name": "Tether", "supply": "1", "maxSupply": None,
-     "marketCapUsd": "100", "volumeUsd24Hr": "50", "priceUsd": "1", "changePercent24Hr": "0", "vwap24Hr": "1"}]}
+MARKETS = [
+    market_row("bitcoin", "btc", 1, 2.0, 3e10),
+    market_row("ethereum", "eth", 2, -3.0, 1e10),
+    market_row("thin-coin", "thin", 3, 90.0, 10.0),
+    market_row("solana", "sol", 4, 8.0, 2e9),
+    market_row("cardano", "ada", 5, -6.0, 5e8),
+]
+COINCAP_ASSETS = {
+    "timestamp": 1,
+    "data": [
+        {
+            "id": "bitcoin",
+            "rank": "1",
+            "symbol": "BTC",
+            "name": "Bitcoin",
+            "supply": "1",
+            "maxSupply": None,
+            "marketCapUsd": "600",
+            "volumeUsd24Hr": "10",
+            "priceUsd": "1",
+            "changePercent24Hr": "1",
+            "vwap24Hr": "1",
+        },
+        {
+            "id": "ethereum",
+            "rank": "2",
+            "symbol": "ETH",
+            "name": "Ethereum",
+            "supply": "1",
+            "maxSupply": None,
+            "marketCapUsd": "300",
+            "volumeUsd24Hr": "5",
+            "priceUsd": "1",
+            "changePercent24Hr": "1",
+            "vwap24Hr": "1",
+        },
+        {
+            "id": "tether",
+            "rank": "3",
+            "symbol": "USDT",
+            "name": "Tether",
+            "supply": "1",
+            "maxSupply": None,
+            "marketCapUsd": "100",
+            "volumeUsd24Hr": "50",
+            "priceUsd": "1",
+            "changePercent24Hr": "0",
+            "vwap24Hr": "1",
+        },
+    ],
+}
 
 
 class Upstreams:
@@ -57,19 +139,47 @@ class Upstreams:
             if path.endswith("/market_chart/range"):
                 start, end = int(params["from"]) * 1000, int(params["to"]) * 1000
                 times = range(start, end + 1, 3_600_000)
-                return httpx.Response(200, json={"prices": [[t, t / DAY] for t in times],
-                                                 "market_caps": [[t, 1e9] for t in times],
-                                                 "total_volumes": [[t, 5e6] for t in times]})
-            return httpx.Response(200, json={"/api/v3/global": GLOBAL, "/api/v3/global/decentralized_finance_defi": DEFI,
-                                             "/api/v3/coins/markets": MARKETS}[path])
+                return httpx.Response(
+                    200,
+                    json={
+                        "prices": [[t, t / DAY] for t in times],
+                        "market_caps": [[t, 1e9] for t in times],
+                        "total_volumes": [[t, 5e6] for t in times],
+                    },
+                )
+            return httpx.Response(
+                200,
+                json={
+                    "/api/v3/global": GLOBAL,
+                    "/api/v3/global/decentralized_finance_defi": DEFI,
+                    "/api/v3/coins/markets": MARKETS,
+                }[path],
+            )
         if host == "cc.test":
             return httpx.Response(200, json=COINCAP_ASSETS)
         if path == "/api/v3/exchangeInfo":
-            return httpx.Response(200, json={"symbols": [{"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC",
-                                                          "quoteAsset": "USDT", "filters": []}]})
+            return httpx.Response(
+                200,
+                json={
+                    "symbols": [
+                        {
+                            "symbol": "BTCUSDT",
+                            "status": "TRADING",
+                            "baseAsset": "BTC",
+                            "quoteAsset": "USDT",
+                            "filters": [],
+                        }
+                    ]
+                },
+            )
         start = int(params["startTime"])
-        return httpx.Response(200, json=[[start + i * DAY, "1", "2", "0.5", f"{i}.5", "3", start + (i + 1) * DAY - 1,
-                                          "300", 1, "1", "1", "0"] for i in range(3)])
+        return httpx.Response(
+            200,
+            json=[
+                [start + i * DAY, "1", "2", "0.5", f"{i}.5", "3", start + (i + 1) * DAY - 1, "300", 1, "1", "1", "0"]
+                for i in range(3)
+            ],
+        )
 
 
 @pytest.fixture
@@ -79,19 +189,33 @@ def upstreams() -> Upstreams:
 
 @pytest.fixture
 def client(upstreams: Upstreams) -> Any:
-    settings = Settings(redis_url="redis://127.0.0.1:9/0", nats_url="nats://127.0.0.1:9", upstream_retries=0,
-                        coingecko_base_url="https://cg.test/api/v3", coincap_base_url="https://cc.test/v2",
-                        binance_base_url="https://bn.test", kraken_base_url="https://kr.test")
+    settings = Settings(
+        redis_url="redis://127.0.0.1:9/0",
+        nats_url="nats://127.0.0.1:9",
+        upstream_retries=0,
+        coingecko_base_url="https://cg.test/api/v3",
+        coincap_base_url="https://cc.test/v2",
+        binance_base_url="https://bn.test",
+        kraken_base_url="https://kr.test",
+    )
     with TestClient(create_app(settings, transport=httpx.MockTransport(upstreams))) as test_client:
         yield test_client
 
 
 def test_stats_global_figures_and_movers(client: TestClient) -> None:
     body = client.get("/api/stats").json()
-    assert body["global"] == {"total_market_cap": 1.0e12, "total_volume_24h": 5.0e10, "bitcoin_dominance": 40.123456,
-                              "ethereum_dominance": 18.5, "defi_dominance": 4.4, "market_cap_change_24h": -0.37,
-                              "volume_change_24h": None, "active_cryptocurrencies": 12924, "active_markets": None,
-                              "active_exchanges": 576}
+    assert body["global"] == {
+        "total_market_cap": 1.0e12,
+        "total_volume_24h": 5.0e10,
+        "bitcoin_dominance": 40.123456,
+        "ethereum_dominance": 18.5,
+        "defi_dominance": 4.4,
+        "market_cap_change_24h": -0.37,
+        "volume_change_24h": None,
+        "active_cryptocurrencies": 12924,
+        "active_markets": None,
+        "active_exchanges": 576,
+    }
     assert [mover["symbol"] for mover in body["top_gainers"]] == ["SOL", "BTC"]  # THIN: too little volume
     assert [mover["symbol"] for mover in body["top_losers"]] == ["ADA", "ETH"]
     assert body["meta"]["source"] == "coingecko"
@@ -130,11 +254,15 @@ def test_history_falls_back_to_binance_candles(client: TestClient, upstreams: Up
     assert body["data"][0] == {"timestamp": start, "price": 0.5, "volume": 300.0, "market_cap": None}
 
 
-@pytest.mark.parametrize("query, status, code", [
-    ("from=2000&to=1000", 400, "INVALID_PARAMETER"), ("to=1000", 400, "INVALID_PARAMETER"),
-    ("from=0&to=999999999999&interval=1h", 400, "INVALID_PARAMETER"), ("from=0&to=1000&interval=2d", 400,
-                                                                       "INVALID_PARAMETER"),
-])
+@pytest.mark.parametrize(
+    "query, status, code",
+    [
+        ("from=2000&to=1000", 400, "INVALID_PARAMETER"),
+        ("to=1000", 400, "INVALID_PARAMETER"),
+        ("from=0&to=999999999999&interval=1h", 400, "INVALID_PARAMETER"),
+        ("from=0&to=1000&interval=2d", 400, "INVALID_PARAMETER"),
+    ],
+)
 def test_bad_history_parameters(client: TestClient, query: str, status: int, code: str) -> None:
     response = client.get(f"/api/history/price/BTC?{query}")
     assert response.status_code == status and response.json()["error"]["code"] == code

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import pytest
@@ -15,20 +15,27 @@ from upstream_sandbox.news_corpus import articles
 from upstream_sandbox.upstreams import rss
 
 NO_CLIENT = cast(UpstreamClient, None)
-NOON = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+NOON = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
 def story(title: str, url: str, provider: str = "newsapi", at: datetime = NOON, ingested: int = 1) -> Article:
-    return build_article(provider=provider, publisher=provider.title(), title=title, url=url, published_at=at,
-                         ingested_at=ingested)
+    return build_article(
+        provider=provider, publisher=provider.title(), title=title, url=url, published_at=at, ingested_at=ingested
+    )
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("https://www.CoinDesk.com/markets/story/?utm_source=rss&utm_medium=feed", "https://coindesk.com/markets/story"),
-    ("http://coindesk.com:443/a/?b=2&a=1&fbclid=x&ref=tw#comments", "https://coindesk.com/a?a=1&b=2"),
-    ("https://decrypt.co/117839/dogecoin?mtm_campaign=API-OFA&id=7", "https://decrypt.co/117839/dogecoin?id=7"),
-    ("https://example.com:8080//x//", "https://example.com:8080/x"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            "https://www.CoinDesk.com/markets/story/?utm_source=rss&utm_medium=feed",
+            "https://coindesk.com/markets/story",
+        ),
+        ("http://coindesk.com:443/a/?b=2&a=1&fbclid=x&ref=tw#comments", "https://coindesk.com/a?a=1&b=2"),
+        ("https://decrypt.co/117839/dogecoin?mtm_campaign=API-OFA&id=7", "https://decrypt.co/117839/dogecoin?id=7"),
+        ("https://example.com:8080//x//", "https://example.com:8080/x"),
+    ],
+)
 def test_canonical_url_drops_decorations(raw: str, expected: str) -> None:
     assert canonical_url(raw) == expected
 
@@ -48,7 +55,8 @@ def test_planted_rss_duplicates_merge_into_one_story_each() -> None:
     for index in (0, 10, 20, 5, 15, 25):  # tracking-parameter copies, then re-cased "- Report" copies
         original = corpus[index]
         merged = by_url.get(canonical_url(original["url"])) or next(
-            item for item in stories if item.title == original["title"])
+            item for item in stories if item.title == original["title"]
+        )
         expected = {RSS_FEEDS[index % 3].name, RSS_FEEDS[(index + 1) % 3].name}
         assert expected <= set(merged.sources), (index, merged.sources)
 
@@ -85,7 +93,8 @@ def test_same_title_far_apart_in_time_is_a_new_story() -> None:
 def test_merge_unions_tags_symbols_and_fills_missing_fields() -> None:
     base = story("Bitcoin and Uniswap", "https://a.test/1").model_copy(update={"image_url": None, "summary": None})
     extra = story("Ethereum NFT news", "https://b.test/1").model_copy(
-        update={"image_url": "https://img.test/x.png", "summary": "s"})
+        update={"image_url": "https://img.test/x.png", "summary": "s"}
+    )
     merged = merge(base, extra)
     assert merged.related_symbols == ["BTC", "UNI", "ETH"]
     assert set(merged.tags) == {"bitcoin", "defi", "ethereum", "nft"}

@@ -9,8 +9,7 @@ from typing import Any, cast
 import pytest
 
 from news_service.articles import NewsQuery
-from news_service.sources import (RSS_FEEDS, CoinDeskRss, CryptoPanicPosts, NewsApiEverything, RssFeed,
-                                  strip_html)
+from news_service.sources import RSS_FEEDS, CoinDeskRss, CryptoPanicPosts, NewsApiEverything, RssFeed, strip_html
 from suite_shared.upstream import MalformedBody, UpstreamClient
 from upstream_sandbox.upstreams import cryptopanic, rss
 
@@ -34,7 +33,9 @@ def test_cryptopanic_recorded_posts_become_articles() -> None:
     assert first.published_at is not None and first.model_dump()["published_at"] == "2025-02-26T11:20:14Z"
     assert first.ingested_at == INGESTED
     assert "mtm_campaign" not in first.canonical_url
-    assert first.related_symbols == []  # CryptoPanic's "EPS" (Ellipsis) tag on an earnings story is not an asset we know
+    assert (
+        first.related_symbols == []
+    )  # CryptoPanic's "EPS" (Ellipsis) tag on an earnings story is not an asset we know
     assert first.sentiment is None and first.sentiment_score is None
 
 
@@ -70,8 +71,14 @@ def test_newsapi_request_asks_everything_for_crypto() -> None:
 
 
 def test_newsapi_skips_removed_and_incomplete_items() -> None:
-    body = {"status": "ok", "articles": [{"title": "[Removed]", "url": "https://removed.com"}, {"title": "no link"},
-                                         {"title": "Bitcoin up", "url": "https://x.test/a", "source": {"name": "X"}}]}
+    body = {
+        "status": "ok",
+        "articles": [
+            {"title": "[Removed]", "url": "https://removed.com"},
+            {"title": "no link"},
+            {"title": "Bitcoin up", "url": "https://x.test/a", "source": {"name": "X"}},
+        ],
+    }
     assert [article.title for article in NewsApiEverything(NO_CLIENT).parse(body)] == ["Bitcoin up"]
 
 
@@ -106,8 +113,9 @@ def test_cryptopanic_garbage_is_malformed(body: Any) -> None:
         CryptoPanicPosts(NO_CLIENT).parse(body)
 
 
-@pytest.mark.parametrize("body", [{"status": "error", "code": "apiKeyInvalid", "message": "bad"}, {"articles": None},
-                                  []])
+@pytest.mark.parametrize(
+    "body", [{"status": "error", "code": "apiKeyInvalid", "message": "bad"}, {"articles": None}, []]
+)
 def test_newsapi_error_or_garbage_is_malformed(body: Any) -> None:
     with pytest.raises(MalformedBody):
         NewsApiEverything(NO_CLIENT).parse(body)

@@ -37,9 +37,11 @@ async def test_ticker_is_coalesced_to_the_newest_and_trades_keep_their_order() -
     writer = asyncio.create_task(connection.run_writer())
     await asyncio.sleep(0.01)
     writer.cancel()
-    assert socket.frames == ['{"channel":"ticker","data":{"price":3},"seq":1}',
-                             '{"channel":"trades","data":{"id":4},"seq":2}',
-                             '{"channel":"trades","data":{"id":5},"seq":3}']
+    assert socket.frames == [
+        '{"channel":"ticker","data":{"price":3},"seq":1}',
+        '{"channel":"trades","data":{"id":4},"seq":2}',
+        '{"channel":"trades","data":{"id":5},"seq":3}',
+    ]
     assert connection.history() == [(1, Cursor("MARKET", 3)), (2, Cursor("MARKET", 4)), (3, Cursor("MARKET", 5))]
 
 

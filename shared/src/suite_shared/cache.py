@@ -10,6 +10,7 @@ own while Redis is unreachable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -66,8 +67,14 @@ class CacheResult:
         return self.status == "stale"
 
     def meta(self) -> Meta:
-        return Meta(source=self.record.source, sources_tried=self.record.sources_tried, cache=self.status,
-                    age_ms=max(0, now_ms() - self.record.as_of), stale=self.stale, as_of=self.record.as_of)
+        return Meta(
+            source=self.record.source,
+            sources_tried=self.record.sources_tried,
+            cache=self.status,
+            age_ms=max(0, now_ms() - self.record.as_of),
+            stale=self.stale,
+            as_of=self.record.as_of,
+        )
 
 
 class LocalStore:
@@ -96,8 +103,9 @@ class LocalStore:
 
 
 class Cache:
-    def __init__(self, redis: RedisLink, ttls: CacheTTLs, namespace: str, lock_s: float = 10.0,
-                 poll_s: float = 0.05) -> None:
+    def __init__(
+        self, redis: RedisLink, ttls: CacheTTLs, namespace: str, lock_s: float = 10.0, poll_s: float = 0.05
+    ) -> None:
         self.redis = redis
         self.ttls = ttls
         self.namespace = namespace
@@ -109,8 +117,14 @@ class Cache:
     def _key(self, kind: str, key: str) -> str:
         return f"cache:{self.namespace}:{kind}:{key}"
 
-    async def get_or_fetch(self, kind: str, key: str, fetch: Callable[[], Awaitable[Fetched]],
-                           ttl_s: float | None = None, forever: bool = False) -> CacheResult:
+    async def get_or_fetch(
+        self,
+        kind: str,
+        key: str,
+        fetch: Callable[[], Awaitable[Fetched]],
+        ttl_s: float | None = None,
+        forever: bool = False,
+    ) -> CacheResult:
         """Return the cached value for (kind, key), fetching it once on a miss; see the module doc."""
         full_key = self._key(kind, key)
         local = self.local.get(full_key)
@@ -123,8 +137,9 @@ class Cache:
         pending = self._inflight.get(full_key)
         if pending is not None:
             result = await asyncio.shield(pending)
-            return self._count(kind, CacheResult(result.value, "coalesced" if not result.stale else "stale",
-                                                 result.record))
+            return self._count(
+                kind, CacheResult(result.value, "coalesced" if not result.stale else "stale", result.record)
+            )
         future: asyncio.Future[CacheResult] = asyncio.get_running_loop().create_future()
         self._inflight[full_key] = future
         try:
@@ -138,8 +153,15 @@ class Cache:
         finally:
             self._inflight.pop(full_key, None)
 
-    async def _fill(self, kind: str, full_key: str, fetch: Callable[[], Awaitable[Fetched]],
-                    previous: CacheRecord | None, ttl_s: float | None, forever: bool) -> CacheResult:
+    async def _fill(
+        self,
+        kind: str,
+        full_key: str,
+        fetch: Callable[[], Awaitable[Fetched]],
+        previous: CacheRecord | None,
+        ttl_s: float | None,
+        forever: bool,
+    ) -> CacheResult:
         token = secrets.token_hex(8)
         lock_key = f"lock:{full_key}"
         got_lock = await self._acquire(lock_key, token)
@@ -166,8 +188,14 @@ class Cache:
     def _record(self, kind: str, fetched: Fetched, ttl_s: float | None, forever: bool) -> CacheRecord:
         stored_at = now_ms()
         fresh_ms = int((ttl_s if ttl_s is not None else self.ttls.for_kind(kind)) * 1000)
-        return CacheRecord(fetched.value, fetched.source, fetched.sources_tried or [fetched.source],
-                           fetched.as_of or stored_at, stored_at, 0 if forever else stored_at + fresh_ms)
+        return CacheRecord(
+            fetched.value,
+            fetched.source,
+            fetched.sources_tried or [fetched.source],
+            fetched.as_of or stored_at,
+            stored_at,
+            0 if forever else stored_at + fresh_ms,
+        )
 
     def _retention_s(self, kind: str, ttl_s: float | None, forever: bool) -> float | None:
         if forever:
@@ -185,10 +213,8 @@ class Cache:
         self.local.put(full_key, record, keep_s)
         payload = orjson.dumps(asdict(record))
         expiry = int(keep_s * 1000) if keep_s else None
-        try:
+        with contextlib.suppress(RedisDown):
             await self.redis.call(lambda client: client.set(full_key, payload, px=expiry))
-        except RedisDown:
-            pass
 
     async def _acquire(self, lock_key: str, token: str) -> bool:
         try:
@@ -197,10 +223,8 @@ class Cache:
             return True  # alone without Redis: this process fetches
 
     async def _release(self, lock_key: str, token: str) -> None:
-        try:
+        with contextlib.suppress(RedisDown):
             await self.redis.call(lambda client: client.eval(_RELEASE_LOCK, 1, lock_key, token))
-        except RedisDown:
-            pass
 
     async def _wait_for_other_fetcher(self, full_key: str, lock_key: str) -> CacheRecord | None:
         """Another replica holds the lock: wait for its value, or for the lock to go (then fetch ourselves)."""

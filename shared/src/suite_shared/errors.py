@@ -26,8 +26,9 @@ class ApiError(Exception):
     status = 500
     code = "INTERNAL_ERROR"
 
-    def __init__(self, message: str, details: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
@@ -90,8 +91,19 @@ class InternalError(ApiError):
 
 _STATUS_ERRORS: dict[int, type[ApiError]] = {
     cls.status: cls
-    for cls in (InvalidParameter, Unauthorized, Forbidden, NotFound, MethodNotAllowed, ValidationFailed,
-                RateLimited, UpstreamError, UpstreamUnavailable, UpstreamTimeout, InternalError)
+    for cls in (
+        InvalidParameter,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        ValidationFailed,
+        RateLimited,
+        UpstreamError,
+        UpstreamUnavailable,
+        UpstreamTimeout,
+        InternalError,
+    )
 }
 
 
@@ -132,8 +144,11 @@ def upstream_error(failure: UpstreamFailure) -> ApiError:
 def validation_error(exc: RequestValidationError) -> ApiError:
     """Bad query/path/header values are 400 INVALID_PARAMETER; a bad request body is 422 VALIDATION_ERROR."""
     problems = [
-        {"location": ".".join(str(part) for part in err.get("loc", ())), "problem": err.get("msg", ""),
-         "input": _printable(err.get("input"))}
+        {
+            "location": ".".join(str(part) for part in err.get("loc", ())),
+            "problem": err.get("msg", ""),
+            "input": _printable(err.get("input")),
+        }
         for err in exc.errors()
     ]
     in_body = any(str(err.get("loc", ("",))[0]) == "body" for err in exc.errors())

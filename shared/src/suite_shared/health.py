@@ -34,8 +34,9 @@ class ServiceHealth(BaseModel):
 HealthCheck = Callable[[], Awaitable[ComponentHealth]]
 
 
-async def evaluate(service: str, version: str, data_source: str, started_at: float,
-                   checks: dict[str, HealthCheck]) -> ServiceHealth:
+async def evaluate(
+    service: str, version: str, data_source: str, started_at: float, checks: dict[str, HealthCheck]
+) -> ServiceHealth:
     results = {name: await check() for name, check in checks.items()}
     down = [result for result in results.values() if result.status == "down"]
     status: Status = "healthy"
@@ -43,5 +44,11 @@ async def evaluate(service: str, version: str, data_source: str, started_at: flo
         status = "unhealthy"
     elif down:
         status = "degraded"
-    return ServiceHealth(status=status, service=service, version=version, uptime=round(time.monotonic() - started_at, 3),
-                         data_source=data_source, dependencies=results)
+    return ServiceHealth(
+        status=status,
+        service=service,
+        version=version,
+        uptime=round(time.monotonic() - started_at, 3),
+        data_source=data_source,
+        dependencies=results,
+    )

@@ -92,8 +92,9 @@ class ProviderChain(Generic[QueryT, ResultT]):
                 if not failure.fallback:
                     # An upstream refused our request (a 4xx it meant). Adapters that know what such a refusal
                     # means for the client (an unknown symbol, say) translate it themselves before this point.
-                    raise UpstreamError(f"{provider.name} rejected the request.",
-                                        {"sources_tried": tried, "status": failure.status}) from failure
+                    raise UpstreamError(
+                        f"{provider.name} rejected the request.", {"sources_tried": tried, "status": failure.status}
+                    ) from failure
                 log.warning("%s: %s failed (%s), falling back", self.kind, provider.name, failure)
                 PROVIDER_FALLBACKS.labels(self.kind, provider.name, failure.reason).inc()
                 failures.append(failure)

@@ -28,7 +28,10 @@ class RedisDown(Exception):
 class RedisLink:
     def __init__(self, url: str, service: str, timeout_s: float = 0.5, retry_after_s: float = 2.0) -> None:
         self.client: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, health_check_interval=15,
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            health_check_interval=15,
         )
         self.service = service
         self.retry_after_s = retry_after_s

@@ -47,8 +47,9 @@ class ServiceContext:
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
 
     async def health(self) -> ServiceHealth:
-        return await evaluate(self.name, self.settings.version, self.settings.data_source, self.started_at,
-                              self.health_checks)
+        return await evaluate(
+            self.name, self.settings.version, self.settings.data_source, self.started_at, self.health_checks
+        )
 
 
 Hook = Callable[[ServiceContext], Awaitable[None]]
@@ -61,9 +62,15 @@ def build_context(name: str, settings: Settings, transport: httpx.AsyncBaseTrans
         settings=settings,
         redis=redis,
         cache=Cache(redis, settings.ttl, namespace=name, lock_s=settings.single_flight_lock_s),
-        upstreams=UpstreamClient(redis, timeout_s=settings.upstream_timeout_s, retries=settings.upstream_retries,
-                                 backoff_s=settings.upstream_backoff_s, breaker_failures=settings.breaker_failures,
-                                 breaker_reset_s=settings.breaker_reset_s, transport=transport),
+        upstreams=UpstreamClient(
+            redis,
+            timeout_s=settings.upstream_timeout_s,
+            retries=settings.upstream_retries,
+            backoff_s=settings.upstream_backoff_s,
+            breaker_failures=settings.breaker_failures,
+            breaker_reset_s=settings.breaker_reset_s,
+            transport=transport,
+        ),
         bus=Bus(settings.nats_url, name),
         internal_http=httpx.AsyncClient(timeout=3.0),
     )
@@ -77,18 +84,26 @@ def _redis_check(context: ServiceContext) -> HealthCheck:
         up = await context.redis.ping()
         detail = {} if up else {"note": "answering from in-process cache"}
         return ComponentHealth(status="up" if up else "down", detail=detail)
+
     return check
 
 
 def _nats_check(context: ServiceContext) -> HealthCheck:
     async def check() -> ComponentHealth:
         return ComponentHealth(status="up" if context.bus.connected else "down")
+
     return check
 
 
-def create_service_app(name: str, settings: Settings, routers: Sequence[APIRouter] = (),
-                       setup: Hook | None = None, teardown: Hook | None = None, description: str = "",
-                       transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+def create_service_app(
+    name: str,
+    settings: Settings,
+    routers: Sequence[APIRouter] = (),
+    setup: Hook | None = None,
+    teardown: Hook | None = None,
+    description: str = "",
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     """Build the service's app; `transport` replaces the network for upstream calls (tests only)."""
 
     @contextlib.asynccontextmanager
@@ -109,8 +124,14 @@ def create_service_app(name: str, settings: Settings, routers: Sequence[APIRoute
             await context.internal_http.aclose()
             await context.redis.close()
 
-    app = FastAPI(title=f"{name} service", version=settings.version, description=description, lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title=f"{name} service",
+        version=settings.version,
+        description=description,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)

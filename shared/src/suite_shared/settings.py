@@ -130,9 +130,11 @@ class Settings(BaseSettings):
     # WebSocket streaming (stream service).
     stream_heartbeat_s: float = Field(30.0, gt=0, description="seconds between heartbeat messages")
     stream_idle_timeout_s: float = Field(
-        300.0, gt=0, description="a WebSocket with no subscription and no client message for this long is closed")
+        300.0, gt=0, description="a WebSocket with no subscription and no client message for this long is closed"
+    )
     stream_resume_window_s: float = Field(
-        120.0, gt=0, description="how long a disconnected WebSocket session can be resumed (and events are kept)")
+        120.0, gt=0, description="how long a disconnected WebSocket session can be resumed (and events are kept)"
+    )
 
     ttl: CacheTTLs = Field(default_factory=CacheTTLs)
     budgets: UpstreamBudgets = Field(default_factory=UpstreamBudgets)

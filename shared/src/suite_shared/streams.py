@@ -34,14 +34,25 @@ class StreamSpec:
     max_bytes: int
 
     def config(self) -> StreamConfig:
-        return StreamConfig(name=self.name, subjects=list(self.subjects), retention=RetentionPolicy.LIMITS,
-                            storage=StorageType.FILE, discard=DiscardPolicy.OLD, max_age=self.max_age_s,
-                            max_bytes=self.max_bytes, num_replicas=1)
+        return StreamConfig(
+            name=self.name,
+            subjects=list(self.subjects),
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+            max_age=self.max_age_s,
+            max_bytes=self.max_bytes,
+            num_replicas=1,
+        )
 
 
 def market_stream(resume_window_s: float) -> StreamSpec:
-    return StreamSpec("MARKET", (subjects.MARKET_TICKER_ALL, subjects.MARKET_TRADE_ALL, subjects.MARKET_BOOK_ALL,
-                                 subjects.MARKET_CANDLE_ALL), resume_window_s, 512 * 1024 * 1024)
+    return StreamSpec(
+        "MARKET",
+        (subjects.MARKET_TICKER_ALL, subjects.MARKET_TRADE_ALL, subjects.MARKET_BOOK_ALL, subjects.MARKET_CANDLE_ALL),
+        resume_window_s,
+        512 * 1024 * 1024,
+    )
 
 
 def signals_stream(resume_window_s: float) -> StreamSpec:
@@ -49,8 +60,9 @@ def signals_stream(resume_window_s: float) -> StreamSpec:
 
 
 def news_stream(retention_s: float) -> StreamSpec:
-    return StreamSpec(subjects.NEWS_STREAM, (subjects.NEWS_ARTICLE, subjects.NEWS_SCORED), retention_s,
-                      1024 * 1024 * 1024)
+    return StreamSpec(
+        subjects.NEWS_STREAM, (subjects.NEWS_ARTICLE, subjects.NEWS_SCORED), retention_s, 1024 * 1024 * 1024
+    )
 
 
 async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> StreamInfo:
@@ -65,8 +77,11 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> StreamInfo:
         except BadRequestError:  # another replica created it between our two calls
             info = await js.stream_info(spec.name)
     current = info.config
-    if (sorted(current.subjects or []) != sorted(spec.subjects) or current.max_age != spec.max_age_s
-            or current.max_bytes != spec.max_bytes):
+    if (
+        sorted(current.subjects or []) != sorted(spec.subjects)
+        or current.max_age != spec.max_age_s
+        or current.max_bytes != spec.max_bytes
+    ):
         info = await js.update_stream(spec.config())
         log.info("updated JetStream stream %s to the suite's definition", spec.name)
     return info

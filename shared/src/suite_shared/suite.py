@@ -34,8 +34,9 @@ def _context(request: Request) -> Any:
 async def suite_health(request: Request) -> JSONBody:
     ctx = _context(request)
     names = list(ctx.settings.service_urls())
-    reports = await asyncio.gather(*(_service_health(ctx.internal_http, name, url)
-                                     for name, url in ctx.settings.service_urls().items()))
+    reports = await asyncio.gather(
+        *(_service_health(ctx.internal_http, name, url) for name, url in ctx.settings.service_urls().items())
+    )
     services = dict(zip(names, reports, strict=True))
     statuses = [report["status"] for report in services.values()]
     overall = "healthy"
@@ -43,8 +44,14 @@ async def suite_health(request: Request) -> JSONBody:
         overall = "unhealthy"
     elif any(status != "healthy" for status in statuses):
         overall = "degraded"
-    body = {"status": overall, "version": ctx.settings.version, "uptime": round(time.monotonic() - ctx.started_at, 3),
-            "data_source": ctx.settings.data_source, "answered_by": ctx.name, "services": services}
+    body = {
+        "status": overall,
+        "version": ctx.settings.version,
+        "uptime": round(time.monotonic() - ctx.started_at, 3),
+        "data_source": ctx.settings.data_source,
+        "answered_by": ctx.name,
+        "services": services,
+    }
     return JSONBody(body, status_code=200 if overall != "unhealthy" else 503)
 
 
@@ -65,8 +72,9 @@ async def suite_openapi(request: Request) -> JSONBody:
     cached = getattr(request.app.state, "suite_openapi", None)
     if cached is not None and time.monotonic() - cached[0] < OPENAPI_CACHE_S:
         return JSONBody(cached[1])
-    documents = await asyncio.gather(*(_service_openapi(ctx.internal_http, url)
-                                       for url in ctx.settings.service_urls().values()))
+    documents = await asyncio.gather(
+        *(_service_openapi(ctx.internal_http, url) for url in ctx.settings.service_urls().values())
+    )
     merged = merge_openapi(dict(zip(ctx.settings.service_urls(), documents, strict=True)), ctx.settings.version)
     if not merged.get("x-missing-services"):
         request.app.state.suite_openapi = (time.monotonic(), merged)
@@ -101,8 +109,11 @@ def merge_openapi(documents: dict[str, dict[str, Any] | None], version: str) -> 
         schemas.update(document.get("components", {}).get("schemas", {}))
     merged: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": "Unified crypto data API", "version": version,
-                 "description": "Every service of the suite behind one gateway. Errors use the contract's envelope."},
+        "info": {
+            "title": "Unified crypto data API",
+            "version": version,
+            "description": "Every service of the suite behind one gateway. Errors use the contract's envelope.",
+        },
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": dict(sorted(schemas.items()))},
     }
@@ -117,8 +128,12 @@ async def suite_docs() -> HTMLResponse:
 
 
 @router.api_route("/errors/{status}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
-async def suite_error(status: int, retry_after: int | None = Query(None, ge=0, le=86_400),
-                      limit: int | None = Query(None, ge=0), window: int | None = Query(None, ge=1)) -> JSONBody:
+async def suite_error(
+    status: int,
+    retry_after: int | None = Query(None, ge=0, le=86_400),
+    limit: int | None = Query(None, ge=0),
+    window: int | None = Query(None, ge=1),
+) -> JSONBody:
     """The contract's error envelope for a status the gateway produced itself (rate limit, backend down).
 
     Traefik's errors middleware drops the limiter's own headers, so the gateway passes the limit's figures
@@ -129,8 +144,13 @@ async def suite_error(status: int, retry_after: int | None = Query(None, ge=0, l
         error.headers["Retry-After"] = str(max(retry_after, 1))
         error.details["retry_after_s"] = max(retry_after, 1)
     if limit is not None:
-        error.headers.update({"RateLimit-Limit": str(limit), "RateLimit-Remaining": "0",
-                              "RateLimit-Reset": str(max(retry_after or window or 60, 1))})
+        error.headers.update(
+            {
+                "RateLimit-Limit": str(limit),
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(max(retry_after or window or 60, 1)),
+            }
+        )
         error.details["limit"] = limit
         error.details["window_s"] = window or 60
     return error_response(error)

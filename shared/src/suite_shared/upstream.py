@@ -32,8 +32,9 @@ class UpstreamFailure(Exception):
     reason = "error"
     fallback = True
 
-    def __init__(self, upstream: str, message: str, status: int | None = None,
-                 retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, upstream: str, message: str, status: int | None = None, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(f"{upstream}: {message}")
         self.upstream = upstream
         self.status = status
@@ -210,12 +211,22 @@ class UpstreamStats:
 class UpstreamClient:
     """Shared httpx client plus per-upstream breaker, budget and stats. Inject `transport` in tests."""
 
-    def __init__(self, redis: RedisLink | None, timeout_s: float = 8.0, retries: int = 2,
-                 backoff_s: float = 0.2, breaker_failures: int = 5, breaker_reset_s: float = 30.0,
-                 transport: httpx.AsyncBaseTransport | None = None, user_agent: str = "crypto-data-suite") -> None:
+    def __init__(
+        self,
+        redis: RedisLink | None,
+        timeout_s: float = 8.0,
+        retries: int = 2,
+        backoff_s: float = 0.2,
+        breaker_failures: int = 5,
+        breaker_reset_s: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str = "crypto-data-suite",
+    ) -> None:
         self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 3.0)), transport=transport,
-            headers={"User-Agent": user_agent, "Accept": "application/json"}, follow_redirects=True,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 3.0)),
+            transport=transport,
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            follow_redirects=True,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         )
         self.redis = redis
@@ -234,8 +245,14 @@ class UpstreamClient:
         self.budgets[config.name] = Budget(config, self.redis)
         self.stats[config.name] = UpstreamStats()
 
-    async def get_json(self, upstream: str, path: str, params: dict[str, Any] | None = None,
-                       weight: int = 1, headers: dict[str, str] | None = None) -> Any:
+    async def get_json(
+        self,
+        upstream: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        weight: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         response = await self.request(upstream, "GET", path, params=params, weight=weight, headers=headers)
         try:
             return orjson.loads(response.content)
@@ -244,13 +261,19 @@ class UpstreamClient:
             self._record_failure(upstream, failure)
             raise failure from exc
 
-    async def get_text(self, upstream: str, path: str, params: dict[str, Any] | None = None,
-                       weight: int = 1) -> str:
+    async def get_text(self, upstream: str, path: str, params: dict[str, Any] | None = None, weight: int = 1) -> str:
         response = await self.request(upstream, "GET", path, params=params, weight=weight)
         return response.text
 
-    async def request(self, upstream: str, method: str, path: str, params: dict[str, Any] | None = None,
-                      weight: int = 1, headers: dict[str, str] | None = None) -> httpx.Response:
+    async def request(
+        self,
+        upstream: str,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        weight: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         """One logical call: breaker and budget checks, then up to `retries` retries on transient failures."""
         config = self.configs[upstream]
         if not self.breakers[upstream].allow():
@@ -259,7 +282,9 @@ class UpstreamClient:
         attempt = 0
         while True:
             if await self.budgets[upstream].spend(weight) < 0:  # every attempt is a real call upstream
-                raise self._count(BudgetExhausted(upstream, f"budget of {config.budget}/{config.budget_window_s}s spent"))
+                raise self._count(
+                    BudgetExhausted(upstream, f"budget of {config.budget}/{config.budget_window_s}s spent")
+                )
             try:
                 response = await self._send(upstream, method, url, params, all_headers)
             except (UpstreamTimedOut, UpstreamNetworkError, UpstreamServerError) as failure:
@@ -275,8 +300,9 @@ class UpstreamClient:
             self._record_success(upstream)
             return response
 
-    def _prepare(self, config: UpstreamConfig, path: str, params: dict[str, Any] | None,
-                 headers: dict[str, str] | None) -> tuple[str, dict[str, Any], dict[str, str]]:
+    def _prepare(
+        self, config: UpstreamConfig, path: str, params: dict[str, Any] | None, headers: dict[str, str] | None
+    ) -> tuple[str, dict[str, Any], dict[str, str]]:
         query = {key: value for key, value in (params or {}).items() if value is not None}
         all_headers = {**config.headers, **(headers or {})}
         if config.api_key and config.api_key_header:
@@ -287,8 +313,9 @@ class UpstreamClient:
             return config.base_url, query, all_headers
         return config.base_url.rstrip("/") + "/" + path.lstrip("/"), query, all_headers
 
-    async def _send(self, upstream: str, method: str, url: str, params: dict[str, Any],
-                    headers: dict[str, str]) -> httpx.Response:
+    async def _send(
+        self, upstream: str, method: str, url: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> httpx.Response:
         started = time.perf_counter()
         try:
             response = await self.http.request(method, url, params=params, headers=headers)

@@ -23,8 +23,19 @@ PREFIX = "/binance"
 router = APIRouter()
 
 CROSS_PAIRS = {("ETH", "BTC"), ("BNB", "BTC"), ("SOL", "BTC"), ("BTC", "EUR"), ("ETH", "EUR"), ("BNB", "ETH")}
-WEIGHTS = {"exchangeInfo": 20, "klines": 2, "ticker/24hr": 2, "ticker/price": 2, "ticker/bookTicker": 2,
-           "depth": 5, "trades": 25, "aggTrades": 4, "avgPrice": 2, "time": 1, "ping": 1}
+WEIGHTS = {
+    "exchangeInfo": 20,
+    "klines": 2,
+    "ticker/24hr": 2,
+    "ticker/price": 2,
+    "ticker/bookTicker": 2,
+    "depth": 5,
+    "trades": 25,
+    "aggTrades": 4,
+    "avgPrice": 2,
+    "time": 1,
+    "ping": 1,
+}
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
 _used: dict[int, int] = {}
 
@@ -47,8 +58,11 @@ def _spend(weight: int) -> int:
 
 
 def _answer(body: Any, weight: int) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json;charset=UTF-8",
-                    headers={"X-MBX-USED-WEIGHT-1M": str(_spend(weight))})
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        media_type="application/json;charset=UTF-8",
+        headers={"X-MBX-USED-WEIGHT-1M": str(_spend(weight))},
+    )
 
 
 def _error(exc: BinanceError) -> JSONResponse:
@@ -99,17 +113,43 @@ def ticker_24h(symbol: str, coin: Coin, quote_asset: str, at_ms: int, full: bool
     base_volume = item.volume_24h / item.price if item.price else 0.0
     second = at_ms // 1000
     body: dict[str, Any] = {
-        "symbol": symbol, "priceChange": _fmt(last - opened), "priceChangePercent": f"{item.change_24h:.3f}",
+        "symbol": symbol,
+        "priceChange": _fmt(last - opened),
+        "priceChangePercent": f"{item.change_24h:.3f}",
         "weightedAvgPrice": _fmt((item.high_24h + item.low_24h + item.price) / 3 * fx),
-        "prevClosePrice": _fmt(opened), "lastPrice": _fmt(last), "lastQty": _fmt(_seed(symbol, second) * 2),
-        "bidPrice": _fmt(bid), "bidQty": _fmt(1 + _seed(symbol, second, "b") * 5), "askPrice": _fmt(ask),
-        "askQty": _fmt(1 + _seed(symbol, second, "a") * 5), "openPrice": _fmt(opened),
-        "highPrice": _fmt(item.high_24h * fx), "lowPrice": _fmt(item.low_24h * fx), "volume": _fmt(base_volume),
-        "quoteVolume": _fmt(item.volume_24h * fx), "openTime": at_ms - 86_400_000, "closeTime": at_ms,
-        "firstId": second * 3 - 86_400 * 3, "lastId": second * 3 + 2, "count": 86_400 * 3}
+        "prevClosePrice": _fmt(opened),
+        "lastPrice": _fmt(last),
+        "lastQty": _fmt(_seed(symbol, second) * 2),
+        "bidPrice": _fmt(bid),
+        "bidQty": _fmt(1 + _seed(symbol, second, "b") * 5),
+        "askPrice": _fmt(ask),
+        "askQty": _fmt(1 + _seed(symbol, second, "a") * 5),
+        "openPrice": _fmt(opened),
+        "highPrice": _fmt(item.high_24h * fx),
+        "lowPrice": _fmt(item.low_24h * fx),
+        "volume": _fmt(base_volume),
+        "quoteVolume": _fmt(item.volume_24h * fx),
+        "openTime": at_ms - 86_400_000,
+        "closeTime": at_ms,
+        "firstId": second * 3 - 86_400 * 3,
+        "lastId": second * 3 + 2,
+        "count": 86_400 * 3,
+    }
     if not full:
-        keep = ("symbol", "openPrice", "highPrice", "lowPrice", "lastPrice", "volume", "quoteVolume", "openTime",
-                "closeTime", "firstId", "lastId", "count")
+        keep = (
+            "symbol",
+            "openPrice",
+            "highPrice",
+            "lowPrice",
+            "lastPrice",
+            "volume",
+            "quoteVolume",
+            "openTime",
+            "closeTime",
+            "firstId",
+            "lastId",
+            "count",
+        )
         body = {key: body[key] for key in keep}
     return body
 
@@ -148,58 +188,115 @@ async def exchange_info(symbol: str | None = None) -> Response:
     if symbol and symbol not in table:
         return _error(BinanceError(-1121, "Invalid symbol."))
     at = now_ms()
-    return _answer({"timezone": "UTC", "serverTime": at, "rateLimits": [
-        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
-        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100}],
-        "exchangeFilters": [], "symbols": [_symbol_info(name, *table[name], at) for name in names]},
-        WEIGHTS["exchangeInfo"])
+    return _answer(
+        {
+            "timezone": "UTC",
+            "serverTime": at,
+            "rateLimits": [
+                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+            ],
+            "exchangeFilters": [],
+            "symbols": [_symbol_info(name, *table[name], at) for name in names],
+        },
+        WEIGHTS["exchangeInfo"],
+    )
 
 
 def _symbol_info(name: str, coin: Coin, quote_asset: str, at_ms: int) -> dict[str, Any]:
     price = quote(coin, at_ms).price * quote_rate(quote_asset, at_ms)
     tick = 10 ** max(-8, int(f"{price:e}".split("e")[1]) - 4)
     step = 10 ** max(-8, min(0, -int(f"{max(1.0, 10 / max(price, 1e-8)):e}".split("e")[1]) + 2 - 4))
-    return {"symbol": name, "status": "TRADING", "baseAsset": coin.symbol, "baseAssetPrecision": 8,
-            "quoteAsset": quote_asset, "quotePrecision": 8, "quoteAssetPrecision": 8,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-            "icebergAllowed": True, "ocoAllowed": True, "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
-            "filters": [{"filterType": "PRICE_FILTER", "minPrice": _fmt(tick), "maxPrice": "1000000.00000000",
-                         "tickSize": _fmt(tick)},
-                        {"filterType": "LOT_SIZE", "minQty": _fmt(step), "maxQty": "9000000.00000000",
-                         "stepSize": _fmt(step)},
-                        {"filterType": "NOTIONAL", "minNotional": "5.00000000", "applyMinToMarket": True,
-                         "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5}],
-            "permissions": [], "permissionSets": [["SPOT"]], "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-            "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]}
+    return {
+        "symbol": name,
+        "status": "TRADING",
+        "baseAsset": coin.symbol,
+        "baseAssetPrecision": 8,
+        "quoteAsset": quote_asset,
+        "quotePrecision": 8,
+        "quoteAssetPrecision": 8,
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+        "icebergAllowed": True,
+        "ocoAllowed": True,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
+        "filters": [
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": _fmt(tick),
+                "maxPrice": "1000000.00000000",
+                "tickSize": _fmt(tick),
+            },
+            {"filterType": "LOT_SIZE", "minQty": _fmt(step), "maxQty": "9000000.00000000", "stepSize": _fmt(step)},
+            {
+                "filterType": "NOTIONAL",
+                "minNotional": "5.00000000",
+                "applyMinToMarket": True,
+                "maxNotional": "9000000.00000000",
+                "applyMaxToMarket": False,
+                "avgPriceMins": 5,
+            },
+        ],
+        "permissions": [],
+        "permissionSets": [["SPOT"]],
+        "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+        "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
+    }
 
 
 @router.get("/api/v3/klines", response_model=None)
-async def get_klines(symbol: str | None = None, interval: str | None = None,
-                     startTime: int | None = None, endTime: int | None = None, limit: int = 500) -> Response:  # noqa: N803
+async def get_klines(
+    symbol: str | None = None,
+    interval: str | None = None,
+    startTime: int | None = None,
+    endTime: int | None = None,
+    limit: int = 500,
+) -> Response:
     try:
-        name, coin, quote_asset = _resolve(symbol)
+        _name, coin, quote_asset = _resolve(symbol)
         if interval not in INTERVAL_MS:
             raise BinanceError(-1120, "Invalid interval.")
         _check_limit(limit)
     except BinanceError as exc:
         return _error(exc)
     fx = quote_rate(quote_asset, now_ms())
-    rows = [[c.open_ms, _fmt(c.open * fx), _fmt(c.high * fx), _fmt(c.low * fx), _fmt(c.close * fx), _fmt(c.volume),
-             c.close_ms, _fmt(c.quote_volume * fx), c.trades, _fmt(c.volume * 0.48), _fmt(c.quote_volume * fx * 0.48),
-             "0"] for c in klines(coin, interval, startTime, endTime, limit)]
+    rows = [
+        [
+            c.open_ms,
+            _fmt(c.open * fx),
+            _fmt(c.high * fx),
+            _fmt(c.low * fx),
+            _fmt(c.close * fx),
+            _fmt(c.volume),
+            c.close_ms,
+            _fmt(c.quote_volume * fx),
+            c.trades,
+            _fmt(c.volume * 0.48),
+            _fmt(c.quote_volume * fx * 0.48),
+            "0",
+        ]
+        for c in klines(coin, interval, startTime, endTime, limit)
+    ]
     return _answer(rows, WEIGHTS["klines"])
 
 
 @router.get("/api/v3/ticker/24hr", response_model=None)
-async def get_ticker_24h(symbol: str | None = None, symbols_: str | None = Query(None, alias="symbols"), type: str = "FULL") -> Response:  # noqa: A002
-    return await _tickers(symbol, symbols_, lambda name, coin, q, at: ticker_24h(name, coin, q, at, type != "MINI"),
-                          (2, 40 if len(symbols_ or "") > 240 else 2, 80))
+async def get_ticker_24h(
+    symbol: str | None = None, symbols_: str | None = Query(None, alias="symbols"), type: str = "FULL"
+) -> Response:
+    return await _tickers(
+        symbol,
+        symbols_,
+        lambda name, coin, q, at: ticker_24h(name, coin, q, at, type != "MINI"),
+        (2, 40 if len(symbols_ or "") > 240 else 2, 80),
+    )
 
 
 @router.get("/api/v3/ticker/price", response_model=None)
 async def get_ticker_price(symbol: str | None = None, symbols_: str | None = Query(None, alias="symbols")) -> Response:
     def price(name: str, coin: Coin, quote_asset: str, at: int) -> dict[str, str]:
         return {"symbol": name, "price": _fmt(quote(coin, at).price * quote_rate(quote_asset, at))}
+
     return await _tickers(symbol, symbols_, price, (2, 4, 4))
 
 
@@ -211,8 +308,13 @@ async def get_book_ticker(symbol: str | None = None, symbols_: str | None = Quer
 def book_ticker(name: str, coin: Coin, quote_asset: str, at: int) -> dict[str, str]:
     bid, ask = best_bid_ask(quote(coin, at).price * quote_rate(quote_asset, at))
     second = at // 1000
-    return {"symbol": name, "bidPrice": _fmt(bid), "bidQty": _fmt(1 + _seed(name, second, "b") * 5),
-            "askPrice": _fmt(ask), "askQty": _fmt(1 + _seed(name, second, "a") * 5)}
+    return {
+        "symbol": name,
+        "bidPrice": _fmt(bid),
+        "bidQty": _fmt(1 + _seed(name, second, "b") * 5),
+        "askPrice": _fmt(ask),
+        "askQty": _fmt(1 + _seed(name, second, "a") * 5),
+    }
 
 
 async def _tickers(symbol: str | None, symbols_raw: str | None, build: Any, weights: tuple[int, int, int]) -> Response:
@@ -223,8 +325,11 @@ async def _tickers(symbol: str | None, symbols_raw: str | None, build: Any, weig
             name, coin, quote_asset = _resolve(symbol)
             return _answer(build(name, coin, quote_asset, at), weights[0])
         names = _symbol_list(symbols_raw)
-        resolved = ([_resolve(name) for name in names] if names is not None
-                    else [(name, *pair) for name, pair in sorted(symbols().items())])
+        resolved = (
+            [_resolve(name) for name in names]
+            if names is not None
+            else [(name, *pair) for name, pair in sorted(symbols().items())]
+        )
     except BinanceError as exc:
         return _error(exc)
     weight = weights[2] if names is None else weights[1] if len(names) > 1 else weights[0]
@@ -236,8 +341,10 @@ async def get_depth(symbol: str | None = None, limit: int = 100) -> Response:
     try:
         name, coin, quote_asset = _resolve(symbol)
         if limit not in DEPTH_LIMITS:
-            raise BinanceError(-1100, "Illegal characters found in parameter 'limit'; legal range is '5, 10, 20, "
-                                      "50, 100, 500, 1000, 5000'.")
+            raise BinanceError(
+                -1100,
+                "Illegal characters found in parameter 'limit'; legal range is '5, 10, 20, 50, 100, 500, 1000, 5000'.",
+            )
     except BinanceError as exc:
         return _error(exc)
     at = now_ms()
@@ -260,8 +367,16 @@ def trades_between(name: str, coin: Coin, quote_asset: str, start_s: int, end_s:
         for k in range(3):
             at = second * 1000 + 250 * k + int(_seed(name, second, k) * 200)
             price = quote_price(coin, quote_asset, at) * (1 + (_seed(name, second, k, "p") - 0.5) * 0.0002)
-            rows.append({"id": second * 3 + k, "price": _fmt(price), "qty": _fmt(0.001 + _seed(name, second, k, "q")),
-                         "time": at, "isBuyerMaker": _seed(name, second, k, "m") < 0.5, "isBestMatch": True})
+            rows.append(
+                {
+                    "id": second * 3 + k,
+                    "price": _fmt(price),
+                    "qty": _fmt(0.001 + _seed(name, second, k, "q")),
+                    "time": at,
+                    "isBuyerMaker": _seed(name, second, k, "m") < 0.5,
+                    "isBestMatch": True,
+                }
+            )
     return rows
 
 
@@ -284,8 +399,11 @@ async def get_trades(symbol: str | None = None, limit: int = 500) -> Response:
 
 
 @router.get("/api/v3/aggTrades", response_model=None)
-async def get_agg_trades(symbol: str | None = None, startTime: int | None = None,  # noqa: N803
-                         limit: int = 500) -> Response:
+async def get_agg_trades(
+    symbol: str | None = None,
+    startTime: int | None = None,
+    limit: int = 500,
+) -> Response:
     try:
         name, coin, quote_asset = _resolve(symbol)
         _check_limit(limit)
@@ -293,10 +411,24 @@ async def get_agg_trades(symbol: str | None = None, startTime: int | None = None
         return _error(exc)
     now_s = now_ms() // 1000
     start_s = startTime // 1000 if startTime is not None else now_s - limit // 3 - 1
-    rows = [row for row in trades_between(name, coin, quote_asset, start_s, min(now_s, start_s + limit // 3 + 1))
-            if startTime is None or row["time"] >= startTime]
-    agg = [{"a": row["id"], "p": row["price"], "q": row["qty"], "f": row["id"], "l": row["id"], "T": row["time"],
-            "m": row["isBuyerMaker"], "M": True} for row in rows]
+    rows = [
+        row
+        for row in trades_between(name, coin, quote_asset, start_s, min(now_s, start_s + limit // 3 + 1))
+        if startTime is None or row["time"] >= startTime
+    ]
+    agg = [
+        {
+            "a": row["id"],
+            "p": row["price"],
+            "q": row["qty"],
+            "f": row["id"],
+            "l": row["id"],
+            "T": row["time"],
+            "m": row["isBuyerMaker"],
+            "M": True,
+        }
+        for row in rows
+    ]
     return _answer(agg[:limit] if startTime is not None else agg[-limit:], WEIGHTS["aggTrades"])
 
 
@@ -307,5 +439,6 @@ async def get_avg_price(symbol: str | None = None) -> Response:
     except BinanceError as exc:
         return _error(exc)
     at = now_ms()
-    return _answer({"mins": 5, "price": _fmt(quote_price(coin, quote_asset, at - 150_000)), "closeTime": at},
-                   WEIGHTS["avgPrice"])
+    return _answer(
+        {"mins": 5, "price": _fmt(quote_price(coin, quote_asset, at - 150_000)), "closeTime": at}, WEIGHTS["avgPrice"]
+    )

@@ -28,8 +28,10 @@ from .binance import book_ticker, order_book, quote_rate, symbols, ticker_24h, t
 PREFIX = "/binance-ws"
 router = APIRouter()
 
-STREAM = re.compile(r"^(?P<symbol>[a-z0-9]+)@(?P<kind>trade|aggTrade|miniTicker|ticker|bookTicker|kline_(?P<interval>\w+)"
-                    r"|depth(?P<levels>5|10|20)?(@100ms|@1000ms)?)$")
+STREAM = re.compile(
+    r"^(?P<symbol>[a-z0-9]+)@(?P<kind>trade|aggTrade|miniTicker|ticker|bookTicker|kline_(?P<interval>\w+)"
+    r"|depth(?P<levels>5|10|20)?(@100ms|@1000ms)?)$"
+)
 ALL_MINI_TICKERS = "!miniTicker@arr"
 UPSTREAM_NAME = "binance-ws"
 
@@ -85,8 +87,16 @@ class Session:
             return [_ticker(name, coin, quote, at)]
         if kind == "bookTicker":
             book = book_ticker(name, coin, quote, at)
-            return [{"u": at, "s": name, "b": book["bidPrice"], "B": book["bidQty"], "a": book["askPrice"],
-                     "A": book["askQty"]}]
+            return [
+                {
+                    "u": at,
+                    "s": name,
+                    "b": book["bidPrice"],
+                    "B": book["bidQty"],
+                    "a": book["askPrice"],
+                    "A": book["askQty"],
+                }
+            ]
         bids, asks = order_book(name, _last(name, coin, quote, at), int(match["levels"] or 10), at // 1000)
         if match["levels"]:
             return [{"lastUpdateId": at, "bids": bids, "asks": asks}]
@@ -98,11 +108,36 @@ class Session:
         self.last_trade_s[stream] = now_s
         rows = trades_between(name, coin, quote, start_s, now_s)
         if aggregated:
-            return [{"e": "aggTrade", "E": at, "s": name, "a": row["id"], "p": row["price"], "q": row["qty"],
-                     "f": row["id"], "l": row["id"], "T": row["time"], "m": row["isBuyerMaker"], "M": True}
-                    for row in rows]
-        return [{"e": "trade", "E": at, "s": name, "t": row["id"], "p": row["price"], "q": row["qty"],
-                 "T": row["time"], "m": row["isBuyerMaker"], "M": True} for row in rows]
+            return [
+                {
+                    "e": "aggTrade",
+                    "E": at,
+                    "s": name,
+                    "a": row["id"],
+                    "p": row["price"],
+                    "q": row["qty"],
+                    "f": row["id"],
+                    "l": row["id"],
+                    "T": row["time"],
+                    "m": row["isBuyerMaker"],
+                    "M": True,
+                }
+                for row in rows
+            ]
+        return [
+            {
+                "e": "trade",
+                "E": at,
+                "s": name,
+                "t": row["id"],
+                "p": row["price"],
+                "q": row["qty"],
+                "T": row["time"],
+                "m": row["isBuyerMaker"],
+                "M": True,
+            }
+            for row in rows
+        ]
 
     def _klines(self, stream: str, name: str, coin: Coin, quote: str, interval: str, at: int) -> list[Any]:
         (current,) = klines(coin, interval, None, None, 1) or [None]
@@ -124,29 +159,76 @@ def _last(name: str, coin: Coin, quote: str, at: int) -> float:
 
 def _mini(name: str, coin: Coin, quote: str, at: int) -> dict[str, Any]:
     t = ticker_24h(name, coin, quote, at)
-    return {"e": "24hrMiniTicker", "E": at, "s": name, "c": t["lastPrice"], "o": t["openPrice"], "h": t["highPrice"],
-            "l": t["lowPrice"], "v": t["volume"], "q": t["quoteVolume"]}
+    return {
+        "e": "24hrMiniTicker",
+        "E": at,
+        "s": name,
+        "c": t["lastPrice"],
+        "o": t["openPrice"],
+        "h": t["highPrice"],
+        "l": t["lowPrice"],
+        "v": t["volume"],
+        "q": t["quoteVolume"],
+    }
 
 
 def _ticker(name: str, coin: Coin, quote: str, at: int) -> dict[str, Any]:
     t = ticker_24h(name, coin, quote, at)
-    return {"e": "24hrTicker", "E": at, "s": name, "p": t["priceChange"], "P": t["priceChangePercent"],
-            "w": t["weightedAvgPrice"], "x": t["prevClosePrice"], "c": t["lastPrice"], "Q": t["lastQty"],
-            "b": t["bidPrice"], "B": t["bidQty"], "a": t["askPrice"], "A": t["askQty"], "o": t["openPrice"],
-            "h": t["highPrice"], "l": t["lowPrice"], "v": t["volume"], "q": t["quoteVolume"], "O": t["openTime"],
-            "C": t["closeTime"], "F": t["firstId"], "L": t["lastId"], "n": t["count"]}
+    return {
+        "e": "24hrTicker",
+        "E": at,
+        "s": name,
+        "p": t["priceChange"],
+        "P": t["priceChangePercent"],
+        "w": t["weightedAvgPrice"],
+        "x": t["prevClosePrice"],
+        "c": t["lastPrice"],
+        "Q": t["lastQty"],
+        "b": t["bidPrice"],
+        "B": t["bidQty"],
+        "a": t["askPrice"],
+        "A": t["askQty"],
+        "o": t["openPrice"],
+        "h": t["highPrice"],
+        "l": t["lowPrice"],
+        "v": t["volume"],
+        "q": t["quoteVolume"],
+        "O": t["openTime"],
+        "C": t["closeTime"],
+        "F": t["firstId"],
+        "L": t["lastId"],
+        "n": t["count"],
+    }
 
 
 def _kline(name: str, interval: str, candle: Candle, at: int, quote: str, closed: bool) -> dict[str, Any]:
     fx = quote_rate(quote, at)
     fmt = lambda value: f"{value * fx:.8f}"  # noqa: E731
     first_id = candle.open_ms // 1000 * 3
-    return {"e": "kline", "E": at, "s": name, "k": {
-        "t": candle.open_ms, "T": candle.close_ms, "s": name, "i": interval, "f": first_id,
-        "L": first_id + candle.trades - 1, "o": fmt(candle.open), "c": fmt(candle.close), "h": fmt(candle.high),
-        "l": fmt(candle.low), "v": f"{candle.volume:.8f}", "n": candle.trades, "x": closed,
-        "q": fmt(candle.quote_volume), "V": f"{candle.volume * 0.48:.8f}", "Q": fmt(candle.quote_volume * 0.48),
-        "B": "0"}}
+    return {
+        "e": "kline",
+        "E": at,
+        "s": name,
+        "k": {
+            "t": candle.open_ms,
+            "T": candle.close_ms,
+            "s": name,
+            "i": interval,
+            "f": first_id,
+            "L": first_id + candle.trades - 1,
+            "o": fmt(candle.open),
+            "c": fmt(candle.close),
+            "h": fmt(candle.high),
+            "l": fmt(candle.low),
+            "v": f"{candle.volume:.8f}",
+            "n": candle.trades,
+            "x": closed,
+            "q": fmt(candle.quote_volume),
+            "V": f"{candle.volume * 0.48:.8f}",
+            "Q": fmt(candle.quote_volume * 0.48),
+            "B": "0",
+        },
+    }
 
 
 async def _serve(websocket: WebSocket, session: Session) -> None:
@@ -158,8 +240,11 @@ async def _serve(websocket: WebSocket, session: Session) -> None:
                 await websocket.close(code=1001, reason="sandbox: socket dropped by fault switch")
                 return
             for stream, payload in session.events(now_ms()):
-                await websocket.send_text(json.dumps({"stream": stream, "data": payload} if session.combined
-                                                     else payload, separators=(",", ":")))
+                await websocket.send_text(
+                    json.dumps(
+                        {"stream": stream, "data": payload} if session.combined else payload, separators=(",", ":")
+                    )
+                )
             await asyncio.sleep(tick_s())
     except (WebSocketDisconnect, RuntimeError):
         return

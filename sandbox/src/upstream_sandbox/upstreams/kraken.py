@@ -95,10 +95,21 @@ async def get_ticker(pair: str | None = None) -> dict[str, Any]:
     volume = item.volume_24h / item.price if item.price else 0.0
     vwap = (item.high_24h + item.low_24h + item.price) / 3 * fx
     today_open = last / (1 + item.change_24h / 100)
-    return _ok({key: {"a": [_fmt(ask), "1", "1.000"], "b": [_fmt(bid), "1", "1.000"], "c": [_fmt(last), "0.01"],
-                      "v": [_fmt(volume / 2), _fmt(volume)], "p": [_fmt(vwap), _fmt(vwap)], "t": [1000, 2000],
-                      "l": [_fmt(item.low_24h * fx), _fmt(item.low_24h * fx)],
-                      "h": [_fmt(item.high_24h * fx), _fmt(item.high_24h * fx)], "o": _fmt(today_open)}})
+    return _ok(
+        {
+            key: {
+                "a": [_fmt(ask), "1", "1.000"],
+                "b": [_fmt(bid), "1", "1.000"],
+                "c": [_fmt(last), "0.01"],
+                "v": [_fmt(volume / 2), _fmt(volume)],
+                "p": [_fmt(vwap), _fmt(vwap)],
+                "t": [1000, 2000],
+                "l": [_fmt(item.low_24h * fx), _fmt(item.low_24h * fx)],
+                "h": [_fmt(item.high_24h * fx), _fmt(item.high_24h * fx)],
+                "o": _fmt(today_open),
+            }
+        }
+    )
 
 
 @router.get("/0/public/OHLC")
@@ -112,8 +123,19 @@ async def get_ohlc(pair: str | None = None, interval: int = 1, since: int | None
     fx = _rate(quote_asset, now_ms())
     start = (since + 1) * 1000 if since is not None else None  # Kraken's since is exclusive
     candles = klines(coin, INTERVALS[interval], start, None, 720)
-    rows = [[c.open_ms // 1000, _fmt(c.open * fx), _fmt(c.high * fx), _fmt(c.low * fx), _fmt(c.close * fx),
-             _fmt((c.high + c.low + c.close) / 3 * fx), _fmt(c.volume), c.trades] for c in candles]
+    rows = [
+        [
+            c.open_ms // 1000,
+            _fmt(c.open * fx),
+            _fmt(c.high * fx),
+            _fmt(c.low * fx),
+            _fmt(c.close * fx),
+            _fmt((c.high + c.low + c.close) / 3 * fx),
+            _fmt(c.volume),
+            c.trades,
+        ]
+        for c in candles
+    ]
     return _ok({key: rows, "last": rows[-2][0] if len(rows) > 1 else (rows[-1][0] if rows else 0)})
 
 
@@ -126,8 +148,14 @@ async def get_depth(pair: str | None = None, count: int = 100) -> dict[str, Any]
     at = now_ms()
     bids, asks = order_book(key, quote(coin, at).price * _rate(quote_asset, at), max(1, min(count, 500)), at // 1000)
     stamp = at // 1000
-    return _ok({key: {"asks": [[price, amount, stamp] for price, amount in asks],
-                      "bids": [[price, amount, stamp] for price, amount in bids]}})
+    return _ok(
+        {
+            key: {
+                "asks": [[price, amount, stamp] for price, amount in asks],
+                "bids": [[price, amount, stamp] for price, amount in bids],
+            }
+        }
+    )
 
 
 @router.get("/0/public/Trades")
@@ -140,6 +168,16 @@ async def get_trades(pair: str | None = None, since: int | None = None, count: i
     start_s = since if since is not None and since > now_s - 3600 else now_s - max(1, min(count, 1000)) // 3 - 1
     binance_quote = "USDT" if quote_asset == "USD" else quote_asset
     rows = trades_between(key, coin, binance_quote, start_s, now_s)[: max(1, min(count, 1000))]
-    trades = [[row["price"], row["qty"], row["time"] / 1000, "s" if row["isBuyerMaker"] else "b",
-               "m" if row["id"] % 4 else "l", "", row["id"]] for row in rows]
+    trades = [
+        [
+            row["price"],
+            row["qty"],
+            row["time"] / 1000,
+            "s" if row["isBuyerMaker"] else "b",
+            "m" if row["id"] % 4 else "l",
+            "",
+            row["id"],
+        ]
+        for row in rows
+    ]
     return _ok({key: trades, "last": str(rows[-1]["time"] * 1_000_000) if rows else "0"})

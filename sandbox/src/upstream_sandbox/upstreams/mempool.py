@@ -33,11 +33,23 @@ async def address_summary(address: str) -> Any:
     rows = history("bitcoin", address)
     funded = sum(int(row.amount * SATOSHI) for row in rows if row.incoming)
     spent = sum(int(row.amount * SATOSHI) for row in rows if not row.incoming)
-    return {"address": address, "chain_stats": {"funded_txo_count": len(rows), "funded_txo_sum": funded,
-                                                "spent_txo_count": len(rows) // 2, "spent_txo_sum": spent,
-                                                "tx_count": len(rows)},
-            "mempool_stats": {"funded_txo_count": 0, "funded_txo_sum": 0, "spent_txo_count": 0, "spent_txo_sum": 0,
-                              "tx_count": 0}}
+    return {
+        "address": address,
+        "chain_stats": {
+            "funded_txo_count": len(rows),
+            "funded_txo_sum": funded,
+            "spent_txo_count": len(rows) // 2,
+            "spent_txo_sum": spent,
+            "tx_count": len(rows),
+        },
+        "mempool_stats": {
+            "funded_txo_count": 0,
+            "funded_txo_sum": 0,
+            "spent_txo_count": 0,
+            "spent_txo_sum": 0,
+            "tx_count": 0,
+        },
+    }
 
 
 @router.get("/address/{address}/txs", response_model=None)
@@ -53,7 +65,7 @@ async def address_txs_after(address: str, last_txid: str) -> Any:
         return PlainTextResponse("Invalid Bitcoin address", status_code=400)
     rows = history("bitcoin", address)
     position = next((i for i, row in enumerate(rows) if row.hash == last_txid), len(rows))
-    return [_tx(address, row, False) for row in rows[position + 1: position + 1 + PAGE]]
+    return [_tx(address, row, False) for row in rows[position + 1 : position + 1 + PAGE]]
 
 
 def _tx(address: str, row: Any, newest: bool) -> dict[str, Any]:
@@ -64,11 +76,29 @@ def _tx(address: str, row: Any, newest: bool) -> dict[str, Any]:
     confirmed = not (newest and unit(row.hash, "pending") < 0.3)
     status: dict[str, Any] = {"confirmed": confirmed}
     if confirmed:
-        status.update({"block_height": 860_000 - row.block % 10_000, "block_hash": digest(row.block),
-                       "block_time": row.timestamp_s})
-    return {"txid": row.hash, "version": 2, "locktime": 0, "size": 225, "weight": 573, "fee": fee,
-            "vin": [{"txid": digest(row.hash, "in"), "vout": 0, "is_coinbase": False, "sequence": 4294967293,
-                     "prevout": {"scriptpubkey_type": "v0_p2wpkh", "scriptpubkey_address": sender,
-                                 "value": value + fee}}],
-            "vout": [{"scriptpubkey_type": "v0_p2wpkh", "scriptpubkey_address": receiver, "value": value}],
-            "status": status}
+        status.update(
+            {
+                "block_height": 860_000 - row.block % 10_000,
+                "block_hash": digest(row.block),
+                "block_time": row.timestamp_s,
+            }
+        )
+    return {
+        "txid": row.hash,
+        "version": 2,
+        "locktime": 0,
+        "size": 225,
+        "weight": 573,
+        "fee": fee,
+        "vin": [
+            {
+                "txid": digest(row.hash, "in"),
+                "vout": 0,
+                "is_coinbase": False,
+                "sequence": 4294967293,
+                "prevout": {"scriptpubkey_type": "v0_p2wpkh", "scriptpubkey_address": sender, "value": value + fee},
+            }
+        ],
+        "vout": [{"scriptpubkey_type": "v0_p2wpkh", "scriptpubkey_address": receiver, "value": value}],
+        "status": status,
+    }

@@ -31,28 +31,42 @@ def _matches(article: dict[str, Any], q: str | None) -> bool:
 
 async def _search(request: Request, q: str | None, language: str | None, page_size: int, page: int) -> Any:
     if not (request.query_params.get("apiKey") or request.headers.get("x-api-key")):
-        return _error(401, "apiKeyMissing", "Your API key is missing. Append this to the URL with the apiKey param, "
-                                            "or use the x-api-key HTTP header.")
+        return _error(
+            401,
+            "apiKeyMissing",
+            "Your API key is missing. Append this to the URL with the apiKey param, or use the x-api-key HTTP header.",
+        )
     if not 1 <= page_size <= 100:
         return _error(400, "parameterInvalid", "pageSize must be between 1 and 100.")
     if language not in (None, "en"):
         return {"status": "ok", "totalResults": 0, "articles": []}
     found = [article for article in articles() if _matches(article, q)]
     start = (max(page, 1) - 1) * page_size
-    return {"status": "ok", "totalResults": len(found), "articles": found[start: start + page_size]}
+    return {"status": "ok", "totalResults": len(found), "articles": found[start : start + page_size]}
 
 
 @router.get("/v2/everything", response_model=None)
-async def everything(request: Request, q: str | None = None, language: str | None = None, sortBy: str = "publishedAt",  # noqa: N803
-                     pageSize: int = 100, page: int = 1) -> Any:  # noqa: N803
+async def everything(
+    request: Request,
+    q: str | None = None,
+    language: str | None = None,
+    sortBy: str = "publishedAt",
+    pageSize: int = 100,
+    page: int = 1,
+) -> Any:
     if not q and not request.query_params.get("sources") and not request.query_params.get("domains"):
-        return _error(400, "parametersMissing", "Required parameters are missing, the scope of your search is too "
-                                                "broad. Please set any of the following required parameters and try "
-                                                "again: q, qInTitle, sources, domains.")
+        return _error(
+            400,
+            "parametersMissing",
+            "Required parameters are missing, the scope of your search is too "
+            "broad. Please set any of the following required parameters and try "
+            "again: q, qInTitle, sources, domains.",
+        )
     return await _search(request, q, language, pageSize, page)
 
 
 @router.get("/v2/top-headlines", response_model=None)
-async def top_headlines(request: Request, q: str | None = None, category: str | None = None,
-                        pageSize: int = 20, page: int = 1) -> Any:  # noqa: N803
+async def top_headlines(
+    request: Request, q: str | None = None, category: str | None = None, pageSize: int = 20, page: int = 1
+) -> Any:
     return await _search(request, q, None, pageSize, page)

@@ -3,13 +3,13 @@
 
 Articles are dealt round-robin to the three feeds. Planted duplicates, for de-duplication tests (see
 DATA_SOURCES.md): every tenth article (0, 10, 20, …) also appears in the next feed with the same URL plus
-`utm_source=rss&utm_medium=feed` added to its query; every tenth from 5 (5, 15, …) appears there again with a near-identical
-title (its words' case changed and a trailing " - Report").
+`utm_source=rss&utm_medium=feed` added to its query; every tenth from 5 (5, 15, …) appears there again with a
+near-identical title (its words' case changed and a trailing " - Report").
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from xml.sax.saxutils import escape
@@ -47,25 +47,30 @@ def feed_items(feed: str) -> list[dict[str, Any]]:
 
 
 def _item(article: dict[str, Any]) -> str:
-    published = datetime.fromtimestamp(parse_iso(article["publishedAt"]) / 1000, tz=timezone.utc)
-    image = (f'<media:content url="{escape(article["urlToImage"])}" medium="image"/>'
-             if article.get("urlToImage") else "")
-    return (f"<item><title>{escape(article['title'])}</title><link>{escape(article['url'])}</link>"
-            f'<guid isPermaLink="false">{escape(article["url"])}</guid>'
-            f"<pubDate>{format_datetime(published)}</pubDate>"
-            f"<description>{escape(article.get('description') or '')}</description>"
-            f"<category>{escape(article['source']['name'])}</category>"
-            f"<dc:creator>{escape(article.get('author') or '')}</dc:creator>{image}</item>")
+    published = datetime.fromtimestamp(parse_iso(article["publishedAt"]) / 1000, tz=UTC)
+    image = (
+        f'<media:content url="{escape(article["urlToImage"])}" medium="image"/>' if article.get("urlToImage") else ""
+    )
+    return (
+        f"<item><title>{escape(article['title'])}</title><link>{escape(article['url'])}</link>"
+        f'<guid isPermaLink="false">{escape(article["url"])}</guid>'
+        f"<pubDate>{format_datetime(published)}</pubDate>"
+        f"<description>{escape(article.get('description') or '')}</description>"
+        f"<category>{escape(article['source']['name'])}</category>"
+        f"<dc:creator>{escape(article.get('author') or '')}</dc:creator>{image}</item>"
+    )
 
 
 def render(feed: str) -> str:
     title, link = FEEDS[feed]
     items = "".join(_item(article) for article in feed_items(feed))
-    return ('<?xml version="1.0" encoding="UTF-8"?>'
-            '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">'
-            f"<channel><title>{escape(title)}</title><link>{link}</link>"
-            f"<description>{escape(title)} (sandbox replay of recorded articles)</description>"
-            f"<language>en</language>{items}</channel></rss>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">'
+        f"<channel><title>{escape(title)}</title><link>{link}</link>"
+        f"<description>{escape(title)} (sandbox replay of recorded articles)</description>"
+        f"<language>en</language>{items}</channel></rss>"
+    )
 
 
 @router.get("/{feed}")

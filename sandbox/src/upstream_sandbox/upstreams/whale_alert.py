@@ -27,10 +27,12 @@ router = APIRouter()
 REPLAY_PERIOD_S = 7200
 SYNTHETIC_EVERY_S = 420
 FREE_PLAN_HISTORY_S = 3600
-OWNERS = [("binance", "exchange", "3f5ce5fbfe3e9af3971dd833d26ba9b5c936f0be"),
-          ("coinbase", "exchange", "71660c4005ba85c37ccec55d0c4493e66fe775d3"),
-          ("kraken", "exchange", "2910543af39aba0cd09dbb2d50200b3e800a63d2"),
-          ("", "unknown", "")]
+OWNERS = [
+    ("binance", "exchange", "3f5ce5fbfe3e9af3971dd833d26ba9b5c936f0be"),
+    ("coinbase", "exchange", "71660c4005ba85c37ccec55d0c4493e66fe775d3"),
+    ("kraken", "exchange", "2910543af39aba0cd09dbb2d50200b3e800a63d2"),
+    ("", "unknown", ""),
+]
 SYNTHETIC_ASSETS = [("bitcoin", "btc", "BTC"), ("ethereum", "eth", "ETH"), ("ethereum", "usdt", "USDT")]
 
 
@@ -56,9 +58,15 @@ async def status(api_key: str | None = None) -> Any:
 
 
 @router.get("/transactions", response_model=None)
-async def transactions(api_key: str | None = None, start: int | None = None, end: int | None = None,
-                       cursor: str | None = None, min_value: int = 500_000, limit: int = 100,
-                       currency: str | None = None) -> Any:
+async def transactions(
+    api_key: str | None = None,
+    start: int | None = None,
+    end: int | None = None,
+    cursor: str | None = None,
+    min_value: int = 500_000,
+    limit: int = 100,
+    currency: str | None = None,
+) -> Any:
     now_s = now_ms() // 1000
     if not api_key:
         return _error(401, "invalid api_key")
@@ -71,8 +79,11 @@ async def transactions(api_key: str | None = None, start: int | None = None, end
     if not 1 <= limit <= 100:
         return _error(400, "limit must be between 1 and 100")
     last = min(end or now_s, now_s)
-    rows = [row for row in _replayed(start, last) + _synthetic(start, last)
-            if row["amount_usd"] >= min_value and (currency is None or row["symbol"] == currency.lower())]
+    rows = [
+        row
+        for row in _replayed(start, last) + _synthetic(start, last)
+        if row["amount_usd"] >= min_value and (currency is None or row["symbol"] == currency.lower())
+    ]
     rows.sort(key=lambda row: (row["timestamp"], row["id"]))
     if cursor:
         rows = [row for row in rows if f"{row['timestamp']}-{row['id']}" > cursor]
@@ -107,10 +118,21 @@ def _synthetic(start_s: int, end_s: int) -> list[dict[str, Any]]:
         chain, symbol, asset = SYNTHETIC_ASSETS[int(unit("whale", slot, "asset") * len(SYNTHETIC_ASSETS))]
         usd = 500_000 * 10 ** (2.3 * unit("whale", slot, "usd"))
         price = price_at(by_symbol[asset], moment * 1000)
-        out.append({"blockchain": chain, "symbol": symbol, "id": f"9{slot}", "transaction_type": "transfer",
-                    "hash": digest("whale", slot), "from": _party(slot, "from"), "to": _party(slot, "to"),
-                    "timestamp": moment, "amount": round(usd / price, 4), "amount_usd": round(usd, 2),
-                    "transaction_count": 1})
+        out.append(
+            {
+                "blockchain": chain,
+                "symbol": symbol,
+                "id": f"9{slot}",
+                "transaction_type": "transfer",
+                "hash": digest("whale", slot),
+                "from": _party(slot, "from"),
+                "to": _party(slot, "to"),
+                "timestamp": moment,
+                "amount": round(usd / price, 4),
+                "amount_usd": round(usd, 2),
+                "transaction_count": 1,
+            }
+        )
     return out
 
 

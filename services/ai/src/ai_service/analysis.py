@@ -25,17 +25,23 @@ async def analyse(engine: AiEngine, symbol: str) -> tuple[str, dict[str, Any], l
     """The analysis document, the pair, and notes on parts that could not be filled."""
     pair, daily, _ = await engine.candles(symbol, TECHNICAL_TIMEFRAME)
     notes: list[str] = []
-    predictions = await asyncio.gather(*(engine.predict(pair, tf, h) for tf, h in TERMS.values()),
-                                       return_exceptions=True)
+    predictions = await asyncio.gather(
+        *(engine.predict(pair, tf, h) for tf, h in TERMS.values()), return_exceptions=True
+    )
     fundamental, sentiment = await asyncio.gather(_fundamental(engine, pair, notes), engine.symbol_sentiment(pair))
     if sentiment is None:
         notes.append("sentiment: the sentiment service was not reachable")
     analysis = {
         "technical": _technical(daily),
         "fundamental": fundamental,
-        "sentiment": None if sentiment is None else {
-            "overall": sentiment.get("sentiment"), "score": sentiment.get("sentiment_score"),
-            "social_volume": sentiment.get("social_volume"), "news_sentiment": sentiment.get("news_sentiment")},
+        "sentiment": None
+        if sentiment is None
+        else {
+            "overall": sentiment.get("sentiment"),
+            "score": sentiment.get("sentiment_score"),
+            "social_volume": sentiment.get("social_volume"),
+            "news_sentiment": sentiment.get("news_sentiment"),
+        },
         "prediction": _prediction(predictions, notes),
         "notes": notes,
     }
@@ -45,11 +51,15 @@ async def analyse(engine: AiEngine, symbol: str) -> tuple[str, dict[str, Any], l
 def _technical(candles: Any) -> dict[str, Any]:
     direction, strength = trend(candles)
     supports, resistances = support_resistance(candles)
-    return {"timeframe": TECHNICAL_TIMEFRAME, "trend": direction, "strength": strength,
-            "support_levels": [_level(level) for level in supports],
-            "resistance_levels": [_level(level) for level in resistances],
-            "key_indicators": key_indicators(candles),
-            "method": "pivots: extremes of ±5 daily candles, merged within 0.5 ATR"}
+    return {
+        "timeframe": TECHNICAL_TIMEFRAME,
+        "trend": direction,
+        "strength": strength,
+        "support_levels": [_level(level) for level in supports],
+        "resistance_levels": [_level(level) for level in resistances],
+        "key_indicators": key_indicators(candles),
+        "method": "pivots: extremes of ±5 daily candles, merged within 0.5 ATR",
+    }
 
 
 def _level(level: Any) -> dict[str, float | int]:
@@ -66,10 +76,17 @@ def _prediction(results: list[Prediction | BaseException | Any], notes: list[str
             continue
         prediction = result[0]
         last = prediction.predictions[-1]
-        document[term] = {"timeframe": timeframe, "horizon": horizon, "direction": prediction.direction,
-                          "price": last.price, "lower_bound": last.lower_bound, "upper_bound": last.upper_bound,
-                          "change_pct": round(100 * (last.price / prediction.current_price - 1), 3),
-                          "model": prediction.model, "model_version": prediction.model_version}
+        document[term] = {
+            "timeframe": timeframe,
+            "horizon": horizon,
+            "direction": prediction.direction,
+            "price": last.price,
+            "lower_bound": last.lower_bound,
+            "upper_bound": last.upper_bound,
+            "change_pct": round(100 * (last.price / prediction.current_price - 1), 3),
+            "model": prediction.model,
+            "model_version": prediction.model_version,
+        }
         confidences.append(prediction.confidence)
     document["confidence"] = round(sum(confidences) / len(confidences), 4) if confidences else None
     return document
@@ -80,8 +97,11 @@ async def _fundamental(engine: AiEngine, pair: str, notes: list[str]) -> dict[st
     market_url = engine.ctx.settings.market_url
     try:
         market, stats = await asyncio.gather(
-            engine.ctx.internal_http.get(f"{market_url}/api/market", params={"limit": 250}, timeout=NEIGHBOUR_TIMEOUT_S),
-            engine.ctx.internal_http.get(f"{market_url}/api/stats", timeout=NEIGHBOUR_TIMEOUT_S))
+            engine.ctx.internal_http.get(
+                f"{market_url}/api/market", params={"limit": 250}, timeout=NEIGHBOUR_TIMEOUT_S
+            ),
+            engine.ctx.internal_http.get(f"{market_url}/api/stats", timeout=NEIGHBOUR_TIMEOUT_S),
+        )
         items = market.json().get("items", []) if market.status_code == 200 else []
         global_stats = stats.json().get("global", {}) if stats.status_code == 200 else {}
     except Exception as exc:  # market's REST side down or slow: the rest of the analysis still stands
@@ -93,7 +113,11 @@ async def _fundamental(engine: AiEngine, pair: str, notes: list[str]) -> dict[st
         return None
     total_cap = global_stats.get("total_market_cap")
     cap = coin.get("market_cap") if coin else None
-    return {"market_cap_rank": coin.get("rank") if coin else None, "market_cap": cap,
-            "volume_24h": coin.get("volume_24h") if coin else None,
-            "dominance": round(100 * cap / total_cap, 4) if cap and total_cap else None,
-            "on_chain_metrics": None, "on_chain_note": "no on-chain source is wired to ai yet"}
+    return {
+        "market_cap_rank": coin.get("rank") if coin else None,
+        "market_cap": cap,
+        "volume_24h": coin.get("volume_24h") if coin else None,
+        "dominance": round(100 * cap / total_cap, 4) if cap and total_cap else None,
+        "on_chain_metrics": None,
+        "on_chain_note": "no on-chain source is wired to ai yet",
+    }

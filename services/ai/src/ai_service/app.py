@@ -29,8 +29,9 @@ def model_directory() -> Path:
     return Path(configured) if configured else ARTIFACTS
 
 
-def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None,
-               model_dir: Path | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None, model_dir: Path | None = None
+) -> FastAPI:
     app: FastAPI
 
     async def setup(ctx: ServiceContext) -> None:
@@ -45,6 +46,12 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
 
         ctx.bus.on_connect(serve_nats)
 
-    app = create_service_app("ai", settings or get_settings(), routers=[routes.router], setup=setup,
-                             transport=transport, description=__doc__ or "")
+    app = create_service_app(
+        "ai",
+        settings or get_settings(),
+        routers=[routes.router],
+        setup=setup,
+        transport=transport,
+        description=__doc__ or "",
+    )
     return app

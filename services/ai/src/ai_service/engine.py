@@ -16,7 +16,7 @@ from suite_shared.symbols import parse_pair
 from .candles import fetch_candles
 from .features import Candles
 from .forecaster import Forecaster, NotEnoughHistory, nearest_evaluation
-from .models import PricePoint, Prediction, SentimentResult, Signal
+from .models import Prediction, PricePoint, SentimentResult, Signal
 from .registry import ModelRegistry
 from .sentiment import SentimentModel
 from .signal_feed import build_signal, calibration_from
@@ -46,16 +46,22 @@ class AiEngine:
     async def score_texts(self, texts: list[str]) -> tuple[list[SentimentResult], SentimentModel]:
         model = self.sentiment_model()
         scores = await asyncio.to_thread(model.score, texts)
-        return [SentimentResult(label=s.label, score=s.score, probabilities=s.probabilities)  # type: ignore[arg-type]
-                for s in scores], model
+        return [
+            SentimentResult(label=s.label, score=s.score, probabilities=s.probabilities)  # type: ignore[arg-type]
+            for s in scores
+        ], model
 
     # -- forecast ------------------------------------------------------------------------------------
 
     async def candles(self, symbol: str, timeframe: str) -> tuple[str, Candles, Meta]:
         pair = str(parse_pair(symbol))
         candles, reply = await fetch_candles(self.ctx.bus, pair, timeframe, CANDLES_TIMEOUT_S)
-        meta = Meta(source=f"market:{reply.source}" if reply.source else "market", sources_tried=["market"],
-                    stale=reply.stale, as_of=int(candles.t[-1]) if len(candles) else None)
+        meta = Meta(
+            source=f"market:{reply.source}" if reply.source else "market",
+            sources_tried=["market"],
+            stale=reply.stale,
+            as_of=int(candles.t[-1]) if len(candles) else None,
+        )
         return reply.symbol or pair, candles, meta
 
     async def predict(self, symbol: str, timeframe: str, horizon: int) -> tuple[Prediction, Meta]:
@@ -66,17 +72,30 @@ class AiEngine:
         except NotEnoughHistory as exc:
             raise InvalidParameter(f"Not enough history for {pair} at {timeframe}: {exc}.", {"symbol": pair}) from exc
         prices = path.prices()
-        points = [PricePoint(timestamp=path.last_open_time + (step + 1) * path.bar_ms, price=_round(row[1]),
-                             lower_bound=_round(row[0]), upper_bound=_round(row[2]),
-                             confidence=_held_out(forecaster.metadata, timeframe, step + 1, "coverage_80", 0.8))
-                  for step, row in enumerate(prices)]
+        points = [
+            PricePoint(
+                timestamp=path.last_open_time + (step + 1) * path.bar_ms,
+                price=_round(row[1]),
+                lower_bound=_round(row[0]),
+                upper_bound=_round(row[2]),
+                confidence=_held_out(forecaster.metadata, timeframe, step + 1, "coverage_80", 0.8),
+            )
+            for step, row in enumerate(prices)
+        ]
         z_final = float(path.z[-1, 1])
         direction = "neutral" if abs(z_final) < NEUTRAL_BAND else "bullish" if z_final > 0 else "bearish"
-        prediction = Prediction(symbol=pair, timeframe=timeframe, horizon=horizon, current_price=path.last_close,
-                                as_of=path.last_open_time, predictions=points, model=forecaster.name,
-                                model_version=forecaster.version, direction=direction,
-                                confidence=_held_out(forecaster.metadata, timeframe, horizon,
-                                                                   "directional_accuracy", 0.5))
+        prediction = Prediction(
+            symbol=pair,
+            timeframe=timeframe,
+            horizon=horizon,
+            current_price=path.last_close,
+            as_of=path.last_open_time,
+            predictions=points,
+            model=forecaster.name,
+            model_version=forecaster.version,
+            direction=direction,
+            confidence=_held_out(forecaster.metadata, timeframe, horizon, "directional_accuracy", 0.5),
+        )
         return prediction, meta
 
     # -- signals -------------------------------------------------------------------------------------
@@ -88,8 +107,15 @@ class AiEngine:
         sentiment = await self.symbol_sentiment(pair)
         score = sentiment.get("sentiment_score") if sentiment else None
         try:
-            return await asyncio.to_thread(build_signal, pair, timeframe, candles, forecaster, calibration,
-                                           float(score) if isinstance(score, (int, float)) else None)
+            return await asyncio.to_thread(
+                build_signal,
+                pair,
+                timeframe,
+                candles,
+                forecaster,
+                calibration,
+                float(score) if isinstance(score, (int, float)) else None,
+            )
         except NotEnoughHistory as exc:
             raise InvalidParameter(f"Not enough history for {pair} at {timeframe}: {exc}.", {"symbol": pair}) from exc
 

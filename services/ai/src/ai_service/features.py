@@ -15,9 +15,23 @@ import numpy as np
 from .indicators import WARMUP, Array, atr, ema, macd, rolling_extreme, rolling_mean, rolling_std, rsi
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "ret_1", "ret_4", "ret_12", "ret_24", "ret_72", "vol_ratio_24_168", "log_vol_24", "rsi_14", "macd_hist",
-    "atr_ratio", "dist_sma_20", "dist_sma_50", "dist_ema_100", "range_pos_24", "range_pos_168",
-    "volume_z_24", "timeframe_log_hours",
+    "ret_1",
+    "ret_4",
+    "ret_12",
+    "ret_24",
+    "ret_72",
+    "vol_ratio_24_168",
+    "log_vol_24",
+    "rsi_14",
+    "macd_hist",
+    "atr_ratio",
+    "dist_sma_20",
+    "dist_sma_50",
+    "dist_ema_100",
+    "range_pos_24",
+    "range_pos_168",
+    "volume_z_24",
+    "timeframe_log_hours",
 )
 FORECAST_INPUTS: tuple[str, ...] = (*FEATURE_NAMES, "horizon_log")
 VOL_FLOOR = 1e-4  # per-bar log-return volatility never taken below 0.01 % (flat, illiquid stretches)
@@ -62,8 +76,9 @@ def feature_matrix(candles: Candles, timeframe_hours: float) -> Array:
     columns = [_lagged_return(log_close, lag) / (vol * math.sqrt(lag)) for lag in (1, 4, 12, 24, 72)]
     columns += [vol / vol_long, np.log(vol), rsi(close) / 100.0 - 0.5, macd(close)[2] / (close * vol)]
     columns.append(atr(candles.h, candles.l, close) / (close * vol))
-    columns += [(close / average - 1.0) / vol for average in (rolling_mean(close, 20), rolling_mean(close, 50),
-                                                               ema(close, 100))]
+    columns += [
+        (close / average - 1.0) / vol for average in (rolling_mean(close, 20), rolling_mean(close, 50), ema(close, 100))
+    ]
     columns += [_range_position(candles, window) for window in (24, 168)]
     columns.append(_volume_z(candles.v))
     columns.append(np.full_like(close, math.log(timeframe_hours)))

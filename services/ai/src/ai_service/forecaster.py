@@ -64,14 +64,21 @@ class Forecaster:
             raw = self.session.run(None, {"features": rows})[0]
         MODEL_BATCH_ROWS.labels(self.name).observe(len(rows))
         z = np.sort(raw, axis=1)
-        return ForecastPath(last_close=float(candles.c[-1]), last_open_time=int(candles.t[-1]),
-                            bar_ms=int(TIMEFRAME_HOURS[timeframe] * 3_600_000), z=z.astype(np.float64),
-                            scale=vol * np.sqrt(steps))
+        return ForecastPath(
+            last_close=float(candles.c[-1]),
+            last_open_time=int(candles.t[-1]),
+            bar_ms=int(TIMEFRAME_HOURS[timeframe] * 3_600_000),
+            z=z.astype(np.float64),
+            scale=vol * np.sqrt(steps),
+        )
 
 
 def nearest_evaluation(metadata: dict[str, Any], timeframe: str, horizon: int) -> dict[str, Any] | None:
     """The held-out figures of the model at the evaluated horizon nearest (in log terms) to `horizon`."""
     summary: dict[str, Any] = metadata.get("evaluation", {}).get("summary", {})
-    candidates = [(abs(math.log(int(key.split("_h")[1]) / horizon)), value) for key, value in summary.items()
-                  if key.startswith(f"{timeframe}_h")]
+    candidates = [
+        (abs(math.log(int(key.split("_h")[1]) / horizon)), value)
+        for key, value in summary.items()
+        if key.startswith(f"{timeframe}_h")
+    ]
     return min(candidates, key=lambda item: item[0])[1]["model"] if candidates else None

@@ -65,7 +65,7 @@ def rolling_mean(values: Array, window: int) -> Array:
     out = np.full_like(values, np.nan)
     if len(values) >= window:
         sums = np.cumsum(np.concatenate(([0.0], values)))
-        out[window - 1:] = (sums[window:] - sums[:-window]) / window
+        out[window - 1 :] = (sums[window:] - sums[:-window]) / window
     return out
 
 
@@ -81,5 +81,5 @@ def rolling_extreme(values: Array, window: int, highest: bool) -> Array:
     out = np.full_like(values, np.nan)
     if len(values) >= window:
         view = np.lib.stride_tricks.sliding_window_view(values, window)
-        out[window - 1:] = view.max(axis=1) if highest else view.min(axis=1)
+        out[window - 1 :] = view.max(axis=1) if highest else view.min(axis=1)
     return out

@@ -43,8 +43,10 @@ class ModelRegistry:
         """The model, or the contract's 503 when it failed to load."""
         model = self.models.get(name)
         if model is None:
-            raise ServiceUnavailable(f"The {name} model is not available on this replica.",
-                                     {"model": name, "reason": self.failures.get(name, "not loaded")})
+            raise ServiceUnavailable(
+                f"The {name} model is not available on this replica.",
+                {"model": name, "reason": self.failures.get(name, "not loaded")},
+            )
         return model
 
     async def health(self) -> ComponentHealth:
@@ -78,6 +80,7 @@ def _load(directory: Path, name: str, with_graph: bool) -> LoadedModel:
     metadata = json.loads((directory / f"{name}.json").read_text())
     if not with_graph:
         return LoadedModel(name, metadata)
-    session = ort.InferenceSession(str(directory / f"{name}.onnx"), session_options(),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(directory / f"{name}.onnx"), session_options(), providers=["CPUExecutionProvider"]
+    )
     return LoadedModel(name, metadata, session)

@@ -14,11 +14,24 @@ from suite_shared.symbols import parse_pair
 
 from . import analysis
 from .engine import DEFAULT_SIGNAL_SYMBOLS, AiEngine
-from .models import (AnalysisResponse, ModelInfo, ModelsResponse, PredictRequest, PredictResponse, SentimentRequest,
-                     SentimentResponse, Signal, SignalsResponse, Timeframe)
+from .models import (
+    AnalysisResponse,
+    ModelInfo,
+    ModelsResponse,
+    PredictRequest,
+    PredictResponse,
+    SentimentRequest,
+    SentimentResponse,
+    Signal,
+    SignalsResponse,
+    Timeframe,
+)
 
 router = APIRouter(tags=["ai"])
-RESPONSES: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 422: {"description": "Invalid body (VALIDATION_ERROR)"}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    422: {"description": "Invalid body (VALIDATION_ERROR)"},
+}
 
 
 def engine_of(request: Request) -> AiEngine:
@@ -26,16 +39,23 @@ def engine_of(request: Request) -> AiEngine:
     return engine
 
 
-@router.post("/api/sentiment/analyze", response_model=SentimentResponse, response_model_exclude_none=True,
-             responses=RESPONSES)
+@router.post(
+    "/api/sentiment/analyze", response_model=SentimentResponse, response_model_exclude_none=True, responses=RESPONSES
+)
 async def analyze_sentiment(request: Request, body: SentimentRequest) -> SentimentResponse:
     """Sentiment of one text (`text`) or up to 64 (`texts`): label, score in −1…1, class probabilities."""
     results, model = await engine_of(request).score_texts(body.all_texts())
     meta = Meta(source=f"{model.name}@{model.version}")
     if body.text is not None:
         first = results[0]
-        return SentimentResponse(model=model.name, model_version=model.version, label=first.label, score=first.score,
-                                 probabilities=first.probabilities, meta=meta)
+        return SentimentResponse(
+            model=model.name,
+            model_version=model.version,
+            label=first.label,
+            score=first.score,
+            probabilities=first.probabilities,
+            meta=meta,
+        )
     return SentimentResponse(model=model.name, model_version=model.version, results=results, meta=meta)
 
 
@@ -61,8 +81,9 @@ async def signals(
     pairs = [str(parse_pair(symbol))] if symbol else list(DEFAULT_SIGNAL_SYMBOLS)
 
     async def fetch() -> Fetched:
-        return Fetched(value=[s.model_dump() for s in await _signals_for(engine, pairs, timeframe, bool(symbol))],
-                       source="ai")
+        return Fetched(
+            value=[s.model_dump() for s in await _signals_for(engine, pairs, timeframe, bool(symbol))], source="ai"
+        )
 
     result = await ctx.cache.get_or_fetch("signals", f"{','.join(pairs)}:{timeframe}", fetch)
     found = [Signal.model_validate(row) for row in result.value if row["confidence"] >= min_confidence]
@@ -87,7 +108,7 @@ async def get_analysis(request: Request, symbol: Annotated[str, Path(min_length=
     """Technical, fundamental, sentiment and forecast views of one pair."""
     engine = engine_of(request)
     engine.forecaster()
-    pair, document, notes = await analysis.analyse(engine, symbol)
+    pair, document, _notes = await analysis.analyse(engine, symbol)
     return AnalysisResponse(symbol=pair, analysis=document, meta=Meta(source="ai", sources_tried=["market"]))
 
 
@@ -96,8 +117,10 @@ async def list_models(request: Request) -> ModelsResponse:
     """Every model this replica serves: version, data range trained on and held-out figures."""
     registry = engine_of(request).registry
     infos = [_info(model.name, model.metadata) for model in registry.models.values()]
-    infos += [ModelInfo(name=name, version=None, kind=None, status="unavailable", reason=reason)
-              for name, reason in registry.failures.items()]
+    infos += [
+        ModelInfo(name=name, version=None, kind=None, status="unavailable", reason=reason)
+        for name, reason in registry.failures.items()
+    ]
     return ModelsResponse(models=infos, meta=Meta(source="ai"))
 
 
@@ -108,6 +131,15 @@ def _info(name: str, metadata: dict[str, Any]) -> ModelInfo:
         evaluation = {key: evaluation[key] for key in ("method", "held_out_range", "summary")}
     if name == "signals":
         evaluation = {"calibration": metadata.get("calibration"), "backtest": metadata.get("backtest")}
-    trained_range = trained.get("range") if isinstance(trained, dict) and isinstance(trained.get("range"), list) else None
-    return ModelInfo(name=name, version=metadata.get("version"), kind=metadata.get("kind"), status="loaded",
-                     trained_range=trained_range, trained_on=trained, evaluation=evaluation)
+    trained_range = (
+        trained.get("range") if isinstance(trained, dict) and isinstance(trained.get("range"), list) else None
+    )
+    return ModelInfo(
+        name=name,
+        version=metadata.get("version"),
+        kind=metadata.get("kind"),
+        status="loaded",
+        trained_range=trained_range,
+        trained_on=trained,
+        evaluation=evaluation,
+    )

@@ -41,5 +41,8 @@ class SentimentModel:
     def _one(self, row: np.ndarray) -> SentimentScore:
         by_class = {label: round(float(value), 4) for label, value in zip(self.classes, row, strict=True)}
         label = self.classes[int(np.argmax(row))]
-        return SentimentScore(label=label, probabilities=by_class,
-                              score=round(by_class.get("positive", 0.0) - by_class.get("negative", 0.0), 4))
+        return SentimentScore(
+            label=label,
+            probabilities=by_class,
+            score=round(by_class.get("positive", 0.0) - by_class.get("negative", 0.0), 4),
+        )

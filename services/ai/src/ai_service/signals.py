@@ -87,17 +87,27 @@ def levels(kind: SignalType, z: float, forecast: Forecast, entry: float, atr: fl
     return entry + side * distance, entry - side * STOP_ATR * atr
 
 
-def decide(forecast: Forecast, entry: float, atr: float, calibration: Calibration,
-           sentiment: float | None = None) -> Decision:
+def decide(
+    forecast: Forecast, entry: float, atr: float, calibration: Calibration, sentiment: float | None = None
+) -> Decision:
     z = adjusted_z(forecast, sentiment)
     kind = direction(z, forecast, calibration.z_threshold)
     target, stop = levels(kind, z, forecast, entry, max(atr, entry * 1e-4))
     risk = abs(entry - stop)
     bin_index = calibration.lookup(abs(z))
     rates = calibration.trade_win_rate if kind != "hold" else calibration.hold_right_rate
-    return Decision(type=kind, strength=abs(z), adjusted_z=z, entry=entry, target=target, stop=stop,
-                    risk_reward=round(abs(target - entry) / risk, 3) if risk > 0 else 0.0,
-                    confidence=round(rates[bin_index], 4), score=strength_score(z), calibration_bin=bin_index)
+    return Decision(
+        type=kind,
+        strength=abs(z),
+        adjusted_z=z,
+        entry=entry,
+        target=target,
+        stop=stop,
+        risk_reward=round(abs(target - entry) / risk, 3) if risk > 0 else 0.0,
+        confidence=round(rates[bin_index], 4),
+        score=strength_score(z),
+        calibration_bin=bin_index,
+    )
 
 
 def strength_score(z: float) -> float:

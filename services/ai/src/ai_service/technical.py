@@ -28,7 +28,7 @@ def pivots(values: Array, span: int, highest: bool) -> Array:
     """Indices of strict local extremes over ±span candles."""
     found = []
     for index in range(span, len(values) - span):
-        window = values[index - span: index + span + 1]
+        window = values[index - span : index + span + 1]
         extreme = window.max() if highest else window.min()
         if values[index] == extreme and np.sum(window == extreme) == 1:
             found.append(index)
@@ -67,8 +67,11 @@ def key_indicators(candles: Candles) -> dict[str, Any]:
         "rsi_14": round(float(rsi(close)[-1]), 2),
         "macd": {"macd": _round(line[-1]), "signal": _round(signal[-1]), "histogram": _round(histogram[-1])},
         "moving_averages": averages,
-        "volume": {"last": _round(candles.v[-1]), "average_20": volume_average,
-                   "ratio_to_average": round(float(candles.v[-1]) / volume_average, 3) if volume_average else None},
+        "volume": {
+            "last": _round(candles.v[-1]),
+            "average_20": volume_average,
+            "ratio_to_average": round(float(candles.v[-1]) / volume_average, 3) if volume_average else None,
+        },
         "atr_14": _round(atr(candles.h, candles.l, close)[-1]),
     }
 

@@ -26,7 +26,21 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
     async def teardown(ctx: ServiceContext) -> None:
         await ingest.stop(ctx, app)
 
-    app = create_service_app("market", settings, setup=setup, teardown=teardown, transport=transport, description=__doc__ or "",
-                             routers=[market.router, quotes.router, ohlcv.router, exchange.router, stats.router,
-                                      providers.router, onchain.router])
+    app = create_service_app(
+        "market",
+        settings,
+        setup=setup,
+        teardown=teardown,
+        transport=transport,
+        description=__doc__ or "",
+        routers=[
+            market.router,
+            quotes.router,
+            ohlcv.router,
+            exchange.router,
+            stats.router,
+            providers.router,
+            onchain.router,
+        ],
+    )
     return app

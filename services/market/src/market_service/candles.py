@@ -22,9 +22,12 @@ def closed_only(candles: list[Candle], timeframe: str, at_ms: int) -> list[Candl
 def select_window(candles: list[Candle], query: CandleQuery) -> list[Candle]:
     """Sorted, de-duplicated candles inside [since, until]; the oldest `limit` after `since`, else the newest."""
     unique = sorted({candle.t: candle for candle in candles}.values(), key=lambda candle: candle.t)
-    inside = [candle for candle in unique if (query.since is None or candle.t >= query.since)
-              and (query.until is None or candle.t <= query.until)]
-    return inside[: query.limit] if query.since is not None else inside[-query.limit:]
+    inside = [
+        candle
+        for candle in unique
+        if (query.since is None or candle.t >= query.since) and (query.until is None or candle.t <= query.until)
+    ]
+    return inside[: query.limit] if query.since is not None else inside[-query.limit :]
 
 
 def last_closed_open_time(timeframe: str, at_ms: int) -> int:
@@ -35,8 +38,9 @@ def last_closed_open_time(timeframe: str, at_ms: int) -> int:
     return at_ms // step * step - step
 
 
-async def candles(cache: Cache, chain: ProviderChain[CandleQuery, list[Candle]], query: CandleQuery,
-                  default_ttl_s: float) -> CacheResult:
+async def candles(
+    cache: Cache, chain: ProviderChain[CandleQuery, list[Candle]], query: CandleQuery, default_ttl_s: float
+) -> CacheResult:
     now = now_ms()
     last_closed = last_closed_open_time(query.timeframe, now)
     final = query.until is not None and query.until <= last_closed

@@ -37,8 +37,13 @@ async def known_pairs(cache: Cache, chain: ProviderChain[None, ExchangeInfo]) ->
     return {row["symbol"] for row in info.value["symbols"] if row["active"]}
 
 
-async def resolve_pair(cache: Cache, chain: ProviderChain[None, ExchangeInfo], raw: str,
-                       quote: str | None = None, quote_for_usd: str = "USDT") -> Pair:
+async def resolve_pair(
+    cache: Cache,
+    chain: ProviderChain[None, ExchangeInfo],
+    raw: str,
+    quote: str | None = None,
+    quote_for_usd: str = "USDT",
+) -> Pair:
     """Parse `raw` (with `quote` replacing its quote, for conversions) and check that the pair trades.
 
     USD quotes are checked as their USDT pair: USD prices are read from USDT markets.
@@ -61,6 +66,11 @@ def unknown_pair(pair: str, pairs: set[str], raw: str) -> InvalidSymbol:
     """INVALID_SYMBOL for a known asset in a pair that does not trade, listing the pairs it does trade in."""
     base = pair.split("/")[0]
     same_base = sorted(candidate for candidate in pairs if candidate.startswith(f"{base}/"))
-    return InvalidSymbol(f"{pair} is not traded. Pairs of {base}: {', '.join(same_base[:8]) or 'none'}.",
-                         {"symbol": raw, "supported_symbols": same_base[:20] or sorted(pairs)[:20],
-                          "suggestions": same_base[:5] or suggest(pair, pairs)})
+    return InvalidSymbol(
+        f"{pair} is not traded. Pairs of {base}: {', '.join(same_base[:8]) or 'none'}.",
+        {
+            "symbol": raw,
+            "supported_symbols": same_base[:20] or sorted(pairs)[:20],
+            "suggestions": same_base[:5] or suggest(pair, pairs),
+        },
+    )

@@ -15,7 +15,9 @@ SORT_KEYS = {
 }
 
 
-async def market_list(cache: Cache, chain: ProviderChain[MarketQuery, list[MarketCoin]], query: MarketQuery) -> CacheResult:
+async def market_list(
+    cache: Cache, chain: ProviderChain[MarketQuery, list[MarketCoin]], query: MarketQuery
+) -> CacheResult:
     """The cached market list for (currency, category), big enough for `query.count` coins."""
 
     async def fetch() -> Fetched:

@@ -45,8 +45,15 @@ class MarketResponse(Envelope):
 
 
 Timeframe = Literal["1m", "5m", "15m", "1h", "4h", "1d", "1w"]
-TIMEFRAME_MS: dict[str, int] = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000,
-                                "1d": 86_400_000, "1w": 604_800_000}
+TIMEFRAME_MS: dict[str, int] = {
+    "1m": 60_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "1h": 3_600_000,
+    "4h": 14_400_000,
+    "1d": 86_400_000,
+    "1w": 604_800_000,
+}
 
 
 class MarketRow(MarketCoin):

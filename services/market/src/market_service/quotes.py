@@ -14,8 +14,15 @@ from suite_shared.providers import ProviderChain
 from .models import PairQuery
 
 
-async def cached_chain(cache: Cache, kind: str, key: str, chain: ProviderChain[Any, Any], query: Any,
-                       as_of: Callable[[Any], int | None] = lambda value: None, forever: bool = False) -> CacheResult:
+async def cached_chain(
+    cache: Cache,
+    kind: str,
+    key: str,
+    chain: ProviderChain[Any, Any],
+    query: Any,
+    as_of: Callable[[Any], int | None] = lambda value: None,
+    forever: bool = False,
+) -> CacheResult:
     """Run `chain` for `query` behind the cache; values are stored as plain JSON."""
 
     async def fetch() -> Fetched:
@@ -35,5 +42,3 @@ def _plain(value: Any) -> Any:
 
 def pair_key(query: PairQuery, *extra: object) -> str:
     return ":".join([query.base, query.quote, *(str(item) for item in extra)])
-
-

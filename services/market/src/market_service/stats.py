@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .models import GlobalSnapshot, HistoryPoint, MarketCoin, Mover
 
@@ -19,8 +19,9 @@ def movers(coins: list[MarketCoin]) -> tuple[list[Mover], list[Mover]]:
     """Top gainers and losers by 24 h change among coins with real volume."""
     liquid = [coin for coin in coins if coin.change_24h is not None and (coin.volume_24h or 0) >= MOVER_MIN_VOLUME_USD]
     ranked = sorted(liquid, key=lambda coin: coin.change_24h or 0.0, reverse=True)
-    as_mover = [Mover(symbol=coin.symbol, change_24h=coin.change_24h or 0.0, volume_24h=coin.volume_24h)
-                for coin in ranked]
+    as_mover = [
+        Mover(symbol=coin.symbol, change_24h=coin.change_24h or 0.0, volume_24h=coin.volume_24h) for coin in ranked
+    ]
     gainers = [mover for mover in as_mover[:MOVERS] if mover.change_24h > 0]
     losers = [mover for mover in reversed(as_mover[-MOVERS:]) if mover.change_24h < 0]
     return gainers, losers
@@ -44,7 +45,7 @@ def bucket_start(timestamp: int, interval: str) -> int:
         return timestamp // DAY_MS * DAY_MS
     if interval == "1w":
         return (timestamp - MONDAY_OFFSET_MS) // (7 * DAY_MS) * 7 * DAY_MS + MONDAY_OFFSET_MS
-    moment = datetime.fromtimestamp(timestamp / 1000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(timestamp / 1000, tz=UTC)
     return calendar.timegm((moment.year, moment.month, 1, 0, 0, 0)) * 1000
 
 

@@ -30,15 +30,31 @@ DAY_S = 86_400
 
 def register_upstreams(ctx: ServiceContext) -> None:
     settings, budgets = ctx.settings, ctx.settings.budgets
-    ctx.upstreams.register(UpstreamConfig("cryptopanic", settings.cryptopanic_base_url,
-                                          budget=budgets.cryptopanic_per_day, budget_window_s=DAY_S,
-                                          api_key=settings.cryptopanic_api_key,
-                                          api_key_param=CryptoPanicPosts.api_key_param))
-    ctx.upstreams.register(UpstreamConfig("newsapi", settings.newsapi_base_url, budget=budgets.newsapi_per_day,
-                                          budget_window_s=DAY_S, api_key=settings.newsapi_api_key,
-                                          api_key_param=NewsApiEverything.api_key_param))
-    for name, url in (("coindesk", settings.rss_coindesk_url), ("cointelegraph", settings.rss_cointelegraph_url),
-                      ("decrypt", settings.rss_decrypt_url)):
+    ctx.upstreams.register(
+        UpstreamConfig(
+            "cryptopanic",
+            settings.cryptopanic_base_url,
+            budget=budgets.cryptopanic_per_day,
+            budget_window_s=DAY_S,
+            api_key=settings.cryptopanic_api_key,
+            api_key_param=CryptoPanicPosts.api_key_param,
+        )
+    )
+    ctx.upstreams.register(
+        UpstreamConfig(
+            "newsapi",
+            settings.newsapi_base_url,
+            budget=budgets.newsapi_per_day,
+            budget_window_s=DAY_S,
+            api_key=settings.newsapi_api_key,
+            api_key_param=NewsApiEverything.api_key_param,
+        )
+    )
+    for name, url in (
+        ("coindesk", settings.rss_coindesk_url),
+        ("cointelegraph", settings.rss_cointelegraph_url),
+        ("decrypt", settings.rss_decrypt_url),
+    ):
         ctx.upstreams.register(UpstreamConfig(name, url, budget=budgets.default_per_min))
 
 
@@ -46,8 +62,10 @@ def build_sources(ctx: ServiceContext) -> list[tuple[NewsSource, float]]:
     """Every source with its poll interval; a keyed source without its key is left out (and logged)."""
     settings, client = ctx.settings, ctx.upstreams
     sources: list[tuple[NewsSource, float]] = [
-        (CoinDeskRss(client), settings.news_poll_rss_s), (CointelegraphRss(client), settings.news_poll_rss_s),
-        (DecryptRss(client), settings.news_poll_rss_s)]
+        (CoinDeskRss(client), settings.news_poll_rss_s),
+        (CointelegraphRss(client), settings.news_poll_rss_s),
+        (DecryptRss(client), settings.news_poll_rss_s),
+    ]
     if settings.cryptopanic_api_key:
         sources.append((CryptoPanicPosts(client), settings.news_poll_cryptopanic_s))
     if settings.newsapi_api_key:
@@ -83,8 +101,10 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
                 backlog = await store.count_unscored()
             except RedisDown:
                 backlog = None
-            return ComponentHealth(status="down" if failing and not answered else "up",
-                                   detail={"sources": report, "unscored": backlog, "scoring": scorer.last_error})
+            return ComponentHealth(
+                status="down" if failing and not answered else "up",
+                detail={"sources": report, "unscored": backlog, "scoring": scorer.last_error},
+            )
 
         ctx.health_checks["sources"] = sources_health
 
@@ -92,6 +112,13 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
         await app.state.ingestor.stop()
         await app.state.scorer.stop()
 
-    app = create_service_app("news", settings, routers=[router], setup=setup, teardown=teardown,
-                             transport=transport, description=__doc__ or "")
+    app = create_service_app(
+        "news",
+        settings,
+        routers=[router],
+        setup=setup,
+        teardown=teardown,
+        transport=transport,
+        description=__doc__ or "",
+    )
     return app

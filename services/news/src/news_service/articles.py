@@ -6,15 +6,26 @@ when we first read the story (epoch ms). Sentiment stays `None` until the ai ser
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_serializer, field_validator
 
 Category = Literal["all", "bitcoin", "ethereum", "defi", "nft"]
 Sentiment = Literal["positive", "negative", "neutral"]
-CONTRACT_FIELDS: tuple[str, ...] = ("id", "title", "url", "source", "published_at", "sentiment", "sentiment_score",
-                                    "summary", "image_url", "tags", "related_symbols")
+CONTRACT_FIELDS: tuple[str, ...] = (
+    "id",
+    "title",
+    "url",
+    "source",
+    "published_at",
+    "sentiment",
+    "sentiment_score",
+    "summary",
+    "image_url",
+    "tags",
+    "related_symbols",
+)
 
 
 class NewsQuery(BaseModel):
@@ -51,7 +62,7 @@ class Article(BaseModel):
     def _as_utc(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @field_serializer("published_at")
     def _iso(self, value: datetime | None) -> str | None:
@@ -72,13 +83,13 @@ class Article(BaseModel):
 
 
 def iso_utc(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(text: str) -> datetime:
     """An ISO-8601 time (`Z` or offset) as an aware UTC datetime; naive times are taken as UTC."""
     parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def matches_category(article: Article, category: Category) -> bool:

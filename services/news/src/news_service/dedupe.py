@@ -17,11 +17,35 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .articles import Article
 
-TRACKING_PARAMS: frozenset[str] = frozenset({
-    "ref", "ref_src", "ref_url", "referrer", "source", "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid",
-    "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "cmpid", "ncid", "sr_share", "spm", "s_cid", "guccounter",
-    "amp", "output", "rss",
-})
+TRACKING_PARAMS: frozenset[str] = frozenset(
+    {
+        "ref",
+        "ref_src",
+        "ref_url",
+        "referrer",
+        "source",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "cmpid",
+        "ncid",
+        "sr_share",
+        "spm",
+        "s_cid",
+        "guccounter",
+        "amp",
+        "output",
+        "rss",
+    }
+)
 TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "mtm_", "pk_", "piwik_", "hsa_", "at_", "oly_")
 DEFAULT_WINDOW_MS = 48 * 3_600_000
 DEFAULT_TITLE_THRESHOLD = 0.85
@@ -41,8 +65,9 @@ def canonical_url(url: str) -> str:
     host = (parts.hostname or "").lower().removeprefix("www.")
     port = parts.port if parts.port not in (None, 80, 443) else None
     netloc = f"{host}:{port}" if port else host
-    query = urlencode(sorted((key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
-                             if not _is_tracking(key)))
+    query = urlencode(
+        sorted((key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(key))
+    )
     path = re.sub(r"/{2,}", "/", parts.path).rstrip("/")
     scheme = "https" if parts.scheme in ("http", "https", "") else parts.scheme.lower()
     return urlunsplit((scheme, netloc, path, query, ""))
@@ -127,23 +152,26 @@ def merge(story: Article, copy: Article) -> Article:
     """`story` enriched by a duplicate `copy`: earliest time, unions of sources, tags and symbols, and any
     field the story lacks taken from the copy. The story's id, title, url and scores win."""
     times = [time for time in (story.published_at, copy.published_at) if time is not None]
-    return story.model_copy(update={
-        "published_at": min(times) if times else None,
-        "ingested_at": min(story.ingested_at, copy.ingested_at),
-        "sources": _union(story.sources, copy.sources),
-        "tags": _union(story.tags, copy.tags),
-        "related_symbols": _union(story.related_symbols, copy.related_symbols),
-        "summary": story.summary or copy.summary,
-        "image_url": story.image_url or copy.image_url,
-    })
+    return story.model_copy(
+        update={
+            "published_at": min(times) if times else None,
+            "ingested_at": min(story.ingested_at, copy.ingested_at),
+            "sources": _union(story.sources, copy.sources),
+            "tags": _union(story.tags, copy.tags),
+            "related_symbols": _union(story.related_symbols, copy.related_symbols),
+            "summary": story.summary or copy.summary,
+            "image_url": story.image_url or copy.image_url,
+        }
+    )
 
 
 def _union(first: Iterable[str], second: Iterable[str]) -> list[str]:
     return list(dict.fromkeys([*first, *second]))
 
 
-def dedupe(articles: Iterable[Article], window_ms: int = DEFAULT_WINDOW_MS,
-           threshold: float = DEFAULT_TITLE_THRESHOLD) -> list[Article]:
+def dedupe(
+    articles: Iterable[Article], window_ms: int = DEFAULT_WINDOW_MS, threshold: float = DEFAULT_TITLE_THRESHOLD
+) -> list[Article]:
     """Distinct stories among `articles`, in first-seen order."""
     folder = Deduplicator(window_ms, threshold)
     for article in articles:

@@ -31,8 +31,9 @@ from .store import NewsStore
 log = logging.getLogger(__name__)
 
 POLLS = Counter("news_polls_total", "News source polls by outcome", ["source", "outcome"])
-ARTICLES = Counter("news_articles_total", "Articles seen by polls: new stories or merged duplicates",
-                   ["source", "result"])
+ARTICLES = Counter(
+    "news_articles_total", "Articles seen by polls: new stories or merged duplicates", ["source", "result"]
+)
 LAST_POLL = Gauge("news_last_successful_poll_timestamp_seconds", "When each source last answered", ["source"])
 
 
@@ -78,8 +79,9 @@ class Ingestor:
             await asyncio.sleep(min(interval_s, 5.0))
 
     async def _take_slot(self, name: str, interval_s: float) -> bool:
-        taken = await self.redis.call(lambda client: client.set(f"news:poll:{name}", "1", nx=True,
-                                                                 px=int(interval_s * 1000)))
+        taken = await self.redis.call(
+            lambda client: client.set(f"news:poll:{name}", "1", nx=True, px=int(interval_s * 1000))
+        )
         return bool(taken)
 
     async def poll(self, source: NewsSource) -> int:
@@ -142,6 +144,7 @@ class Ingestor:
         await self.store.save(story, new=True)
         ARTICLES.labels(source, "new").inc()
         with contextlib.suppress(Exception):  # NATS down: the article is stored and will be scored anyway
-            await self.bus.jetstream().publish(NEWS_ARTICLE, story.model_dump_json().encode(),
-                                               headers={"Nats-Msg-Id": f"article:{story.id}"})
+            await self.bus.jetstream().publish(
+                NEWS_ARTICLE, story.model_dump_json().encode(), headers={"Nats-Msg-Id": f"article:{story.id}"}
+            )
         return 1

@@ -53,18 +53,25 @@ async def latest(
             page = await store.page(limit, category, language, sentiment)
             total, articles = page.total, page.articles
         else:
-            known = [article for article in await store.as_of(as_of)
-                     if _matches(article, category, language, sentiment)]
+            known = [
+                article for article in await store.as_of(as_of) if _matches(article, category, language, sentiment)
+            ]
             total, articles = len(known), known[:limit]
     except RedisDown as exc:
         raise ServiceUnavailable("The news store (Redis) is unreachable.") from exc
-    return NewsResponse(total=total, news=[NewsItem.model_validate(article.to_contract()) for article in articles],
-                        meta=_meta(request.app.state.ingestor, as_of))
+    return NewsResponse(
+        total=total,
+        news=[NewsItem.model_validate(article.to_contract()) for article in articles],
+        meta=_meta(request.app.state.ingestor, as_of),
+    )
 
 
 def _matches(article: Article, category: Category, language: str, sentiment: str | None) -> bool:
-    return (matches_category(article, category) and article.language == language
-            and (sentiment is None or article.sentiment == sentiment))
+    return (
+        matches_category(article, category)
+        and article.language == language
+        and (sentiment is None or article.sentiment == sentiment)
+    )
 
 
 def _meta(ingestor: Ingestor, as_of: int | None) -> Meta:
@@ -72,10 +79,18 @@ def _meta(ingestor: Ingestor, as_of: int | None) -> Meta:
     polled = {name: status.last_success_ms for name, status in ingestor.status.items()}
     last = max((value for value in polled.values() if value is not None), default=None)
     now = int(time.time() * 1000)
-    return Meta(source="news-aggregate", sources_tried=sorted(polled), cache=None,
-                age_ms=None if last is None else now - last, stale=False, as_of=as_of if as_of is not None else last)
+    return Meta(
+        source="news-aggregate",
+        sources_tried=sorted(polled),
+        cache=None,
+        age_ms=None if last is None else now - last,
+        stale=False,
+        as_of=as_of if as_of is not None else last,
+    )
 
 
 def status_report(ingestor: Ingestor) -> dict[str, Any]:
-    return {name: {"last_success_ms": status.last_success_ms, "errors": status.errors,
-                   "last_error": status.last_error} for name, status in ingestor.status.items()}
+    return {
+        name: {"last_success_ms": status.last_success_ms, "errors": status.errors, "last_error": status.last_error}
+        for name, status in ingestor.status.items()
+    }

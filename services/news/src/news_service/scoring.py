@@ -60,8 +60,9 @@ def text_of(article: Article) -> str:
 
 
 class Scorer:
-    def __init__(self, store: NewsStore, redis: RedisLink, bus: Bus, wake: asyncio.Event, retry_s: float,
-                 timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, store: NewsStore, redis: RedisLink, bus: Bus, wake: asyncio.Event, retry_s: float, timeout_s: float = 5.0
+    ) -> None:
         self.store, self.redis, self.bus, self.wake = store, redis, bus, wake
         self.retry_s, self.timeout_s = retry_s, timeout_s
         self.last_error: str | None = None
@@ -93,8 +94,9 @@ class Scorer:
     async def score_batch(self) -> bool:
         """Score the oldest unscored batch; True when a full batch was scored (there may be more)."""
         # One scorer at a time across replicas (a lease a little longer than one request can take).
-        got = await self.redis.call(lambda client: client.set("news:scoring", "1", nx=True,
-                                                               px=int((self.timeout_s + 5) * 1000)))
+        got = await self.redis.call(
+            lambda client: client.set("news:scoring", "1", nx=True, px=int((self.timeout_s + 5) * 1000))
+        )
         if not got:
             return False
         try:
@@ -111,9 +113,17 @@ class Scorer:
                 return False
             now = int(time.time() * 1000)
             model = f"{reply.model}@{reply.model_version}" if reply.model else None
-            scored = [article.model_copy(update={"sentiment": result.label, "sentiment_score": round(result.score, 4),
-                                                 "scored_at": now, "sentiment_model": model})
-                      for article, result in zip(articles, reply.scores, strict=True)]
+            scored = [
+                article.model_copy(
+                    update={
+                        "sentiment": result.label,
+                        "sentiment_score": round(result.score, 4),
+                        "scored_at": now,
+                        "sentiment_model": model,
+                    }
+                )
+                for article, result in zip(articles, reply.scores, strict=True)
+            ]
             await self.store.mark_scored(scored)
             await asyncio.gather(*(self._publish(article) for article in scored))
             SCORED.labels("ok").inc()
@@ -126,7 +136,7 @@ class Scorer:
     async def _ask(self, texts: list[str]) -> ScoreReply | None:
         try:
             reply = await self.bus.request(AI_SENTIMENT_SCORE, ScoreRequest(texts=texts), ScoreReply, self.timeout_s)
-        except (BusUnavailable, NatsError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, BusUnavailable, NatsError) as exc:
             SCORED.labels("ai_unavailable").inc()
             self.last_error = f"ai did not answer: {type(exc).__name__}"
             log.info("news scorer: %s; %d articles stay queued", self.last_error, len(texts))
@@ -143,9 +153,13 @@ class Scorer:
         try:
             # The message id lets JetStream drop a repeat within its duplicate window (a retried publish
             # whose first ack was lost, two scorers racing).
-            await self.bus.jetstream().publish(NEWS_SCORED, scored_event(article), timeout=self.timeout_s,
-                                               headers={"Nats-Msg-Id": f"scored:{article.id}:{article.scored_at}"})
-        except Exception as exc:  # noqa: BLE001 - any NATS failure: keep it for the next round
+            await self.bus.jetstream().publish(
+                NEWS_SCORED,
+                scored_event(article),
+                timeout=self.timeout_s,
+                headers={"Nats-Msg-Id": f"scored:{article.id}:{article.scored_at}"},
+            )
+        except Exception as exc:
             log.warning("news scorer: could not publish %s on %s: %s", article.id, NEWS_SCORED, exc)
             await self.redis.call(lambda client: client.zadd(UNPUBLISHED, {article.id: article.ingested_at}))
             return
@@ -163,6 +177,11 @@ class Scorer:
 
 def scored_event(article: Article) -> bytes:
     """`news.scored`: the contract's article plus when it was ingested and scored, and by which model."""
-    body = {**article.to_contract(), "ingested_at": article.ingested_at, "scored_at": article.scored_at,
-            "sentiment_model": article.sentiment_model, "published_ms": article.published_ms}
+    body = {
+        **article.to_contract(),
+        "ingested_at": article.ingested_at,
+        "scored_at": article.scored_at,
+        "sentiment_model": article.sentiment_model,
+        "published_ms": article.published_ms,
+    }
     return orjson.dumps(body)

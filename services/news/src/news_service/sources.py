@@ -12,7 +12,7 @@ import calendar
 import html
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any, ClassVar
 
@@ -26,8 +26,12 @@ from .dedupe import article_id, canonical_url
 from .symbols import derive_tags, extract_symbols, normalise_symbols
 
 NEWSAPI_QUERY = "bitcoin OR ethereum OR crypto OR cryptocurrency OR blockchain"
-CATEGORY_QUERIES = {"bitcoin": "bitcoin", "ethereum": "ethereum", "defi": "defi OR \"decentralized finance\"",
-                    "nft": "nft OR nfts"}
+CATEGORY_QUERIES = {
+    "bitcoin": "bitcoin",
+    "ethereum": "ethereum",
+    "defi": 'defi OR "decentralized finance"',
+    "nft": "nft OR nfts",
+}
 CATEGORY_CURRENCIES = {"bitcoin": "BTC", "ethereum": "ETH"}
 REMOVED = "[Removed]"  # NewsAPI's placeholder for articles withdrawn by their publisher
 
@@ -72,18 +76,39 @@ def first_image(fragment: str | None) -> str | None:
     return extractor.first_image
 
 
-def build_article(*, provider: str, publisher: str, title: str, url: str, published_at: datetime | None,
-                  ingested_at: int, summary: str | None = None, image_url: str | None = None,
-                  language: str = "en", currencies: list[str] | None = None) -> Article:
+def build_article(
+    *,
+    provider: str,
+    publisher: str,
+    title: str,
+    url: str,
+    published_at: datetime | None,
+    ingested_at: int,
+    summary: str | None = None,
+    image_url: str | None = None,
+    language: str = "en",
+    currencies: list[str] | None = None,
+) -> Article:
     """An `Article` with id, canonical URL, symbols and tags derived the same way for every source."""
     clean_title = strip_html(title) or title.strip()
     canonical = canonical_url(url)
     symbols = extract_symbols(clean_title, summary)
     symbols += [code for code in normalise_symbols(currencies or []) if code not in symbols]
-    return Article(id=article_id(canonical), title=clean_title, url=url.strip(), canonical_url=canonical,
-                   source=publisher, sources=[provider], published_at=published_at, ingested_at=ingested_at,
-                   language=language, summary=summary, image_url=image_url, related_symbols=symbols,
-                   tags=derive_tags(clean_title, summary, symbols))
+    return Article(
+        id=article_id(canonical),
+        title=clean_title,
+        url=url.strip(),
+        canonical_url=canonical,
+        source=publisher,
+        sources=[provider],
+        published_at=published_at,
+        ingested_at=ingested_at,
+        language=language,
+        summary=summary,
+        image_url=image_url,
+        related_symbols=symbols,
+        tags=derive_tags(clean_title, summary, symbols),
+    )
 
 
 class NewsSource(Fetcher[NewsQuery, list[Article]]):
@@ -140,11 +165,17 @@ class CryptoPanicPosts(NewsSource):
         currencies = [c["code"] for c in post.get("currencies") or [] if isinstance(c, dict) and "code" in c]
         metadata = post.get("metadata") if isinstance(post.get("metadata"), dict) else {}  # paid plans only
         return build_article(
-            provider=self.name, publisher=_text(publisher.get("title")) or _text(post.get("domain")) or self.name,
-            title=post["title"], url=post["url"], published_at=_time(post.get("published_at")), ingested_at=at,
+            provider=self.name,
+            publisher=_text(publisher.get("title")) or _text(post.get("domain")) or self.name,
+            title=post["title"],
+            url=post["url"],
+            published_at=_time(post.get("published_at")),
+            ingested_at=at,
             summary=strip_html(_text(metadata.get("description")) or _text(post.get("description"))),
-            image_url=_text(metadata.get("image")), language=_text(publisher.get("region")) or "en",
-            currencies=currencies)
+            image_url=_text(metadata.get("image")),
+            language=_text(publisher.get("region")) or "en",
+            currencies=currencies,
+        )
 
 
 class NewsApiEverything(NewsSource):
@@ -156,8 +187,10 @@ class NewsApiEverything(NewsSource):
 
     def build_request(self, query: NewsQuery) -> UpstreamRequest:
         search = CATEGORY_QUERIES.get(query.category, NEWSAPI_QUERY)
-        return UpstreamRequest("/v2/everything", {"q": search, "language": query.language, "sortBy": "publishedAt",
-                                                  "pageSize": query.limit})
+        return UpstreamRequest(
+            "/v2/everything",
+            {"q": search, "language": query.language, "sortBy": "publishedAt", "pageSize": query.limit},
+        )
 
     def parse(self, body: Any, ingested_at: int | None = None) -> list[Article]:
         if isinstance(body, dict) and body.get("status") == "error":
@@ -172,9 +205,15 @@ class NewsApiEverything(NewsSource):
             return None
         publisher = item.get("source") if isinstance(item.get("source"), dict) else {}
         return build_article(
-            provider=self.name, publisher=_text(publisher.get("name")) or self.name, title=item["title"],
-            url=item["url"], published_at=_time(item.get("publishedAt")), ingested_at=at,
-            summary=strip_html(_text(item.get("description"))), image_url=_text(item.get("urlToImage")))
+            provider=self.name,
+            publisher=_text(publisher.get("name")) or self.name,
+            title=item["title"],
+            url=item["url"],
+            published_at=_time(item.get("publishedAt")),
+            ingested_at=at,
+            summary=strip_html(_text(item.get("description"))),
+            image_url=_text(item.get("urlToImage")),
+        )
 
 
 class RssFeed(NewsSource):
@@ -206,9 +245,16 @@ class RssFeed(NewsSource):
             return None
         raw_summary = entry.get("summary") or _content(entry)
         return build_article(
-            provider=self.name, publisher=self.publisher, title=title, url=link, published_at=_entry_time(entry),
-            ingested_at=at, summary=strip_html(raw_summary), image_url=_entry_image(entry, raw_summary),
-            language=language)
+            provider=self.name,
+            publisher=self.publisher,
+            title=title,
+            url=link,
+            published_at=_entry_time(entry),
+            ingested_at=at,
+            summary=strip_html(raw_summary),
+            image_url=_entry_image(entry, raw_summary),
+            language=language,
+        )
 
 
 class CoinDeskRss(RssFeed):
@@ -246,7 +292,7 @@ def _entry_time(entry: Any) -> datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if parsed is None:
         return None
-    return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
 
 
 def _entry_image(entry: Any, raw_summary: str | None) -> str | None:

@@ -142,8 +142,11 @@ class NewsStore:
             if old:
                 pipe.hdel(SCORES, *old)
             languages = [key async for key in client.scan_iter(match=f"{PREFIX}lang:*", count=100)]
-            for key in (["time", "ingested", "unscored"] + [f"cat:{tag}" for tag in TAGS]
-                        + [f"sent:{label}" for label in get_args(Sentiment)]):
+            for key in (
+                ["time", "ingested", "unscored"]
+                + [f"cat:{tag}" for tag in TAGS]
+                + [f"sent:{label}" for label in get_args(Sentiment)]
+            ):
                 pipe.zremrangebyscore(f"{PREFIX}{key}", "-inf", cutoff)
             for key in languages:
                 pipe.zremrangebyscore(key, "-inf", cutoff)
@@ -175,8 +178,9 @@ class NewsStore:
     async def as_of(self, as_of_ms: int) -> list[Article]:
         """Stories we had ingested by `as_of_ms` (newest first), as we knew them then: a score that came
         later is removed (scores are given when scored, so `ingested_at` bounds what was known)."""
-        ids = await self.redis.call(lambda client: client.zrevrangebyscore(
-            f"{PREFIX}ingested", as_of_ms, "-inf", start=0, num=SCAN_LIMIT))
+        ids = await self.redis.call(
+            lambda client: client.zrevrangebyscore(f"{PREFIX}ingested", as_of_ms, "-inf", start=0, num=SCAN_LIMIT)
+        )
         articles = await self.get(raw.decode() for raw in ids)
         known = []
         for article in articles:

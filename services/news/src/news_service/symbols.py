@@ -17,40 +17,132 @@ from suite_shared.symbols import parse_asset
 
 # Canonical ticker -> names that unambiguously mean the asset (matched case-insensitively as whole words).
 ASSET_NAMES: dict[str, tuple[str, ...]] = {
-    "BTC": ("bitcoin", "bitcoins"), "ETH": ("ethereum", "ether"), "SOL": ("solana",), "XRP": ("ripple",),
-    "BNB": ("binance coin",), "ADA": ("cardano",), "DOGE": ("dogecoin",), "DOT": ("polkadot",),
-    "LINK": ("chainlink",), "AVAX": (), "MATIC": (), "POL": (), "TRX": (), "LTC": ("litecoin",),
-    "BCH": ("bitcoin cash",), "XLM": (), "ATOM": (), "XMR": ("monero",), "ETC": ("ethereum classic",),
-    "FIL": ("filecoin",), "TON": ("toncoin",), "SHIB": ("shiba inu",), "PEPE": (), "UNI": ("uniswap",),
-    "AAVE": ("aave",), "MKR": ("makerdao",), "LDO": ("lido dao",), "CRV": ("curve dao",), "COMP": (),
-    "ARB": ("arbitrum",), "OP": (), "NEAR": ("near protocol",), "APT": ("aptos",), "SUI": (),
-    "ONE": ("harmony one",), "GAS": (), "SUN": (), "OM": ("mantra dao",), "ALGO": ("algorand",),
-    "HBAR": ("hedera",), "ICP": ("internet computer",), "FTT": (), "USDT": ("tether",), "USDC": ("usd coin",),
-    "DAI": (), "TRUMP": (), "HYPE": ("hyperliquid",), "SUSHI": ("sushiswap",),
+    "BTC": ("bitcoin", "bitcoins"),
+    "ETH": ("ethereum", "ether"),
+    "SOL": ("solana",),
+    "XRP": ("ripple",),
+    "BNB": ("binance coin",),
+    "ADA": ("cardano",),
+    "DOGE": ("dogecoin",),
+    "DOT": ("polkadot",),
+    "LINK": ("chainlink",),
+    "AVAX": (),
+    "MATIC": (),
+    "POL": (),
+    "TRX": (),
+    "LTC": ("litecoin",),
+    "BCH": ("bitcoin cash",),
+    "XLM": (),
+    "ATOM": (),
+    "XMR": ("monero",),
+    "ETC": ("ethereum classic",),
+    "FIL": ("filecoin",),
+    "TON": ("toncoin",),
+    "SHIB": ("shiba inu",),
+    "PEPE": (),
+    "UNI": ("uniswap",),
+    "AAVE": ("aave",),
+    "MKR": ("makerdao",),
+    "LDO": ("lido dao",),
+    "CRV": ("curve dao",),
+    "COMP": (),
+    "ARB": ("arbitrum",),
+    "OP": (),
+    "NEAR": ("near protocol",),
+    "APT": ("aptos",),
+    "SUI": (),
+    "ONE": ("harmony one",),
+    "GAS": (),
+    "SUN": (),
+    "OM": ("mantra dao",),
+    "ALGO": ("algorand",),
+    "HBAR": ("hedera",),
+    "ICP": ("internet computer",),
+    "FTT": (),
+    "USDT": ("tether",),
+    "USDC": ("usd coin",),
+    "DAI": (),
+    "TRUMP": (),
+    "HYPE": ("hyperliquid",),
+    "SUSHI": ("sushiswap",),
 }
 # Names that are also ordinary words: they count only capitalised and not opening a sentence.
 CAPITALISED_NAMES: dict[str, tuple[str, ...]] = {
-    "AVAX": ("Avalanche",), "MATIC": ("Polygon",), "TRX": ("Tron", "TRON"), "XLM": ("Stellar",),
-    "ATOM": ("Cosmos",), "OP": ("Optimism",), "SUI": ("Sui",), "PEPE": ("Pepe",),
+    "AVAX": ("Avalanche",),
+    "MATIC": ("Polygon",),
+    "TRX": ("Tron", "TRON"),
+    "XLM": ("Stellar",),
+    "ATOM": ("Cosmos",),
+    "OP": ("Optimism",),
+    "SUI": ("Sui",),
+    "PEPE": ("Pepe",),
 }
 # Tickers that are also common English words (or initialisms) in upper case.
-WORD_TICKERS: frozenset[str] = frozenset({"ONE", "GAS", "SUN", "NEAR", "LINK", "DOT", "OM", "ARB", "OP", "UNI",
-                                          "COMP", "HYPE", "TRUMP", "ATOM", "SUI", "TON", "DAI", "FTT", "ICP"})
+WORD_TICKERS: frozenset[str] = frozenset(
+    {
+        "ONE",
+        "GAS",
+        "SUN",
+        "NEAR",
+        "LINK",
+        "DOT",
+        "OM",
+        "ARB",
+        "OP",
+        "UNI",
+        "COMP",
+        "HYPE",
+        "TRUMP",
+        "ATOM",
+        "SUI",
+        "TON",
+        "DAI",
+        "FTT",
+        "ICP",
+    }
+)
 KNOWN_ASSETS: frozenset[str] = TRACKED_ASSETS
 assert set(ASSET_NAMES) == set(TRACKED_ASSETS), "every tracked asset needs its names here (maybe none)"
 
 CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
     "bitcoin": ("bitcoin", "btc", "satoshi", "lightning network", "ordinals"),
     "ethereum": ("ethereum", "ether", "eth", "vitalik", "erc-20", "layer 2", "layer-2"),
-    "defi": ("defi", "decentralized finance", "decentralised finance", "dex", "decentralized exchange",
-             "liquidity pool", "yield farming", "lending protocol", "tvl", "total value locked", "uniswap",
-             "aave", "makerdao", "curve finance", "lido", "staking protocol", "stablecoin"),
-    "nft": ("nft", "nfts", "non-fungible", "non fungible", "opensea", "bored ape", "cryptopunks", "digital collectible",
-            "digital collectibles"),
+    "defi": (
+        "defi",
+        "decentralized finance",
+        "decentralised finance",
+        "dex",
+        "decentralized exchange",
+        "liquidity pool",
+        "yield farming",
+        "lending protocol",
+        "tvl",
+        "total value locked",
+        "uniswap",
+        "aave",
+        "makerdao",
+        "curve finance",
+        "lido",
+        "staking protocol",
+        "stablecoin",
+    ),
+    "nft": (
+        "nft",
+        "nfts",
+        "non-fungible",
+        "non fungible",
+        "opensea",
+        "bored ape",
+        "cryptopunks",
+        "digital collectible",
+        "digital collectibles",
+    ),
 }
 CATEGORY_SYMBOLS: dict[str, frozenset[str]] = {
-    "bitcoin": frozenset({"BTC"}), "ethereum": frozenset({"ETH"}),
-    "defi": frozenset({"UNI", "AAVE", "MKR", "LDO", "CRV", "COMP", "SUSHI"}), "nft": frozenset(),
+    "bitcoin": frozenset({"BTC"}),
+    "ethereum": frozenset({"ETH"}),
+    "defi": frozenset({"UNI", "AAVE", "MKR", "LDO", "CRV", "COMP", "SUSHI"}),
+    "nft": frozenset(),
 }
 
 _DOLLAR_TICKER = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z0-9]{0,9})\b")
@@ -67,7 +159,9 @@ _NAME_TO_ASSET: dict[str, str] = {name: asset for asset, names in ASSET_NAMES.it
 _NAMES = _name_pattern(_NAME_TO_ASSET)
 _CAPITALISED_TO_ASSET: dict[str, str] = {name: asset for asset, names in CAPITALISED_NAMES.items() for name in names}
 _CAPITALISED = re.compile(rf"\b(?:{'|'.join(map(re.escape, _CAPITALISED_TO_ASSET))})\b")
-_CATEGORY_PATTERNS: dict[str, re.Pattern[str]] = {name: _name_pattern(words) for name, words in CATEGORY_KEYWORDS.items()}
+_CATEGORY_PATTERNS: dict[str, re.Pattern[str]] = {
+    name: _name_pattern(words) for name, words in CATEGORY_KEYWORDS.items()
+}
 
 
 def extract_symbols(*texts: str | None, known_assets: Iterable[str] = KNOWN_ASSETS) -> list[str]:
@@ -88,11 +182,15 @@ def _collect(text: str, known: set[str], found: dict[str, int], offset: int) -> 
     hits: list[tuple[int, str]] = []
     hits += [(m.start(), _canonical(m.group(1))) for m in _DOLLAR_TICKER.finditer(text)]
     shouted = _is_shouted(text)
-    hits += [(m.start(), m.group(1)) for m in _CAPS_TICKER.finditer(text)
-             if m.group(1) not in WORD_TICKERS or not shouted]
+    hits += [
+        (m.start(), m.group(1)) for m in _CAPS_TICKER.finditer(text) if m.group(1) not in WORD_TICKERS or not shouted
+    ]
     hits += [(m.start(), _NAME_TO_ASSET[m.group(0).lower()]) for m in _NAMES.finditer(text)]
-    hits += [(m.start(), _CAPITALISED_TO_ASSET[m.group(0)]) for m in _CAPITALISED.finditer(text)
-             if not _SENTENCE_START.search(text[: m.start()])]
+    hits += [
+        (m.start(), _CAPITALISED_TO_ASSET[m.group(0)])
+        for m in _CAPITALISED.finditer(text)
+        if not _SENTENCE_START.search(text[: m.start()])
+    ]
     for position, asset in sorted(hits):
         add(asset, position)
 
@@ -125,5 +223,8 @@ def derive_tags(title: str, summary: str | None, symbols: Iterable[str]) -> list
     """The contract categories (bitcoin, ethereum, defi, nft) a story belongs to."""
     text = f"{title} {summary or ''}"
     symbol_set = set(symbols)
-    return [category for category, pattern in _CATEGORY_PATTERNS.items()
-            if symbol_set & CATEGORY_SYMBOLS[category] or pattern.search(text)]
+    return [
+        category
+        for category, pattern in _CATEGORY_PATTERNS.items()
+        if symbol_set & CATEGORY_SYMBOLS[category] or pattern.search(text)
+    ]

@@ -134,8 +134,13 @@ class NewsConsumer:
         if not self.bus.connected:
             raise BusUnavailable("NATS not connected")
         js = self.bus.jetstream()
-        config = ConsumerConfig(durable_name=DURABLE, deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT,
-                                ack_wait=30.0, max_ack_pending=1000)
+        config = ConsumerConfig(
+            durable_name=DURABLE,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=30.0,
+            max_ack_pending=1000,
+        )
         subscription = await js.pull_subscribe(NEWS_SCORED, durable=DURABLE, stream=NEWS_STREAM, config=config)
         last_trim = 0.0
         while True:

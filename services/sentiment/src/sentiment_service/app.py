@@ -18,14 +18,16 @@ from .fear_greed import AlternativeMeFearGreed
 from .routes import router
 
 
-
 def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     settings = settings or get_settings()
     app: FastAPI
 
     async def setup(ctx: ServiceContext) -> None:
-        ctx.upstreams.register(UpstreamConfig("alternative_me", ctx.settings.alternative_me_base_url,
-                                              budget=ctx.settings.budgets.default_per_min))
+        ctx.upstreams.register(
+            UpstreamConfig(
+                "alternative_me", ctx.settings.alternative_me_base_url, budget=ctx.settings.budgets.default_per_min
+            )
+        )
         app.state.fear_greed = ProviderChain("fear_greed", [AlternativeMeFearGreed(ctx.upstreams)])
         retention_s = ctx.settings.news_retention_s
         app.state.aggregates = NewsAggregates(ctx.redis, int(retention_s * 1000))
@@ -46,6 +48,13 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
     async def teardown(ctx: ServiceContext) -> None:
         await app.state.consumer.stop()
 
-    app = create_service_app("sentiment", settings, routers=[router], setup=setup, teardown=teardown,
-                             transport=transport, description=__doc__ or "")
+    app = create_service_app(
+        "sentiment",
+        settings,
+        routers=[router],
+        setup=setup,
+        teardown=teardown,
+        transport=transport,
+        description=__doc__ or "",
+    )
     return app

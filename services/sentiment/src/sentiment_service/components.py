@@ -15,7 +15,7 @@ data the suite really has — or null, never made up:
 from __future__ import annotations
 
 import asyncio
-import logging
+import itertools
 import math
 import statistics
 from dataclasses import dataclass, field, fields
@@ -45,8 +45,11 @@ class Components:
     notes: list[str] = field(default_factory=list)
 
     def scores(self) -> dict[str, float | None]:
-        return {item.name: None if (value := getattr(self, item.name)) is None else round(value, 1)
-                for item in fields(self) if item.name != "notes"}
+        return {
+            item.name: None if (value := getattr(self, item.name)) is None else round(value, 1)
+            for item in fields(self)
+            if item.name != "notes"
+        }
 
 
 def clamp(value: float) -> float:
@@ -57,7 +60,7 @@ def volatility_score(closes: list[float]) -> tuple[float, float] | None:
     """(score, ratio of 30-day to 90-day volatility) from daily closes, oldest first; None if too few."""
     if len(closes) < 61:
         return None
-    returns = [math.log(b / a) for a, b in zip(closes, closes[1:], strict=False) if a > 0 and b > 0]
+    returns = [math.log(b / a) for a, b in itertools.pairwise(closes) if a > 0 and b > 0]
     recent, longer = returns[-30:], returns[-90:]
 
     base = statistics.stdev(longer)
@@ -76,12 +79,16 @@ def momentum_score(closes: list[float]) -> tuple[float, float] | None:
     return clamp(50 + 50 * math.tanh(deviation / 0.10)), deviation
 
 
-async def compute(bus: Bus, http: httpx.AsyncClient, market_url: str, aggregates: NewsAggregates,
-                  now_ms: int, timeout_s: float = 3.0) -> Components:
+async def compute(
+    bus: Bus, http: httpx.AsyncClient, market_url: str, aggregates: NewsAggregates, now_ms: int, timeout_s: float = 3.0
+) -> Components:
     components = Components()
     candles, dominance, news = await asyncio.gather(
-        _closes(bus, timeout_s), _btc_dominance(http, market_url, timeout_s),
-        aggregates.summary(None, DAY_MS, DAY_MS, now_ms), return_exceptions=True)
+        _closes(bus, timeout_s),
+        _btc_dominance(http, market_url, timeout_s),
+        aggregates.summary(None, DAY_MS, DAY_MS, now_ms),
+        return_exceptions=True,
+    )
     if isinstance(candles, list):
         if (vol := volatility_score(candles)) is not None:
             components.volatility = vol[0]
@@ -98,8 +105,10 @@ async def compute(bus: Bus, http: httpx.AsyncClient, market_url: str, aggregates
         components.notes.append(f"dominance: market stats unavailable ({dominance})")
     if not isinstance(news, BaseException) and news.score is not None:
         components.social_media = clamp(50 + 50 * news.score)
-        components.notes.append(f"social_media {components.social_media:.0f}: {news.count} news headlines in 24 h "
-                                f"averaged {news.score:+.2f} by the ai model (news, not social networks)")
+        components.notes.append(
+            f"social_media {components.social_media:.0f}: {news.count} news headlines in 24 h "
+            f"averaged {news.score:+.2f} by the ai model (news, not social networks)"
+        )
     else:
         components.notes.append("social_media: no scored news in the last 24 h")
     components.notes.append("surveys and trends: no source, null")
@@ -110,7 +119,7 @@ async def _closes(bus: Bus, timeout_s: float) -> list[float] | str:
     request = CandlesRequest(symbol=PAIR, timeframe="1d", limit=91)
     try:
         reply = await bus.request(MARKET_CANDLES_GET, request, CandlesReply, timeout_s)
-    except (BusUnavailable, NatsError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, BusUnavailable, NatsError) as exc:
         return type(exc).__name__
     if reply.error is not None:
         return reply.error.code

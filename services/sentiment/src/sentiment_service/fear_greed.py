@@ -27,5 +27,6 @@ class AlternativeMeFearGreed(Fetcher[None, FearGreed]):
         value = int(entry["value"])
         if not 0 <= value <= 100:
             raise ValueError(f"index out of range: {value}")
-        return FearGreed(value=value, classification=str(entry["value_classification"]),
-                         as_of=int(entry["timestamp"]) * 1000)
+        return FearGreed(
+            value=value, classification=str(entry["value_classification"]), as_of=int(entry["timestamp"]) * 1000
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -36,7 +36,7 @@ class ComponentsModel(BaseModel):
 
 
 class GlobalSentimentResponse(Envelope):
-    fearGreedIndex: int = Field(ge=0, le=100, description="Alternative.me Fear & Greed Index")  # noqa: N815
+    fearGreedIndex: int = Field(ge=0, le=100, description="Alternative.me Fear & Greed Index")
     sentiment: Label
     value_classification: str = Field(description="Alternative.me's own words, e.g. 'Fear'")
     components: ComponentsModel
@@ -75,13 +75,19 @@ async def global_sentiment(request: Request, ctx: Context) -> GlobalSentimentRes
         reading = result.value
         now = int(time.time() * 1000)
         components = await compute(ctx.bus, ctx.internal_http, ctx.settings.market_url, state.aggregates, now)
-        description = (f"Fear & Greed {reading.value} ({reading.classification}) per Alternative.me. "
-                       + "; ".join(components.notes) + ".")
-        value = {"fearGreedIndex": reading.value, "sentiment": index_sentiment(reading.value),
-                 "value_classification": reading.classification, "components": components.scores(),
-                 "description": description,
-                 "last_updated": datetime.fromtimestamp(reading.as_of / 1000, tz=timezone.utc).strftime(
-                     "%Y-%m-%dT%H:%M:%SZ")}
+        description = (
+            f"Fear & Greed {reading.value} ({reading.classification}) per Alternative.me. "
+            + "; ".join(components.notes)
+            + "."
+        )
+        value = {
+            "fearGreedIndex": reading.value,
+            "sentiment": index_sentiment(reading.value),
+            "value_classification": reading.classification,
+            "components": components.scores(),
+            "description": description,
+            "last_updated": datetime.fromtimestamp(reading.as_of / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
         return Fetched(value, result.source, result.sources_tried, reading.as_of)
 
     cached = await ctx.cache.get_or_fetch("sentiment", "global", fetch)
@@ -94,23 +100,34 @@ def asset_of(raw: str) -> str:
     return require_known(asset, TRACKED_ASSETS, raw)
 
 
-@router.get("/api/sentiment/symbol/{symbol:path}", response_model=SymbolSentimentResponse,
-            responses=ERROR_RESPONSES)
+@router.get("/api/sentiment/symbol/{symbol:path}", response_model=SymbolSentimentResponse, responses=ERROR_RESPONSES)
 async def symbol_sentiment(symbol: str, request: Request, ctx: Context) -> SymbolSentimentResponse:
     asset = asset_of(symbol)
     aggregates: NewsAggregates = request.app.state.aggregates
     settings = ctx.settings
     now = int(time.time() * 1000)
     try:
-        summary = await aggregates.summary(asset, int(settings.sentiment_window_h * HOUR_MS),
-                                           int(settings.sentiment_half_life_h * HOUR_MS), now)
+        summary = await aggregates.summary(
+            asset, int(settings.sentiment_window_h * HOUR_MS), int(settings.sentiment_half_life_h * HOUR_MS), now
+        )
     except RedisDown as exc:
         raise ServiceUnavailable("The sentiment store (Redis) is unreachable.") from exc
     consumer = request.app.state.consumer
     dominance = round(100 * summary.count / summary.total, 2) if summary.total else 0.0
     return SymbolSentimentResponse(
-        symbol=asset, sentiment_score=summary.score, sentiment=label(summary.score), social_volume=summary.count,
-        social_dominance=dominance, news_sentiment=summary.score, twitter_sentiment=None, reddit_sentiment=None,
+        symbol=asset,
+        sentiment_score=summary.score,
+        sentiment=label(summary.score),
+        social_volume=summary.count,
+        social_dominance=dominance,
+        news_sentiment=summary.score,
+        twitter_sentiment=None,
+        reddit_sentiment=None,
         window_hours=settings.sentiment_window_h,
-        meta=Meta(source="news-scored", sources_tried=["news-scored"], age_ms=None if consumer.last_message_ms is None
-                  else now - consumer.last_message_ms, as_of=now))
+        meta=Meta(
+            source="news-scored",
+            sources_tried=["news-scored"],
+            age_ms=None if consumer.last_message_ms is None else now - consumer.last_message_ms,
+            as_of=now,
+        ),
+    )

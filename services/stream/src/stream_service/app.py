@@ -37,6 +37,13 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
     async def teardown(ctx: ServiceContext) -> None:
         await cancel_all([app.state.gc_task])
 
-    app = create_service_app("stream", settings or get_settings(), routers=[router], setup=setup,
-                             teardown=teardown, transport=transport, description=__doc__ or "")
+    app = create_service_app(
+        "stream",
+        settings or get_settings(),
+        routers=[router],
+        setup=setup,
+        teardown=teardown,
+        transport=transport,
+        description=__doc__ or "",
+    )
     return app

@@ -62,8 +62,12 @@ IDLE = (1000, "idle: no subscription and no message", "idle")
 
 
 class Connection:
-    def __init__(self, send: Callable[[str], Awaitable[None]], close: Callable[[int, str], Awaitable[None]],
-                 max_queued: int = MAX_QUEUED) -> None:
+    def __init__(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        close: Callable[[int, str], Awaitable[None]],
+        max_queued: int = MAX_QUEUED,
+    ) -> None:
         self._send = send
         self._close = close
         self.seq = 0

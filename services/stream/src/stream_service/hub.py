@@ -36,9 +36,12 @@ log = logging.getLogger(__name__)
 
 # channel → (stream, subject pattern); the news stream is declared with the news service's retention.
 SOURCES: dict[str, tuple[str, str]] = {
-    "ticker": ("MARKET", subjects.MARKET_TICKER_ALL), "trades": ("MARKET", subjects.MARKET_TRADE_ALL),
-    "candles": ("MARKET", subjects.MARKET_CANDLE_ALL), "orderbook": ("MARKET", subjects.MARKET_BOOK_ALL),
-    "news": (subjects.NEWS_STREAM, subjects.NEWS_SCORED), "signals": ("SIGNALS", subjects.AI_SIGNAL),
+    "ticker": ("MARKET", subjects.MARKET_TICKER_ALL),
+    "trades": ("MARKET", subjects.MARKET_TRADE_ALL),
+    "candles": ("MARKET", subjects.MARKET_CANDLE_ALL),
+    "orderbook": ("MARKET", subjects.MARKET_BOOK_ALL),
+    "news": (subjects.NEWS_STREAM, subjects.NEWS_SCORED),
+    "signals": ("SIGNALS", subjects.AI_SIGNAL),
 }
 ALL = "*"
 
@@ -110,8 +113,13 @@ class Hub:
             info = await ensure_stream(js, spec)
             self.position.setdefault(spec.name, info.state.last_seq)
         for channel, (stream, subject) in SOURCES.items():
-            await js.subscribe(subject, stream=stream, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW,
-                               cb=self._handler(channel, stream, bus.service))
+            await js.subscribe(
+                subject,
+                stream=stream,
+                ordered_consumer=True,
+                deliver_policy=DeliverPolicy.NEW,
+                cb=self._handler(channel, stream, bus.service),
+            )
 
     def _handler(self, channel: str, stream: str, service: str) -> Any:
         async def on_message(msg: Msg) -> None:
@@ -124,6 +132,7 @@ class Hub:
             seq = msg.metadata.sequence.stream
             self.fan_out(channel, keys, data, Cursor(stream, seq))
             self.position[stream] = max(seq, self.position.get(stream, 0))
+
         return on_message
 
 

@@ -1,14 +1,15 @@
 """The WebSocket protocol of the contract: client messages in, typed; every mistake a clear error.
 
-Client messages: `{"action": "subscribe"|"unsubscribe", "channel": "...", "symbols": [...]}`,
-`{"action": "resume", "session": "...", "last_seq": n}` and `{"type": "ping"}`. Anything else — not JSON, too large, an unknown action, channel or symbol, too many
-subscriptions — becomes a `ProtocolError`, answered with `{"type": "error", ...}` on an open connection.
+Client messages: `{"action": "subscribe"|"unsubscribe", "channel": "...", "symbols": [...]}`, `{"action": "resume",
+"session": "...", "last_seq": n}` and `{"type": "ping"}`. Anything else — not JSON, too large, an unknown action,
+channel or symbol, too many subscriptions — becomes a `ProtocolError`, answered with `{"type": "error", ...}` on an
+open connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import orjson
@@ -51,8 +52,9 @@ class Subscription:
     symbols: tuple[str, ...]  # canonical pairs; empty for all of a non-market channel
 
 
-def parse_message(raw: str | bytes, implied_channel: str | None,
-                  streamed: Collection[str]) -> Ping | Subscription | Resume:
+def parse_message(
+    raw: str | bytes, implied_channel: str | None, streamed: Collection[str]
+) -> Ping | Subscription | Resume:
     """One client message, validated; `streamed` are the pairs market channels carry."""
     if len(raw) > MAX_MESSAGE_BYTES:
         raise ProtocolError("MESSAGE_TOO_LARGE", f"Messages are limited to {MAX_MESSAGE_BYTES} bytes.")
@@ -89,7 +91,7 @@ def _resume(message: dict[str, object]) -> Resume:
 def _symbols(raw: object, channel: str, streamed: Collection[str]) -> tuple[str, ...]:
     if raw is None or raw == []:
         if channel in MARKET_CHANNELS:
-            raise ProtocolError("INVALID_SYMBOL", "Name the symbols to subscribe to, e.g. [\"BTC/USDT\"].")
+            raise ProtocolError("INVALID_SYMBOL", 'Name the symbols to subscribe to, e.g. ["BTC/USDT"].')
         return ()
     if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
         raise ProtocolError("INVALID_MESSAGE", "`symbols` must be a list of strings.")

@@ -67,8 +67,9 @@ def capture(connection: Connection) -> SavedSession:
 
 
 async def save(redis: RedisLink, session_id: str, session: SavedSession, window_s: float) -> None:
-    body = orjson.dumps({"subscriptions": session.subscriptions, "seq": session.seq, "base": session.base,
-                         "history": session.history})
+    body = orjson.dumps(
+        {"subscriptions": session.subscriptions, "seq": session.seq, "base": session.base, "history": session.history}
+    )
     with contextlib.suppress(RedisDown):
         await redis.call(lambda client: client.set(SESSION_KEY.format(session_id), body, px=int(window_s * 1000)))
 
@@ -82,9 +83,12 @@ async def take(redis: RedisLink, session_id: str) -> SavedSession | None:
     if not raw:
         return None
     body = orjson.loads(raw)
-    return SavedSession([(channel, key) for channel, key in body["subscriptions"]], int(body["seq"]),
-                        {name: int(value) for name, value in body["base"].items()},
-                        [(int(a), str(b), int(c)) for a, b, c in body["history"]])
+    return SavedSession(
+        [(channel, key) for channel, key in body["subscriptions"]],
+        int(body["seq"]),
+        {name: int(value) for name, value in body["base"].items()},
+        [(int(a), str(b), int(c)) for a, b, c in body["history"]],
+    )
 
 
 @dataclass
@@ -93,8 +97,9 @@ class Replay:
     gaps: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def replay(js: JetStreamContext, connection: Connection, subscriptions: list[tuple[str, str]],
-                 cursors: dict[str, int]) -> Replay:
+async def replay(
+    js: JetStreamContext, connection: Connection, subscriptions: list[tuple[str, str]], cursors: dict[str, int]
+) -> Replay:
     """Offer the connection every event after `cursors` on its subscriptions; it must be held meanwhile."""
     result = Replay()
     by_stream: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -108,25 +113,36 @@ async def replay(js: JetStreamContext, connection: Connection, subscriptions: li
     return result
 
 
-async def _replay_stream(js: JetStreamContext, connection: Connection, stream: str,
-                         subs: list[tuple[str, str]], start: int, result: Replay) -> None:
+async def _replay_stream(
+    js: JetStreamContext, connection: Connection, stream: str, subs: list[tuple[str, str]], start: int, result: Replay
+) -> None:
     try:
         info = await js.stream_info(stream)
-    except Exception as exc:  # noqa: BLE001 - any JetStream failure is reported to the client as a gap
+    except Exception as exc:
         log.warning("resume: stream %s unavailable: %s", stream, exc)
         result.gaps.append({"channels": sorted({c for c, _ in subs}), "reason": "stream_unavailable"})
         return
     if info.state.first_seq > start + 1 and info.state.messages:
-        result.gaps.append({"channels": sorted({c for c, _ in subs}), "reason": "expired",
-                            "message": "Some missed events are older than the resume window."})
+        result.gaps.append(
+            {
+                "channels": sorted({c for c, _ in subs}),
+                "reason": "expired",
+                "message": "Some missed events are older than the resume window.",
+            }
+        )
     if info.state.last_seq <= start:
         return
     wanted = {(channel, key) for channel, key in subs}
     channel_of = {SOURCES[channel][1]: channel for channel, _ in subs}
     filters = sorted({filter_subject(channel, key) for channel, key in subs})
-    config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start + 1,
-                            ack_policy=AckPolicy.NONE, filter_subjects=filters, inactive_threshold=30.0,
-                            mem_storage=True)
+    config = ConsumerConfig(
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=start + 1,
+        ack_policy=AckPolicy.NONE,
+        filter_subjects=filters,
+        inactive_threshold=30.0,
+        mem_storage=True,
+    )
     pull = await js.pull_subscribe("", stream=stream, config=config)
     queued: dict[str, list[tuple[list[str], str, Cursor]]] = defaultdict(list)
     latest: dict[tuple[str, str], tuple[str, Cursor]] = {}
@@ -146,8 +162,7 @@ async def _replay_stream(js: JetStreamContext, connection: Connection, stream: s
                     keys, data = decode(channel, msg.data)
                 except (ValidationError, ValueError):
                     continue
-                keys = [key for key in keys if (channel, key) in wanted] or (
-                    [ALL] if (channel, ALL) in wanted else [])
+                keys = [key for key in keys if (channel, key) in wanted] or ([ALL] if (channel, ALL) in wanted else [])
                 if not keys:
                     continue
                 cursor = Cursor(stream, msg.metadata.sequence.stream)
@@ -165,8 +180,9 @@ async def _replay_stream(js: JetStreamContext, connection: Connection, stream: s
         result.replayed += 1
     for channel, items in queued.items():
         if len(items) > MAX_REPLAY:
-            result.gaps.append({"channels": [channel], "reason": "too_many_missed", "missed": len(items),
-                                "replayed": MAX_REPLAY})
+            result.gaps.append(
+                {"channels": [channel], "reason": "too_many_missed", "missed": len(items), "replayed": MAX_REPLAY}
+            )
             items = items[-MAX_REPLAY:]
         for keys, data, cursor in items:
             connection.offer(channel, keys[0], data, cursor)

@@ -57,8 +57,9 @@ async def _handle(websocket: WebSocket, connection: Connection, request: Subscri
     hub: Hub = websocket.app.state.hub
     if request.action == "unsubscribe":
         hub.remove(connection, request.channel, request.symbols)
-        connection.control(_frame({"type": "unsubscribed", "channel": request.channel,
-                                   "symbols": list(request.symbols)}))
+        connection.control(
+            _frame({"type": "unsubscribed", "channel": request.channel, "symbols": list(request.symbols)})
+        )
         return
     if len(connection.subscriptions) + max(len(request.symbols), 1) > MAX_SUBSCRIPTIONS:
         raise ProtocolError("TOO_MANY_SUBSCRIPTIONS", f"At most {MAX_SUBSCRIPTIONS} subscriptions per connection.")
@@ -84,8 +85,16 @@ async def _resume(websocket: WebSocket, connection: Connection, request: Resume,
     saved = await resume.take(context.redis, request.session)
     if saved is None:
         resume.count("unknown_session")
-        connection.control(_frame({"type": "gap", "reason": "unknown_session", "session": request.session,
-                                   "message": "The session is unknown or expired: subscribe again."}))
+        connection.control(
+            _frame(
+                {
+                    "type": "gap",
+                    "reason": "unknown_session",
+                    "session": request.session,
+                    "message": "The session is unknown or expired: subscribe again.",
+                }
+            )
+        )
         return
     hub: Hub = websocket.app.state.hub
     cursors = saved.cursors_at(request.last_seq)
@@ -97,8 +106,13 @@ async def _resume(websocket: WebSocket, connection: Connection, request: Resume,
         gaps: list[dict[str, object]] = []
         replayed = 0
         if cursors is None:
-            gaps.append({"channels": sorted({channel for channel, _ in saved.subscriptions}), "reason": "too_old",
-                         "message": f"last_seq {request.last_seq} is outside the positions kept for this session."})
+            gaps.append(
+                {
+                    "channels": sorted({channel for channel, _ in saved.subscriptions}),
+                    "reason": "too_old",
+                    "message": f"last_seq {request.last_seq} is outside the positions kept for this session.",
+                }
+            )
             connection.adopt(max(request.last_seq, saved.seq), {})
             for channel, key in saved.subscriptions:
                 await _snapshots(websocket, connection, channel, (key,))
@@ -109,8 +123,17 @@ async def _resume(websocket: WebSocket, connection: Connection, request: Resume,
         subscriptions: dict[str, list[str]] = {}
         for channel, key in saved.subscriptions:
             subscriptions.setdefault(channel, []).append(key)
-        connection.control(_frame({"type": "resumed", "session": request.session, "last_seq": request.last_seq,
-                                   "replayed": replayed, "subscriptions": subscriptions}))
+        connection.control(
+            _frame(
+                {
+                    "type": "resumed",
+                    "session": request.session,
+                    "last_seq": request.last_seq,
+                    "replayed": replayed,
+                    "subscriptions": subscriptions,
+                }
+            )
+        )
         for gap in gaps:
             connection.control(_frame({"type": "gap", **gap}))
         resume.count("gap" if gaps else "resumed")
@@ -161,7 +184,7 @@ def _sender(websocket: WebSocket) -> Callable[[str], Awaitable[None]]:
     """Frames go to the server's ASGI `send` directly: Starlette's send_text only adds a state check and an
     exception wrapper per message (a tenth of the replica's CPU under fan-out load); a closed socket still
     raises, from the server."""
-    send = websocket._send  # noqa: SLF001 - the connection's ASGI send, after accept
+    send = websocket._send
 
     async def send_text(frame: str) -> None:
         await send({"type": "websocket.send", "text": frame})
@@ -175,13 +198,24 @@ async def serve(websocket: WebSocket, implied: str | None) -> None:
     channels = [implied] if implied else list(CHANNELS)
     settings = websocket.app.state.context.settings
     state = {"session": secrets.token_urlsafe(12)}
-    connection.control(_frame({"type": "connection", "status": "connected", "channels": channels,
-                               "session": state["session"], "resume_window_s": settings.stream_resume_window_s}))
+    connection.control(
+        _frame(
+            {
+                "type": "connection",
+                "status": "connected",
+                "channels": channels,
+                "session": state["session"],
+                "resume_window_s": settings.stream_resume_window_s,
+            }
+        )
+    )
     CONNECTIONS.inc()
     heartbeat_s = settings.stream_heartbeat_s
-    tasks = [asyncio.create_task(connection.run_writer()),
-             asyncio.create_task(_read(websocket, connection, implied, state)),
-             asyncio.create_task(_heartbeat(connection, heartbeat_s, settings.stream_idle_timeout_s))]
+    tasks = [
+        asyncio.create_task(connection.run_writer()),
+        asyncio.create_task(_read(websocket, connection, implied, state)),
+        asyncio.create_task(_heartbeat(connection, heartbeat_s, settings.stream_idle_timeout_s)),
+    ]
     try:
         done, _ = await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -199,8 +233,9 @@ async def serve(websocket: WebSocket, implied: str | None) -> None:
                 await task
         CONNECTIONS.dec()
         if saved.subscriptions:
-            await resume.save(websocket.app.state.context.redis, state["session"], saved,
-                              settings.stream_resume_window_s)
+            await resume.save(
+                websocket.app.state.context.redis, state["session"], saved, settings.stream_resume_window_s
+            )
 
 
 @router.websocket("/ws")

@@ -88,8 +88,11 @@ def ingest_health(worker: IngestWorker | None) -> HealthCheck:
         now = time.monotonic()
         last = worker.sink.last_event_at
         age_s = None if last is None or (worker.leading_since and last < worker.leading_since) else now - last
-        detail.update(socket=worker.socket, pairs=len(worker.pairs),
-                      last_event_age_ms=None if age_s is None else int(age_s * 1000))
+        detail.update(
+            socket=worker.socket,
+            pairs=len(worker.pairs),
+            last_event_age_ms=None if age_s is None else int(age_s * 1000),
+        )
         silent_s = age_s if age_s is not None else now - (worker.leading_since or now)
         return ComponentHealth(status="down" if silent_s > SILENT_AFTER_S else "up", detail=detail)
 

@@ -92,9 +92,16 @@ def _parse_payload(data: dict[str, Any], pair: Pair, received_at: int) -> Market
 def parse_trade(data: dict[str, Any], pair: Pair, received_at: int) -> TradeEvent:
     """A trade (or aggregate trade). `m` says the buyer was the maker, so the taker sold."""
     trade_id = data["t"] if data["e"] == "trade" else data["a"]
-    return TradeEvent(symbol=str(pair), id=str(trade_id), price=float(data["p"]), amount=float(data["q"]),
-                      side="sell" if data["m"] else "buy", timestamp=int(data["T"]), received_at=received_at,
-                      source=SOURCE)
+    return TradeEvent(
+        symbol=str(pair),
+        id=str(trade_id),
+        price=float(data["p"]),
+        amount=float(data["q"]),
+        side="sell" if data["m"] else "buy",
+        timestamp=int(data["T"]),
+        received_at=received_at,
+        source=SOURCE,
+    )
 
 
 def parse_ticker(data: dict[str, Any], pair: Pair, received_at: int) -> TickerEvent:
@@ -104,24 +111,49 @@ def parse_ticker(data: dict[str, Any], pair: Pair, received_at: int) -> TickerEv
         change: float | None = float(data["P"])
     else:
         change = (price - open_price) / open_price * 100 if open_price else None
-    return TickerEvent(symbol=str(pair), price=price, change_24h=change, volume_24h=float(data["q"]),
-                       high_24h=float(data["h"]), low_24h=float(data["l"]), bid=_optional_float(data.get("b")),
-                       ask=_optional_float(data.get("a")), timestamp=int(data["E"]), received_at=received_at,
-                       source=SOURCE)
+    return TickerEvent(
+        symbol=str(pair),
+        price=price,
+        change_24h=change,
+        volume_24h=float(data["q"]),
+        high_24h=float(data["h"]),
+        low_24h=float(data["l"]),
+        bid=_optional_float(data.get("b")),
+        ask=_optional_float(data.get("a")),
+        timestamp=int(data["E"]),
+        received_at=received_at,
+        source=SOURCE,
+    )
 
 
 def parse_kline(data: dict[str, Any], pair: Pair, received_at: int) -> CandleEvent:
     kline = data["k"]
-    return CandleEvent(symbol=str(pair), timeframe=str(kline["i"]), t=int(kline["t"]), o=float(kline["o"]),
-                       h=float(kline["h"]), l=float(kline["l"]), c=float(kline["c"]), v=float(kline["v"]),
-                       closed=bool(kline["x"]), timestamp=int(data["E"]), received_at=received_at, source=SOURCE)
+    return CandleEvent(
+        symbol=str(pair),
+        timeframe=str(kline["i"]),
+        t=int(kline["t"]),
+        o=float(kline["o"]),
+        h=float(kline["h"]),
+        l=float(kline["l"]),
+        c=float(kline["c"]),
+        v=float(kline["v"]),
+        closed=bool(kline["x"]),
+        timestamp=int(data["E"]),
+        received_at=received_at,
+        source=SOURCE,
+    )
 
 
 def parse_book_ticker(data: dict[str, Any], pair: Pair, received_at: int) -> BookEvent:
     """Best bid and ask. Spot book tickers carry no event time, so the receipt time stands in."""
-    return BookEvent(symbol=str(pair), bids=[(float(data["b"]), float(data["B"]))],
-                     asks=[(float(data["a"]), float(data["A"]))], timestamp=int(data.get("E", received_at)),
-                     received_at=received_at, source=SOURCE)
+    return BookEvent(
+        symbol=str(pair),
+        bids=[(float(data["b"]), float(data["B"]))],
+        asks=[(float(data["a"]), float(data["A"]))],
+        timestamp=int(data.get("E", received_at)),
+        received_at=received_at,
+        source=SOURCE,
+    )
 
 
 def _optional_float(value: Any) -> float | None:
@@ -179,8 +211,15 @@ class LinkState:
 class BinanceStream:
     """One combined-stream connection for `pairs`, reconnected for as long as `events()` is iterated."""
 
-    def __init__(self, ws_url: str, pairs: Sequence[Pair], timeframes: Sequence[str] = ("1m",),
-                 backoff: Backoff | None = None, stable_after_s: float = 30.0, open_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        ws_url: str,
+        pairs: Sequence[Pair],
+        timeframes: Sequence[str] = ("1m",),
+        backoff: Backoff | None = None,
+        stable_after_s: float = 30.0,
+        open_timeout_s: float = 10.0,
+    ) -> None:
         self.url = combined_stream_url(ws_url, stream_names(pairs, timeframes))
         self.pairs = {pair.compact: pair for pair in pairs}
         self.backoff = backoff or Backoff()
@@ -193,8 +232,15 @@ class BinanceStream:
         while True:
             connected_at: float | None = None
             try:
-                async with connect(self.url, open_timeout=self.open_timeout_s, ping_interval=20, ping_timeout=20,
-                                   close_timeout=2, compression=None, max_size=2**20) as socket:
+                async with connect(
+                    self.url,
+                    open_timeout=self.open_timeout_s,
+                    ping_interval=20,
+                    ping_timeout=20,
+                    close_timeout=2,
+                    compression=None,
+                    max_size=2**20,
+                ) as socket:
                     connected_at = time.monotonic()
                     self.link.mark_up()
                     log.info("binance stream connected (%d pairs)", len(self.pairs))

@@ -1,11 +1,11 @@
 """The NATS request-reply service `market.candles.get`: closed candles with GET /api/ohlcv's semantics.
 
-Every replica answers (queue group "market"), through the same symbol check, cache and provider chain as
-the REST route, so ai sees exactly what the API serves. A request that is JSON but wrong (bad symbol,
-timeframe or window, missing fields) is answered with an error object; only a body that is not JSON at
-all is dropped (logged by the bus), leaving the requester to time out. A fixed pool of workers answers from a bounded queue: one slow upstream call does not hold
-up the others (nats-py runs a subscription's callback one message at a time), and no task is made per
-message; when the queue is full the request is answered at once with a busy error.
+Every replica answers (queue group "market"), through the same symbol check, cache and provider chain as the REST
+route, so ai sees exactly what the API serves. A request that is JSON but wrong (bad symbol, timeframe or window,
+missing fields) is answered with an error object; only a body that is not JSON at all is dropped (logged by the
+bus), leaving the requester to time out. A fixed pool of workers answers from a bounded queue: one slow upstream
+call does not hold up the others (nats-py runs a subscription's callback one message at a time), and no task is made
+per message; when the queue is full the request is answered at once with a busy error.
 """
 
 from __future__ import annotations
@@ -46,8 +46,14 @@ async def answer(ctx: ServiceContext, chains: MarketChains, raw: Any) -> Candles
         timeframe_checked = TIMEFRAME.validate_python(request.timeframe)
         _check_window(request)
         pair = await resolve_pair(ctx.cache, chains.exchange_info, request.symbol)
-        query = CandleQuery(base=pair.base, quote=pair.quote, timeframe=timeframe_checked, limit=request.limit,
-                            since=request.since, until=request.until)
+        query = CandleQuery(
+            base=pair.base,
+            quote=pair.quote,
+            timeframe=timeframe_checked,
+            limit=request.limit,
+            since=request.since,
+            until=request.until,
+        )
         result = await candles(ctx.cache, chains.candles, query, ctx.settings.ttl.ohlcv)
     except ValidationError as exc:
         return _error(symbol, timeframe, "VALIDATION_ERROR", _first_error(exc))
@@ -56,8 +62,13 @@ async def answer(ctx: ServiceContext, chains: MarketChains, raw: Any) -> Candles
     except Exception:
         log.exception("market.candles.get failed")
         return _error(symbol, timeframe, "INTERNAL_ERROR", "Internal error.")
-    return CandlesReply(symbol=str(pair), timeframe=query.timeframe, source=result.record.source, stale=result.stale,
-                        data=[Candle.model_validate(row) for row in result.value])
+    return CandlesReply(
+        symbol=str(pair),
+        timeframe=query.timeframe,
+        source=result.record.source,
+        stale=result.stale,
+        data=[Candle.model_validate(row) for row in result.value],
+    )
 
 
 def _check_window(request: CandlesRequest) -> None:
@@ -106,8 +117,12 @@ class CandleResponder:
         try:
             self.queue.put_nowait((payload.root, msg))
         except asyncio.QueueFull:
-            busy = _error(_echo(payload.root, "symbol"), _echo(payload.root, "timeframe"), "SERVICE_UNAVAILABLE",
-                          "Too many candle requests waiting; retry shortly.")
+            busy = _error(
+                _echo(payload.root, "symbol"),
+                _echo(payload.root, "timeframe"),
+                "SERVICE_UNAVAILABLE",
+                "Too many candle requests waiting; retry shortly.",
+            )
             await _respond(msg, busy)
 
     async def _work(self) -> None:

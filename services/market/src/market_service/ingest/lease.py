@@ -50,8 +50,14 @@ def owner_id() -> str:
 class LeaderLease:
     """Runs a leader's work only while this process holds the lease on `key`."""
 
-    def __init__(self, jetstream: Callable[[], JetStreamContext], key: str, owner: str | None = None,
-                 bucket: str = BUCKET, timings: LeaseTimings | None = None) -> None:
+    def __init__(
+        self,
+        jetstream: Callable[[], JetStreamContext],
+        key: str,
+        owner: str | None = None,
+        bucket: str = BUCKET,
+        timings: LeaseTimings | None = None,
+    ) -> None:
         self.jetstream = jetstream
         self.key = key
         self.owner = owner or owner_id()
@@ -83,8 +89,9 @@ class LeaderLease:
     async def _acquire(self) -> bool:
         try:
             kv = await self._bucket()
-            self.revision = await asyncio.wait_for(kv.create(self.key, self.owner.encode()),
-                                                   self.timings.call_timeout_s)
+            self.revision = await asyncio.wait_for(
+                kv.create(self.key, self.owner.encode()), self.timings.call_timeout_s
+            )
         except KeyWrongLastSequenceError:
             return False  # held by another replica
         except (NatsError, BusUnavailable, TimeoutError, OSError) as exc:
@@ -127,7 +134,8 @@ class LeaderLease:
         assert self._kv is not None and self.revision is not None
         try:
             self.revision = await asyncio.wait_for(
-                self._kv.update(self.key, self.owner.encode(), last=self.revision), self.timings.call_timeout_s)
+                self._kv.update(self.key, self.owner.encode(), last=self.revision), self.timings.call_timeout_s
+            )
         except Exception as exc:  # any doubt about the lease means we stop leading now
             log.warning("lost the %s lease (%s: %s); stopping", self.key, type(exc).__name__, exc)
             self.revision = None

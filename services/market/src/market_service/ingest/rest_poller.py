@@ -40,8 +40,9 @@ def book_ticker_weight(symbols: int) -> int:
     return 2 if symbols == 1 else 4
 
 
-def poll_interval_s(weight_per_round: int, budget_per_min: int, share: float = BUDGET_SHARE,
-                    floor_s: float = MIN_INTERVAL_S) -> float:
+def poll_interval_s(
+    weight_per_round: int, budget_per_min: int, share: float = BUDGET_SHARE, floor_s: float = MIN_INTERVAL_S
+) -> float:
     """Seconds between rounds so that polling spends at most `share` of the per-minute budget."""
     allowed_per_min = max(budget_per_min * share, 1.0)
     return max(floor_s, 60.0 * weight_per_round / allowed_per_min)
@@ -54,20 +55,39 @@ def symbols_param(pairs: Sequence[Pair]) -> str:
 
 def parse_tickers_24h(rows: Any, pairs: Mapping[str, Pair], received_at: int) -> list[TickerEvent]:
     """Rows of /ticker/24hr (FULL) → ticker events; the statistics' close time is the event time."""
-    return [TickerEvent(symbol=str(pairs[row["symbol"]]), price=float(row["lastPrice"]),
-                        change_24h=_float(row.get("priceChangePercent")), volume_24h=_float(row.get("quoteVolume")),
-                        high_24h=_float(row.get("highPrice")), low_24h=_float(row.get("lowPrice")),
-                        bid=_float(row.get("bidPrice")), ask=_float(row.get("askPrice")),
-                        timestamp=int(row.get("closeTime") or received_at), received_at=received_at, source=SOURCE)
-            for row in _rows(rows) if row.get("symbol") in pairs]
+    return [
+        TickerEvent(
+            symbol=str(pairs[row["symbol"]]),
+            price=float(row["lastPrice"]),
+            change_24h=_float(row.get("priceChangePercent")),
+            volume_24h=_float(row.get("quoteVolume")),
+            high_24h=_float(row.get("highPrice")),
+            low_24h=_float(row.get("lowPrice")),
+            bid=_float(row.get("bidPrice")),
+            ask=_float(row.get("askPrice")),
+            timestamp=int(row.get("closeTime") or received_at),
+            received_at=received_at,
+            source=SOURCE,
+        )
+        for row in _rows(rows)
+        if row.get("symbol") in pairs
+    ]
 
 
 def parse_book_tickers(rows: Any, pairs: Mapping[str, Pair], received_at: int) -> list[BookEvent]:
     """Rows of /ticker/bookTicker → top-of-book events (no event time: the receipt time stands in)."""
-    return [BookEvent(symbol=str(pairs[row["symbol"]]), bids=[(float(row["bidPrice"]), float(row["bidQty"]))],
-                      asks=[(float(row["askPrice"]), float(row["askQty"]))], timestamp=received_at,
-                      received_at=received_at, source=SOURCE)
-            for row in _rows(rows) if row.get("symbol") in pairs]
+    return [
+        BookEvent(
+            symbol=str(pairs[row["symbol"]]),
+            bids=[(float(row["bidPrice"]), float(row["bidQty"]))],
+            asks=[(float(row["askPrice"]), float(row["askQty"]))],
+            timestamp=received_at,
+            received_at=received_at,
+            source=SOURCE,
+        )
+        for row in _rows(rows)
+        if row.get("symbol") in pairs
+    ]
 
 
 def _rows(body: Any) -> list[dict[str, Any]]:

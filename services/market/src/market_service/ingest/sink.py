@@ -58,8 +58,15 @@ def coalesce_key(event: MarketEvent) -> str:
 class EventSink:
     """Buffers offered events and delivers them from one background task (`run`)."""
 
-    def __init__(self, bus: Bus, redis: RedisLink, latest_ttl_s: int = LATEST_TTL_S, max_trades: int = 10_000,
-                 max_coalesced: int = 4096, flush_interval_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        redis: RedisLink,
+        latest_ttl_s: int = LATEST_TTL_S,
+        max_trades: int = 10_000,
+        max_coalesced: int = 4096,
+        flush_interval_s: float = 0.05,
+    ) -> None:
         self.bus = bus
         self.redis = redis
         self.latest_ttl_s = latest_ttl_s

@@ -63,8 +63,10 @@ class IngestWorker:
 
     def start(self) -> None:
         """Begin contending for the lease (call once NATS is connected)."""
-        self._tasks = [asyncio.create_task(self.sink.run(), name="ingest-sink"),
-                       asyncio.create_task(self.lease.hold(self._lead), name="ingest-lease")]
+        self._tasks = [
+            asyncio.create_task(self.sink.run(), name="ingest-sink"),
+            asyncio.create_task(self.lease.hold(self._lead), name="ingest-lease"),
+        ]
 
     async def stop(self) -> None:
         """Stop ingesting and give up the lease, so a standby takes over at once."""
@@ -83,8 +85,9 @@ class IngestWorker:
             self.link = stream.link
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._consume(stream))
-                group.create_task(poll_while_down(stream.link, poller, self.sink.offer, self._set_polling,
-                                                  self.grace_s))
+                group.create_task(
+                    poll_while_down(stream.link, poller, self.sink.offer, self._set_polling, self.grace_s)
+                )
         finally:
             self.link = None
             self.leading_since = None
@@ -114,8 +117,13 @@ class IngestWorker:
         INGEST_REST_FALLBACK.labels(FEED).set(1 if active else 0)
 
 
-async def poll_while_down(link: LinkState, poller: RestPoller, deliver: Callable[[MarketEvent], None],
-                          set_polling: Callable[[bool], None], grace_s: float) -> None:
+async def poll_while_down(
+    link: LinkState,
+    poller: RestPoller,
+    deliver: Callable[[MarketEvent], None],
+    set_polling: Callable[[bool], None],
+    grace_s: float,
+) -> None:
     """Poll REST while the socket is down, after a grace period so a quick reconnect costs no weight."""
     while True:
         await link.wait_down()

@@ -17,8 +17,15 @@ ADDRESS_CHAINS: tuple[str, ...] = get_args(AddressChain)
 EVM_CHAINS: tuple[str, ...] = get_args(EvmChain)
 
 # Common spellings clients send for the same chain.
-CHAIN_ALIASES = {"eth": "ethereum", "btc": "bitcoin", "bnb": "bsc", "binance-smart-chain": "bsc",
-                 "bnb-smart-chain": "bsc", "matic": "polygon", "pol": "polygon"}
+CHAIN_ALIASES = {
+    "eth": "ethereum",
+    "btc": "bitcoin",
+    "bnb": "bsc",
+    "binance-smart-chain": "bsc",
+    "bnb-smart-chain": "bsc",
+    "matic": "polygon",
+    "pol": "polygon",
+}
 
 EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 # Base58 (no 0, O, I, l): P2PKH starts with 1, P2SH with 3.
@@ -37,8 +44,9 @@ def canonical_chain(raw: str, supported: tuple[str, ...], parameter: str = "chai
     name = raw.strip().lower()
     name = CHAIN_ALIASES.get(name, name)
     if name not in supported:
-        raise InvalidParameter(f"Unsupported {parameter} {raw!r}.", {"parameter": parameter, "value": raw,
-                                                                        "supported": list(supported)})
+        raise InvalidParameter(
+            f"Unsupported {parameter} {raw!r}.", {"parameter": parameter, "value": raw, "supported": list(supported)}
+        )
     return name
 
 
@@ -59,7 +67,9 @@ def normalise_address(address: str, chain: str) -> str:
         raise _bad_address(address, chain, EXPECTED["evm"], "bitcoin" if is_bitcoin_address(address) else None)
     if is_bitcoin_address(address):
         return address.lower() if address.lower().startswith("bc1") else address
-    raise _bad_address(address, chain, EXPECTED["bitcoin"], "ethereum, bsc or polygon" if is_evm_address(address) else None)
+    raise _bad_address(
+        address, chain, EXPECTED["bitcoin"], "ethereum, bsc or polygon" if is_evm_address(address) else None
+    )
 
 
 def _bad_address(address: str, chain: str, expected: str, looks_like: str | None) -> InvalidParameter:

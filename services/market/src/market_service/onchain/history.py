@@ -17,12 +17,14 @@ CACHE_KIND = "default"  # the contract's "everything else": 60 s
 def transaction_query(address: str, chain: str, limit: int, offset: int) -> TransactionQuery:
     """The query for a request, or a 400 naming the bad chain or address."""
     canonical = canonical_chain(chain, ADDRESS_CHAINS)
-    return TransactionQuery.model_validate({"address": normalise_address(address, canonical), "chain": canonical,
-                                            "limit": limit, "offset": offset})
+    return TransactionQuery.model_validate(
+        {"address": normalise_address(address, canonical), "chain": canonical, "limit": limit, "offset": offset}
+    )
 
 
-async def address_transactions(cache: Cache, chain: ProviderChain[TransactionQuery, list[OnchainTransaction]],
-                               query: TransactionQuery) -> CacheResult:
+async def address_transactions(
+    cache: Cache, chain: ProviderChain[TransactionQuery, list[OnchainTransaction]], query: TransactionQuery
+) -> CacheResult:
     """The cached page of `query.address`'s history; values are stored with the wire names (`from`)."""
 
     async def fetch() -> Fetched:

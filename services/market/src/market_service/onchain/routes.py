@@ -24,8 +24,7 @@ def onchain_chains(request: Request) -> OnchainChains:
     return chains
 
 
-@router.get("/api/blockchain/transactions/{address}", response_model=TransactionsResponse,
-            responses=ERROR_RESPONSES)
+@router.get("/api/blockchain/transactions/{address}", response_model=TransactionsResponse, responses=ERROR_RESPONSES)
 async def get_transactions(
     request: Request,
     ctx: Context,
@@ -38,8 +37,7 @@ async def get_transactions(
     query = transaction_query(address, chain, limit, offset)
     result = await address_transactions(ctx.cache, onchain_chains(request).transactions, query)
     transactions = [OnchainTransaction.model_validate(row) for row in result.value]
-    return TransactionsResponse(address=query.address, chain=query.chain, transactions=transactions,
-                                meta=result.meta())
+    return TransactionsResponse(address=query.address, chain=query.chain, transactions=transactions, meta=result.meta())
 
 
 @router.get("/api/blockchain/whale-alerts", response_model=WhaleAlertsResponse, responses=ERROR_RESPONSES)
@@ -53,5 +51,4 @@ async def get_whale_alerts(
     """Large transfers from about the last hour, newest first, with exchange owners labelled."""
     chain_filter = whale_chain(chain)
     result = await recent_whales(ctx.cache, onchain_chains(request).whale_alerts, upstream_query(min_value))
-    return WhaleAlertsResponse(alerts=select_alerts(result.value, min_value, chain_filter, limit),
-                               meta=result.meta())
+    return WhaleAlertsResponse(alerts=select_alerts(result.value, min_value, chain_filter, limit), meta=result.meta())

@@ -14,8 +14,24 @@ from .models import WhaleAlert, WhaleQuery
 CACHE_KIND = "default"
 UPSTREAM_MIN_USD = 500_000  # the smallest threshold Whale Alert's free plan accepts
 WHALE_CHAINS: tuple[str, ...] = (
-    "bitcoin", "ethereum", "bsc", "polygon", "tron", "ripple", "solana", "stellar", "cardano", "dogecoin",
-    "litecoin", "bitcoincash", "algorand", "avalanche", "eos", "neo", "tezos", "binancechain",
+    "bitcoin",
+    "ethereum",
+    "bsc",
+    "polygon",
+    "tron",
+    "ripple",
+    "solana",
+    "stellar",
+    "cardano",
+    "dogecoin",
+    "litecoin",
+    "bitcoincash",
+    "algorand",
+    "avalanche",
+    "eos",
+    "neo",
+    "tezos",
+    "binancechain",
 )
 
 
@@ -29,8 +45,9 @@ def upstream_query(min_value_usd: float) -> WhaleQuery:
     return WhaleQuery(min_value_usd=max(int(min_value_usd), UPSTREAM_MIN_USD))
 
 
-async def recent_whales(cache: Cache, chain: ProviderChain[WhaleQuery, list[WhaleAlert]],
-                        query: WhaleQuery) -> CacheResult:
+async def recent_whales(
+    cache: Cache, chain: ProviderChain[WhaleQuery, list[WhaleAlert]], query: WhaleQuery
+) -> CacheResult:
     """The cached recent large transfers at `query`'s threshold (all chains, upstream order)."""
 
     async def fetch() -> Fetched:
@@ -44,8 +61,9 @@ async def recent_whales(cache: Cache, chain: ProviderChain[WhaleQuery, list[Whal
     return await cache.get_or_fetch(CACHE_KIND, f"onchain:whales:{query.min_value_usd}", fetch)
 
 
-def select_alerts(rows: list[dict[str, object]], min_value_usd: float, chain: str | None,
-                  limit: int) -> list[WhaleAlert]:
+def select_alerts(
+    rows: list[dict[str, object]], min_value_usd: float, chain: str | None, limit: int
+) -> list[WhaleAlert]:
     """Newest first, at or above the client's threshold, on the chosen chain, at most `limit`."""
     alerts = [WhaleAlert.model_validate(row) for row in rows]
     kept = [a for a in alerts if a.usd_value >= min_value_usd and (chain is None or a.chain == chain)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from suite_shared.providers import Fetcher, UpstreamRequest
@@ -21,7 +21,7 @@ class CoinCapAssets(Fetcher[MarketQuery, list[MarketCoin]]):
         return UpstreamRequest("/assets", {"limit": max(query.count, 250)})
 
     def transform(self, query: MarketQuery, raw: Any) -> list[MarketCoin]:
-        updated = datetime.fromtimestamp(raw["timestamp"] / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        updated = datetime.fromtimestamp(raw["timestamp"] / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
         return [_coin(row, updated) for row in raw["data"]]
 
 

@@ -27,6 +27,11 @@ class CoinCapGlobal(Fetcher[None, GlobalSnapshot]):
             volume += float(row["volumeUsd24Hr"] or 0)
         total = sum(caps.values())
         shares = {symbol: cap / total * 100 for symbol, cap in caps.items()} if total else {}
-        stats = GlobalStats(total_market_cap=total, total_volume_24h=volume, bitcoin_dominance=shares.get("BTC"),
-                            ethereum_dominance=shares.get("ETH"), active_cryptocurrencies=len(raw["data"]))
+        stats = GlobalStats(
+            total_market_cap=total,
+            total_volume_24h=volume,
+            bitcoin_dominance=shares.get("BTC"),
+            ethereum_dominance=shares.get("ETH"),
+            active_cryptocurrencies=len(raw["data"]),
+        )
         return GlobalSnapshot(stats=stats, dominance=shares)

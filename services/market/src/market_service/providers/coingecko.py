@@ -18,8 +18,14 @@ class CoinGeckoMarkets(Fetcher[MarketQuery, list[MarketCoin]]):
     upstream = "coingecko"
 
     def build_request(self, query: MarketQuery) -> UpstreamRequest:
-        params: dict[str, Any] = {"vs_currency": query.currency, "order": "market_cap_desc", "per_page": PER_PAGE,
-                                  "page": 1, "sparkline": "false", "price_change_percentage": "24h,7d"}
+        params: dict[str, Any] = {
+            "vs_currency": query.currency,
+            "order": "market_cap_desc",
+            "per_page": PER_PAGE,
+            "page": 1,
+            "sparkline": "false",
+            "price_change_percentage": "24h,7d",
+        }
         if query.category != "all":
             params["category"] = CATEGORY_IDS[query.category]
         return UpstreamRequest("/coins/markets", params)

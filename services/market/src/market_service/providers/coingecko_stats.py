@@ -37,8 +37,10 @@ class CoinGeckoGlobal(Fetcher[None, GlobalSnapshot]):
         shares = {asset.upper(): float(share) for asset, share in data["market_cap_percentage"].items()}
         defi = (raw["defi"] or {}).get("data") or {}
         stats = GlobalStats(
-            total_market_cap=data["total_market_cap"]["usd"], total_volume_24h=data["total_volume"]["usd"],
-            bitcoin_dominance=shares.get("BTC"), ethereum_dominance=shares.get("ETH"),
+            total_market_cap=data["total_market_cap"]["usd"],
+            total_volume_24h=data["total_volume"]["usd"],
+            bitcoin_dominance=shares.get("BTC"),
+            ethereum_dominance=shares.get("ETH"),
             defi_dominance=float(defi["defi_dominance"]) if defi.get("defi_dominance") else None,
             market_cap_change_24h=data.get("market_cap_change_percentage_24h_usd"),
             active_cryptocurrencies=data.get("active_cryptocurrencies"),
@@ -55,11 +57,15 @@ class CoinGeckoHistory(Fetcher[HistoryQuery, list[HistoryPoint]]):
         return query.coin_id is not None and (query.interval != "1h" or hourly_possible)
 
     def build_request(self, query: HistoryQuery) -> UpstreamRequest:
-        return UpstreamRequest(f"/coins/{query.coin_id}/market_chart/range",
-                               {"vs_currency": "usd", "from": query.start // 1000, "to": query.end // 1000})
+        return UpstreamRequest(
+            f"/coins/{query.coin_id}/market_chart/range",
+            {"vs_currency": "usd", "from": query.start // 1000, "to": query.end // 1000},
+        )
 
     def transform(self, query: HistoryQuery, raw: Any) -> list[HistoryPoint]:
         caps = {int(t): float(v) for t, v in raw["market_caps"]}
         volumes = {int(t): float(v) for t, v in raw["total_volumes"]}
-        return [HistoryPoint(timestamp=int(t), price=float(price), volume=volumes.get(int(t)), market_cap=caps.get(int(t)))
-                for t, price in raw["prices"]]
+        return [
+            HistoryPoint(timestamp=int(t), price=float(price), volume=volumes.get(int(t)), market_cap=caps.get(int(t)))
+            for t, price in raw["prices"]
+        ]

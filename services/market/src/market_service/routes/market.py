@@ -16,10 +16,28 @@ from ..models import MarketCategory, MarketQuery, MarketResponse, MarketSort
 router = APIRouter(tags=["market"])
 
 # CoinGecko's vs-currencies that we pass through (a subset of /simple/supported_vs_currencies).
-SUPPORTED_CURRENCIES = frozenset({
-    "usd", "eur", "gbp", "jpy", "cny", "krw", "inr", "cad", "aud", "chf", "brl", "rub", "try", "hkd", "sgd",
-    "btc", "eth", "bnb",
-})
+SUPPORTED_CURRENCIES = frozenset(
+    {
+        "usd",
+        "eur",
+        "gbp",
+        "jpy",
+        "cny",
+        "krw",
+        "inr",
+        "cad",
+        "aud",
+        "chf",
+        "brl",
+        "rub",
+        "try",
+        "hkd",
+        "sgd",
+        "btc",
+        "eth",
+        "bnb",
+    }
+)
 
 
 @router.get("/api/market", response_model=MarketResponse, responses=ERROR_RESPONSES)
@@ -33,8 +51,9 @@ async def get_market(
 ) -> MarketResponse:
     currency = currency.lower()
     if currency not in SUPPORTED_CURRENCIES:
-        raise InvalidParameter(f"Unsupported currency {currency!r}.",
-                               {"parameter": "currency", "supported": sorted(SUPPORTED_CURRENCIES)})
+        raise InvalidParameter(
+            f"Unsupported currency {currency!r}.", {"parameter": "currency", "supported": sorted(SUPPORTED_CURRENCIES)}
+        )
     query = MarketQuery(currency=currency, category=category, count=limit)
     result = await market_list(ctx.cache, request.app.state.chains.market, query)
     items = select(result.value, sort, limit)

@@ -55,12 +55,25 @@ async def get_providers(ctx: Context) -> ProvidersResponse:
     providers = []
     for name, config in client.configs.items():
         stats, circuit = client.stats[name], client.breakers[name].state
-        providers.append(ProviderStatus(
-            name=name, status=_status(circuit, stats.last_success_ms, stats.last_failure_ms), circuit=circuit,
-            last_success=stats.last_success_ms, last_failure=stats.last_failure_ms, last_error=stats.last_error,
-            successes=stats.successes, errors=dict(stats.failures),
-            budget=Budget(limit=config.budget, window_s=config.budget_window_s,
-                          remaining=await client.budgets[name].remaining())))
-    return ProvidersResponse(replica=f"{socket.gethostname()}:{os.getpid()}", providers=providers,
-                             meta=Meta(source="market", sources_tried=["market"], cache="miss", age_ms=0,
-                                       as_of=now_ms()))
+        providers.append(
+            ProviderStatus(
+                name=name,
+                status=_status(circuit, stats.last_success_ms, stats.last_failure_ms),
+                circuit=circuit,
+                last_success=stats.last_success_ms,
+                last_failure=stats.last_failure_ms,
+                last_error=stats.last_error,
+                successes=stats.successes,
+                errors=dict(stats.failures),
+                budget=Budget(
+                    limit=config.budget,
+                    window_s=config.budget_window_s,
+                    remaining=await client.budgets[name].remaining(),
+                ),
+            )
+        )
+    return ProvidersResponse(
+        replica=f"{socket.gethostname()}:{os.getpid()}",
+        providers=providers,
+        meta=Meta(source="market", sources_tried=["market"], cache="miss", age_ms=0, as_of=now_ms()),
+    )

@@ -12,8 +12,17 @@ from suite_shared.symbols import Pair
 
 from ..chains import MarketChains
 from ..directory import resolve_pair
-from ..models import (OrderBook, OrderBookResponse, PairQuery, PriceQuote, PriceResponse, Ticker, TickerResponse,
-                      Trade, TradesResponse)
+from ..models import (
+    OrderBook,
+    OrderBookResponse,
+    PairQuery,
+    PriceQuote,
+    PriceResponse,
+    Ticker,
+    TickerResponse,
+    Trade,
+    TradesResponse,
+)
 from ..quotes import cached_chain, pair_key
 
 router = APIRouter(tags=["market"])
@@ -32,8 +41,9 @@ async def _pair(request: Request, ctx: Context, symbol: str, quote: str | None =
 
 
 @router.get("/api/price/{symbol:path}", response_model=PriceResponse, responses=ERROR_RESPONSES)
-async def get_price(request: Request, ctx: Context, symbol: SymbolPath, convert: Convert = "usd",
-                    include_24h: bool = True) -> PriceResponse:
+async def get_price(
+    request: Request, ctx: Context, symbol: SymbolPath, convert: Convert = "usd", include_24h: bool = True
+) -> PriceResponse:
     pair = await _pair(request, ctx, symbol, quote=convert.upper())
     query = PairQuery(base=pair.base, quote=pair.quote)
     result = await cached_chain(ctx.cache, "price", pair_key(query), chains(request).price, query)
@@ -52,23 +62,35 @@ async def get_ticker(request: Request, ctx: Context, symbol: SymbolPath) -> Tick
 
 
 @router.get("/api/orderbook/{symbol:path}", response_model=OrderBookResponse, responses=ERROR_RESPONSES)
-async def get_orderbook(request: Request, ctx: Context, symbol: SymbolPath,
-                        limit: Annotated[int, Query(ge=1, le=100)] = 20) -> OrderBookResponse:
+async def get_orderbook(
+    request: Request, ctx: Context, symbol: SymbolPath, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> OrderBookResponse:
     pair = await _pair(request, ctx, symbol)
     query = PairQuery(base=pair.base, quote=pair.quote, limit=limit)
     result = await cached_chain(ctx.cache, "orderbook", pair_key(query, limit), chains(request).orderbook, query)
     book = OrderBook.model_validate(result.value)
-    return OrderBookResponse(**book.model_dump(exclude={"timestamp"}), timestamp=result.record.as_of,
-                             meta=result.meta())
+    return OrderBookResponse(
+        **book.model_dump(exclude={"timestamp"}), timestamp=result.record.as_of, meta=result.meta()
+    )
 
 
 @router.get("/api/trades/{symbol:path}", response_model=TradesResponse, responses=ERROR_RESPONSES)
-async def get_trades(request: Request, ctx: Context, symbol: SymbolPath,
-                     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                     since: Annotated[int | None, Query(ge=0, description="epoch ms")] = None) -> TradesResponse:
+async def get_trades(
+    request: Request,
+    ctx: Context,
+    symbol: SymbolPath,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    since: Annotated[int | None, Query(ge=0, description="epoch ms")] = None,
+) -> TradesResponse:
     pair = await _pair(request, ctx, symbol)
     query = PairQuery(base=pair.base, quote=pair.quote, limit=limit, since=since)
-    result = await cached_chain(ctx.cache, "trades", pair_key(query, limit, since), chains(request).trades, query,
-                                as_of=lambda trades: max((trade.timestamp for trade in trades), default=None))
+    result = await cached_chain(
+        ctx.cache,
+        "trades",
+        pair_key(query, limit, since),
+        chains(request).trades,
+        query,
+        as_of=lambda trades: max((trade.timestamp for trade in trades), default=None),
+    )
     trades = [Trade.model_validate(row) for row in result.value]
     return TradesResponse(symbol=str(pair), trades=trades, meta=result.meta())

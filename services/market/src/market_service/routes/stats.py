@@ -8,16 +8,25 @@ from fastapi import APIRouter, Query, Request
 
 from suite_shared.cache import CacheResult
 from suite_shared.deps import Context
-from suite_shared.envelope import ERROR_RESPONSES
-from suite_shared.envelope import now_ms
+from suite_shared.envelope import ERROR_RESPONSES, now_ms
 from suite_shared.errors import InvalidParameter, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from suite_shared.providers import ProviderChain
 from suite_shared.symbols import parse_asset, require_known
 
 from ..directory import known_pairs
 from ..market import market_list
-from ..models import (DominanceResponse, GlobalSnapshot, HistoryInterval, HistoryPoint, HistoryQuery, HistoryResponse,
-                      MarketCoin, MarketQuery, MarketRow, StatsResponse)
+from ..models import (
+    DominanceResponse,
+    GlobalSnapshot,
+    HistoryInterval,
+    HistoryPoint,
+    HistoryQuery,
+    HistoryResponse,
+    MarketCoin,
+    MarketQuery,
+    MarketRow,
+    StatsResponse,
+)
 from ..quotes import cached_chain
 from ..routes.quotes import SymbolPath
 from ..stats import bucket_start, dominance, movers, resample
@@ -39,8 +48,9 @@ async def get_stats(request: Request, ctx: Context) -> StatsResponse:
     snapshot, result = await _snapshot(request, ctx)
     coins = await market_list(ctx.cache, request.app.state.chains.market, MarketQuery(count=250))
     gainers, losers = movers([MarketCoin.model_validate(row) for row in coins.value])
-    return StatsResponse.model_validate({"global": snapshot.stats, "top_gainers": gainers, "top_losers": losers,
-                                         "meta": result.meta()})
+    return StatsResponse.model_validate(
+        {"global": snapshot.stats, "top_gainers": gainers, "top_losers": losers, "meta": result.meta()}
+    )
 
 
 @router.get("/api/stats/dominance", response_model=DominanceResponse, responses=ERROR_RESPONSES)
@@ -62,15 +72,25 @@ async def get_price_history(
         raise InvalidParameter("`to` must be after `from`.", {"from": start, "to": end})
     points = (end - start) // INTERVAL_MS[interval] + 1
     if points > HISTORY_MAX_POINTS:
-        raise InvalidParameter(f"That range holds {points} {interval} points; at most {HISTORY_MAX_POINTS} per request.",
-                               {"from": start, "to": end, "interval": interval, "max_points": HISTORY_MAX_POINTS})
+        raise InvalidParameter(
+            f"That range holds {points} {interval} points; at most {HISTORY_MAX_POINTS} per request.",
+            {"from": start, "to": end, "interval": interval, "max_points": HISTORY_MAX_POINTS},
+        )
     coin_ids = await _coin_ids(request, ctx)
     asset = require_known(parse_asset(symbol, set(coin_ids)), set(coin_ids), symbol)
     query = HistoryQuery(symbol=asset, coin_id=coin_ids[asset], start=start, end=end, interval=interval)
     final = end < now_ms() - INTERVAL_MS[interval]
-    result = await cached_chain(ctx.cache, "history", f"{asset}:{interval}:{start}:{end}",
-                                request.app.state.chains.history, query, forever=final)
-    data = resample([HistoryPoint.model_validate(row) for row in result.value], interval, bucket_start(start, interval), end)
+    result = await cached_chain(
+        ctx.cache,
+        "history",
+        f"{asset}:{interval}:{start}:{end}",
+        request.app.state.chains.history,
+        query,
+        forever=final,
+    )
+    data = resample(
+        [HistoryPoint.model_validate(row) for row in result.value], interval, bucket_start(start, interval), end
+    )
     return HistoryResponse(symbol=asset, interval=interval, data=data, meta=result.meta())
 
 
@@ -81,7 +101,9 @@ async def _coin_ids(request: Request, ctx: Context) -> dict[str, str | None]:
         rows = (await market_list(ctx.cache, chains.market, MarketQuery(count=250))).value
     except (UpstreamError, UpstreamTimeout, UpstreamUnavailable):
         rows = []
-    ids: dict[str, str | None] = {pair.split("/")[0]: None for pair in await known_pairs(ctx.cache, chains.exchange_info) or ()}
+    ids: dict[str, str | None] = {
+        pair.split("/")[0]: None for pair in await known_pairs(ctx.cache, chains.exchange_info) or ()
+    }
     for row in reversed(rows):  # the best-ranked coin wins a shared symbol
         ids[row["symbol"]] = MarketRow.model_validate(row).coin_id
     return ids

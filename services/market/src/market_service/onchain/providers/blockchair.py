@@ -33,8 +33,9 @@ class BlockchairDashboard(Fetcher[TransactionQuery, list[OnchainTransaction]]):
         return query.chain == self.coin
 
     def build_request(self, query: TransactionQuery) -> UpstreamRequest:
-        return UpstreamRequest(f"/{self.coin}/dashboards/address/{query.address}",
-                               {"limit": query.limit, "offset": query.offset})
+        return UpstreamRequest(
+            f"/{self.coin}/dashboards/address/{query.address}", {"limit": query.limit, "offset": query.offset}
+        )
 
     async def extract(self, query: TransactionQuery) -> Any:
         try:
@@ -53,14 +54,14 @@ class BlockchairBitcoin(BlockchairDashboard):
         return request
 
     def transform(self, query: TransactionQuery, raw: Any) -> list[OnchainTransaction]:
-        return [bitcoin_transaction(row, query.address) for row in raw["transactions"][:query.limit]]
+        return [bitcoin_transaction(row, query.address) for row in raw["transactions"][: query.limit]]
 
 
 class BlockchairEthereum(BlockchairDashboard):
     coin = "ethereum"
 
     def transform(self, query: TransactionQuery, raw: Any) -> list[OnchainTransaction]:
-        return [ethereum_call(row) for row in raw["calls"][:query.limit]]
+        return [ethereum_call(row) for row in raw["calls"][: query.limit]]
 
 
 def address_entry(body: Any, address: str, upstream: str) -> Any:

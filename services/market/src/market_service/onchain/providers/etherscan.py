@@ -32,8 +32,18 @@ class EtherscanTransactions(Fetcher[TransactionQuery, list[OnchainTransaction]])
 
     def build_request(self, query: TransactionQuery) -> UpstreamRequest:
         page, size = page_window(query.offset, query.limit)
-        return UpstreamRequest("/api", {"chainid": CHAIN_IDS[query.chain], "module": "account", "action": "txlist",
-                                        "address": query.address, "page": page, "offset": size, "sort": "desc"})
+        return UpstreamRequest(
+            "/api",
+            {
+                "chainid": CHAIN_IDS[query.chain],
+                "module": "account",
+                "action": "txlist",
+                "address": query.address,
+                "page": page,
+                "offset": size,
+                "sort": "desc",
+            },
+        )
 
     async def extract(self, query: TransactionQuery) -> Any:
         try:
@@ -45,7 +55,7 @@ class EtherscanTransactions(Fetcher[TransactionQuery, list[OnchainTransaction]])
     def transform(self, query: TransactionQuery, raw: Any) -> list[OnchainTransaction]:
         _, size = page_window(query.offset, query.limit)
         skip = query.offset % size if size else 0
-        rows = list(raw)[skip:skip + query.limit]
+        rows = list(raw)[skip : skip + query.limit]
         return [etherscan_transaction(row, NATIVE_TOKENS[query.chain]) for row in rows]
 
 
@@ -72,8 +82,10 @@ def body_failure(upstream: str, address: str, text: str) -> Exception:
     """Classify an Etherscan error text (the words are Etherscan's own, matched loosely)."""
     lowered = text.lower()
     if "invalid address" in lowered:
-        return InvalidParameter(f"The explorer rejected address {address!r}.",
-                                {"parameter": "address", "address": address, "upstream_message": text[:300]})
+        return InvalidParameter(
+            f"The explorer rejected address {address!r}.",
+            {"parameter": "address", "address": address, "upstream_message": text[:300]},
+        )
     if "rate limit" in lowered:
         return UpstreamRateLimited(upstream, text[:300], 200)
     if "api key" in lowered or "api plan" in lowered or "apikey" in lowered:
@@ -102,4 +114,3 @@ def evm_status(row: dict[str, Any]) -> TransactionStatus:
     if str(row.get("isError", "0")) == "1" or str(row.get("txreceipt_status", "1")) == "0":
         return "failed"
     return "success"
-

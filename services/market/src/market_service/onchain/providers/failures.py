@@ -32,9 +32,15 @@ def reclassify(failure: UpstreamRejected, address: str | None = None) -> Excepti
     """Turn an upstream 4xx into the client's 400 (an address the explorer calls invalid) or a failure the
     chain can fall back on (Esplora also answers 400 for addresses with too much history, for instance)."""
     if failure.status == 400 and address is not None and "invalid" in str(failure).lower():
-        return InvalidParameter(f"The explorer rejected address {address!r}.",
-                                {"parameter": "address", "address": address, "upstream": failure.upstream,
-                                 "upstream_message": str(failure)[:300]})
+        return InvalidParameter(
+            f"The explorer rejected address {address!r}.",
+            {
+                "parameter": "address",
+                "address": address,
+                "upstream": failure.upstream,
+                "upstream_message": str(failure)[:300],
+            },
+        )
     if failure.status in AUTH_STATUSES:
         return ApiKeyRejected(failure.upstream, str(failure), failure.status)
     if failure.status in RATE_LIMIT_STATUSES:

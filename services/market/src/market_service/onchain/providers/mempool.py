@@ -51,7 +51,7 @@ class MempoolAddressTransactions(Fetcher[TransactionQuery, list[OnchainTransacti
         return rows
 
     def transform(self, query: TransactionQuery, raw: Any) -> list[OnchainTransaction]:
-        window = list(raw)[query.offset:query.offset + query.limit]
+        window = list(raw)[query.offset : query.offset + query.limit]
         return [esplora_transaction(tx, query.address) for tx in window]
 
 

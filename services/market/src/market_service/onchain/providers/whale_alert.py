@@ -22,8 +22,15 @@ WINDOW_S = 3540
 UPSTREAM_MAX_LIMIT = 100
 HEX_WITHOUT_PREFIX = re.compile(r"^[0-9a-fA-F]{40}$|^[0-9a-fA-F]{64}$")
 # Whale Alert names chains its own way; ours are the keys the route accepts.
-CHAIN_NAMES = {"binancesmartchain": "bsc", "bnbsmartchain": "bsc", "matic": "polygon", "xrp": "ripple",
-               "xrpl": "ripple", "avax": "avalanche", "avalanchec": "avalanche"}
+CHAIN_NAMES = {
+    "binancesmartchain": "bsc",
+    "bnbsmartchain": "bsc",
+    "matic": "polygon",
+    "xrp": "ripple",
+    "xrpl": "ripple",
+    "avax": "avalanche",
+    "avalanchec": "avalanche",
+}
 EVM_CHAINS = frozenset({"ethereum", "bsc", "polygon", "avalanche", "arbitrum", "optimism", "base"})
 
 
@@ -32,8 +39,10 @@ class WhaleAlertTransactions(Fetcher[WhaleQuery, list[WhaleAlert]]):
     upstream = "whale_alert"
 
     def build_request(self, query: WhaleQuery) -> UpstreamRequest:
-        return UpstreamRequest("/transactions", {"min_value": query.min_value_usd, "limit": UPSTREAM_MAX_LIMIT,
-                                                 "start": int(time.time()) - WINDOW_S})
+        return UpstreamRequest(
+            "/transactions",
+            {"min_value": query.min_value_usd, "limit": UPSTREAM_MAX_LIMIT, "start": int(time.time()) - WINDOW_S},
+        )
 
     async def extract(self, query: WhaleQuery) -> Any:
         try:
