@@ -20,7 +20,7 @@ import websockets
 from websockets.exceptions import InvalidStatus
 
 if TYPE_CHECKING:
-    from conftest import Gateway, Stubs
+    from gateway_harness import Gateway, Stubs
 
 # The limited gateway's settings (conftest.LIMITED): 5/min per IP, 4/min per key, 3 WebSocket connects/min.
 IP_LIMIT, WS_LIMIT = 5, 3

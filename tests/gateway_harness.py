@@ -1,0 +1,147 @@
+"""Stub services and a REAL Traefik started with `traefik_command`, for the gateway tests (fixtures in
+tests/gateway/conftest.py).
+
+Every process runs in its own session (process group) and is killed with its group by a finalizer, so
+nothing outlives the test session. Readiness is polled, never slept on: each stub's `/health`, then
+Traefik's ping on the metrics entrypoint, then a route through both hops (the file provider has loaded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from suite_launcher.env import SERVICES, build_env
+from suite_launcher.gateway import traefik_command
+
+ROOT = Path(__file__).resolve().parents[1]
+STUB = Path(__file__).parent / "gateway" / "stub_backend.py"
+READY_TIMEOUT_S = 15.0
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = READY_TIMEOUT_S) -> None:
+    """Poll `check` every 50 ms until it is true; fail the test with `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process started with start_new_session=True, with its whole group."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+@dataclass
+class Stubs:
+    """The five stub services: name → port, and their processes (to kill one on purpose)."""
+
+    ports: dict[str, int]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def kill(self, name: str) -> None:
+        kill_group(self.processes[name])
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            kill_group(process)
+
+
+@dataclass
+class Gateway:
+    """A running Traefik: its public and metrics base URLs, its log file."""
+
+    url: str
+    metrics_url: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=5.0)
+
+
+def start_stubs() -> Stubs:
+    """Start one stub process per service on free ports; return once every `/health` answers."""
+    stubs = Stubs({name: free_port() for name in SERVICES})
+    try:
+        for name, port in stubs.ports.items():
+            stubs.processes[name] = subprocess.Popen(
+                [sys.executable, str(STUB), name, str(port)],
+                start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        for name, port in stubs.ports.items():
+            wait_until(
+                lambda port=port: httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200, f"stub {name}"
+            )
+    except BaseException:
+        stubs.stop()
+        raise
+    return stubs
+
+
+def start_gateway(stubs: Stubs, tmp_dir: Path, limits: dict[str, str], root: Path = ROOT) -> Gateway:
+    """Start Traefik in front of `stubs` with the given limit variables; return once it routes. `root` holds
+    the `gateway/` configuration (a test may hand a modified copy)."""
+    ports = {"GATEWAY_PORT": free_port(), "GATEWAY_INTERNAL_PORT": free_port(), "GATEWAY_METRICS_PORT": free_port()}
+    overrides = {name: str(port) for name, port in ports.items()}
+    overrides |= {f"{name.upper()}_PORT": str(port) for name, port in stubs.ports.items()}
+    overrides |= {"SUITE_HOST": "127.0.0.1", "GATEWAY_HEALTHCHECK_INTERVAL": "500ms", "LOG_LEVEL": "INFO", **limits}
+    env = build_env(overrides, base={"PATH": os.environ.get("PATH", "")})
+    log = tmp_dir / f"traefik-{ports['GATEWAY_PORT']}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            traefik_command(env, root), env=env.values, start_new_session=True, stdout=sink, stderr=subprocess.STDOUT
+        )
+    gateway = Gateway(env.gateway_url, f"http://127.0.0.1:{ports['GATEWAY_METRICS_PORT']}", log, process)
+    try:
+        wait_until(lambda: httpx.get(f"{gateway.metrics_url}/ping").status_code == 200, "Traefik ping")
+        wait_until(lambda: _routes(gateway), "Traefik routes (file provider loaded)")
+    except BaseException:
+        kill_group(process)
+        print(log.read_text(errors="replace")[-4000:])
+        raise
+    return gateway
+
+
+def _routes(gateway: Gateway) -> bool:
+    """True once a request crosses both hops to its owner and the suite pool answers.
+
+    Probes go through the per-key router with a fresh key each, so they spend no test's budget.
+    """
+    headers = {"X-API-Key": f"readiness-{uuid.uuid4().hex}"}
+    market = httpx.get(f"{gateway.url}/api/market", headers=headers)
+    health = httpx.get(f"{gateway.url}/health", headers=headers)
+    return market.status_code == 200 and market.json().get("service") == "market" and health.status_code == 200
