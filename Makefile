@@ -25,10 +25,16 @@ run: install
 test: install lint
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
-# Lint and format checks (rules in pyproject.toml); `make format` applies the formatter and the safe fixes.
+# Lint, format and type checks (rules in pyproject.toml): mypy strict on the shared library, mypy's standard
+# checks (every function typed) on the services, sandbox and launcher. `make format` applies the formatter.
+MYPY_PACKAGES := -p market_service -p news_service -p sentiment_service -p ai_service -p stream_service \
+	-p upstream_sandbox -p suite_launcher
+
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy --strict -p suite_shared
+	.venv/bin/mypy $(MYPY_PACKAGES)
 
 format: install
 	.venv/bin/ruff format .

@@ -204,7 +204,7 @@ async def publish(nats_url: str, duration_s: int) -> dict[str, int]:
     """One ticker per pair per second for `duration_s`, pairs staggered over the second; counts per pair."""
     import nats
 
-    from suite_shared.events import TickerEvent
+    from suite_shared.messages.market import TickerEvent
     from suite_shared.symbols import parse_pair
 
     client = await nats.connect(nats_url)

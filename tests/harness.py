@@ -20,6 +20,7 @@ import httpx
 
 from suite_launcher.env import DEFAULT_PORTS, SuiteEnv, build_env
 from suite_launcher.procfile import ROOT, read_procfile
+from suite_shared.messages.market import CandleEvent
 
 HEALTH_PATHS = {
     "sandbox": "/_sandbox/health",
@@ -214,3 +215,23 @@ def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def hour_closing_candle(pair: str = "BTC/USDT") -> CandleEvent:
+    """A closed 1-minute candle that ends the current hour, as the ingest publishes it (test data: its prices
+    are placeholders); on `market.candle.1m.*` it makes the ai service build and publish the pair's 1h signal."""
+    hour = int(time.time() * 1000) // 3_600_000 * 3_600_000
+    return CandleEvent(
+        symbol=pair,
+        timeframe="1m",
+        t=hour - 60_000,
+        o=1.0,
+        h=1.0,
+        l=1.0,
+        c=1.0,
+        v=1.0,
+        closed=True,
+        timestamp=hour,
+        received_at=hour,
+        source="binance",
+    )

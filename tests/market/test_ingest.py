@@ -18,7 +18,7 @@ import redis
 from nats.aio.msg import Msg
 
 from harness import Suite, free_port
-from suite_shared.events import CandlesReply, TickerEvent, TradeEvent
+from suite_shared.messages.market import CandlesReply, TickerEvent, TradeEvent
 
 pytestmark = pytest.mark.timeout(180)
 

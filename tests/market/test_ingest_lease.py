@@ -13,12 +13,11 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import nats
 import pytest
-from nats.aio.client import Client
 
 from harness import free_port
 from market_service.ingest.lease import LeaderLease, LeaseTimings
+from suite_shared.bus import Bus
 
 FAST = LeaseTimings(ttl_s=2.0, refresh_s=0.4, retry_s=0.3, call_timeout_s=0.5)
 
@@ -45,19 +44,21 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def clients(nats_url: str) -> AsyncIterator[list[Client]]:
-    connected = [await nats.connect(nats_url) for _ in range(3)]
+async def clients(nats_url: str) -> AsyncIterator[list[Bus]]:
+    connected = [Bus(nats_url, f"lease-{index}") for index in range(3)]
+    for bus in connected:
+        bus.start()
+        assert await bus.wait_connected(5)
     yield connected
-    for client in connected:
-        if not client.is_closed:
-            await client.close()
+    for bus in connected:
+        await bus.close()
 
 
 class Replica:
     """A contender whose 'work' just records that it is running."""
 
-    def __init__(self, client: Client, key: str) -> None:
-        self.lease = LeaderLease(client.jetstream, key=key, timings=FAST)
+    def __init__(self, bus: Bus, key: str) -> None:
+        self.lease = LeaderLease(bus, key=key, timings=FAST)
         self.working = False
         self.task = asyncio.create_task(self.lease.hold(self._work))
 
@@ -89,7 +90,7 @@ def leaders(replicas: list[Replica]) -> list[Replica]:
     return [replica for replica in replicas if replica.lease.state == "leader"]
 
 
-async def test_exactly_one_of_three_contenders_leads(clients: list[Client]) -> None:
+async def test_exactly_one_of_three_contenders_leads(clients: list[Bus]) -> None:
     replicas = [Replica(client, "one-of-three") for client in clients]
     await wait_for(lambda: len(leaders(replicas)) == 1, 5)
     await asyncio.sleep(3 * FAST.refresh_s)  # refreshes keep it: still exactly one, and it works
@@ -98,7 +99,7 @@ async def test_exactly_one_of_three_contenders_leads(clients: list[Client]) -> N
         await replica.stop(release=True)
 
 
-async def test_a_released_lease_is_taken_over_at_once(clients: list[Client]) -> None:
+async def test_a_released_lease_is_taken_over_at_once(clients: list[Bus]) -> None:
     first, second = Replica(clients[0], "release"), Replica(clients[1], "release")
     await wait_for(lambda: len(leaders([first, second])) == 1, 5)
     leader, standby = (first, second) if first.lease.state == "leader" else (second, first)
@@ -108,7 +109,7 @@ async def test_a_released_lease_is_taken_over_at_once(clients: list[Client]) -> 
     await standby.stop(release=True)
 
 
-async def test_a_dead_leaders_lease_expires_and_a_standby_takes_over(clients: list[Client]) -> None:
+async def test_a_dead_leaders_lease_expires_and_a_standby_takes_over(clients: list[Bus]) -> None:
     first, second = Replica(clients[0], "dies"), Replica(clients[1], "dies")
     await wait_for(lambda: len(leaders([first, second])) == 1, 5)
     leader, standby = (first, second) if first.lease.state == "leader" else (second, first)
@@ -118,7 +119,7 @@ async def test_a_dead_leaders_lease_expires_and_a_standby_takes_over(clients: li
     await standby.stop(release=True)
 
 
-async def test_a_leader_that_cannot_refresh_stops_working_at_once(clients: list[Client]) -> None:
+async def test_a_leader_that_cannot_refresh_stops_working_at_once(clients: list[Bus]) -> None:
     replica = Replica(clients[2], "cut-off")
     await wait_for(lambda: replica.working, 5)
     await clients[2].close()  # NATS gone for this replica: its next refresh fails

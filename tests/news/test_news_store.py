@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from harness import Suite
-from news_service.articles import Article
 from news_service.dedupe import merge
 from news_service.store import NewsStore
+from suite_shared.messages.news import Article
 from suite_shared.redis_link import RedisLink
 
 

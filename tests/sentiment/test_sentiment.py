@@ -9,12 +9,13 @@ import uuid
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from harness import Suite, wait_for
 from suite_shared.bus import Bus
-from suite_shared.subjects import NEWS_SCORED
+from suite_shared.envelope import now_ms
+from suite_shared.messages.news import ScoredArticle
+from suite_shared.topics import NEWS_SCORED
 
 COMPONENTS = {"volatility", "market_momentum", "social_media", "surveys", "dominance", "trends"}
 
@@ -87,18 +88,22 @@ async def test_sentiment_catches_up_from_jetstream_after_a_restart(suite: Suite)
     bus = Bus(suite.env.values["NATS_URL"], "sentiment-test")
     bus.start()
     assert await bus.wait_connected(5)
-    now = int(time.time() * 1000)
-    for index in range(3):  # synthetic events (test data), in the shape the news service publishes
-        event = {
-            "id": f"test-{uuid.uuid4().hex[:12]}",
-            "title": f"Algorand test headline {index}",
-            "related_symbols": ["ALGO"],
-            "sentiment": "positive",
-            "sentiment_score": 0.8,
-            "published_ms": now - index * 1000,
-            "ingested_at": now,
-        }
-        await bus.jetstream().publish(NEWS_SCORED, orjson.dumps(event))
+    now = now_ms()
+    for index in range(3):  # synthetic events (test data), as the news service publishes them
+        event = ScoredArticle(
+            id=f"test-{uuid.uuid4().hex[:12]}",
+            title=f"Algorand test headline {index}",
+            url=f"https://example.test/{index}",
+            source="test",
+            published_at=None,
+            related_symbols=["ALGO"],
+            sentiment="positive",
+            sentiment_score=0.8,
+            published_ms=now - index * 1000,
+            ingested_at=now,
+            scored_at=now,
+        )
+        await bus.publish_js(NEWS_SCORED, event, msg_id=f"test:{event.id}")
     await bus.close()
     await asyncio.to_thread(suite.start, ["sentiment"])
     async with httpx.AsyncClient() as client:

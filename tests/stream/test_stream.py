@@ -14,9 +14,11 @@ import pytest
 import redis.asyncio as aioredis
 import websockets
 
-from harness import Suite
+from harness import Suite, hour_closing_candle
 from suite_shared.bus import Bus
-from suite_shared.events import TickerEvent, TradeEvent
+from suite_shared.envelope import now_ms
+from suite_shared.messages.market import TickerEvent, TradeEvent
+from suite_shared.topics import MARKET_CANDLE, MARKET_TICKER, MARKET_TRADE
 
 PAIR = "TEST/USDT"
 
@@ -44,7 +46,7 @@ async def bus(suite: Suite) -> AsyncIterator[Bus]:
 
 
 def ticker(price: float) -> TickerEvent:
-    now = int(time.time() * 1000)
+    now = now_ms()
     return TickerEvent(
         symbol=PAIR, price=price, change_24h=1.5, volume_24h=1000.0, timestamp=now, received_at=now, source="binance"
     )
@@ -73,7 +75,7 @@ async def test_connect_subscribe_snapshot_then_live_ticks_in_seq_order(suite: Su
             "timestamp",
         }
         for price in (100.0, 101.0, 102.0):
-            await bus.publish("market.ticker.testusdt", ticker(price))
+            await bus.publish(MARKET_TICKER, ticker(price), subject="market.ticker.testusdt")
             await asyncio.sleep(0.05)
         live = [await next_of(socket, "ticker") for _ in range(3)]
         assert [message["data"]["price"] for message in live] == [100.0, 101.0, 102.0]
@@ -86,11 +88,11 @@ async def test_path_implies_the_channel_and_unsubscribe_stops_data(suite: Suite,
         assert json.loads(await socket.recv())["channels"] == ["trades"]
         await socket.send(json.dumps({"action": "subscribe", "symbols": [PAIR]}))
         await next_of(socket, "subscribed")
-        now = int(time.time() * 1000)
+        now = now_ms()
         trade = TradeEvent(
             symbol=PAIR, id="7", price=5.0, amount=2.0, side="buy", timestamp=now, received_at=now, source="binance"
         )
-        await bus.publish("market.trade.testusdt", trade)
+        await bus.publish(MARKET_TRADE, trade, subject="market.trade.testusdt")
         data = (await next_of(socket, "trades"))["data"]
         assert {key: data[key] for key in ("symbol", "price", "amount", "side")} == {
             "symbol": PAIR,
@@ -100,7 +102,7 @@ async def test_path_implies_the_channel_and_unsubscribe_stops_data(suite: Suite,
         }
         await socket.send(json.dumps({"action": "unsubscribe", "symbols": [PAIR]}))
         await next_of(socket, "unsubscribed")
-        await bus.publish("market.trade.testusdt", trade)
+        await bus.publish(MARKET_TRADE, trade, subject="market.trade.testusdt")
         with pytest.raises(asyncio.TimeoutError):
             await next_of(socket, "trades", timeout_s=1.0)
 
@@ -157,12 +159,12 @@ async def test_a_client_that_never_reads_does_not_delay_a_fast_one(suite: Suite,
         for socket in (slow, fast):
             await socket.send(subscribe)
             await next_of(socket, "subscribed")
-        now = int(time.time() * 1000)
+        now = now_ms()
         padding = "x" * 2000  # big frames fill the slow client's socket buffers quickly
         started = time.monotonic()
         for index in range(600):
             await bus.publish(
-                "market.trade.testusdt",
+                MARKET_TRADE,
                 TradeEvent(
                     symbol=PAIR,
                     id=f"{index}-{padding}",
@@ -173,6 +175,7 @@ async def test_a_client_that_never_reads_does_not_delay_a_fast_one(suite: Suite,
                     received_at=now,
                     source="binance",
                 ),
+                subject="market.trade.testusdt",
             )
         last_seen = ""
         while not last_seen.startswith("599-"):
@@ -181,7 +184,7 @@ async def test_a_client_that_never_reads_does_not_delay_a_fast_one(suite: Suite,
 
 
 def trade(index: int) -> TradeEvent:
-    now = int(time.time() * 1000)
+    now = now_ms()
     return TradeEvent(
         symbol=PAIR,
         id=str(index),
@@ -205,13 +208,13 @@ async def subscribed_session(suite: Suite, channel: str) -> tuple[Any, str]:
 async def test_resume_after_reconnect_replays_missed_trades_in_order_without_duplicates(suite: Suite, bus: Bus) -> None:
     socket, session = await subscribed_session(suite, "trades")
     for index in range(3):
-        await bus.publish("market.trade.testusdt", trade(index))
+        await bus.publish(MARKET_TRADE, trade(index), subject="market.trade.testusdt")
     received = [await next_of(socket, "trades") for _ in range(3)]
     last_seq = received[1]["seq"]  # pretend frame 3 was lost with the connection
     await socket.close()
     await asyncio.sleep(0.3)  # the server notices the close and saves the session
     for index in range(3, 6):
-        await bus.publish("market.trade.testusdt", trade(index))
+        await bus.publish(MARKET_TRADE, trade(index), subject="market.trade.testusdt")
     await asyncio.sleep(0.3)
     async with websockets.connect(ws_url(suite)) as again:
         await again.recv()
@@ -219,7 +222,7 @@ async def test_resume_after_reconnect_replays_missed_trades_in_order_without_dup
         resumed = await next_of(again, "resumed")
         assert resumed["session"] == session and resumed["subscriptions"] == {"trades": [PAIR]}
         assert resumed["replayed"] == 4
-        await bus.publish("market.trade.testusdt", trade(6))
+        await bus.publish(MARKET_TRADE, trade(6), subject="market.trade.testusdt")
         frames = [await next_of(again, "trades") for _ in range(5)]
         assert [frame["data"]["id"] for frame in frames] == ["2", "3", "4", "5", "6"]
         assert [frame["seq"] for frame in frames] == list(range(last_seq + 1, last_seq + 6))
@@ -229,12 +232,12 @@ async def test_resume_after_reconnect_replays_missed_trades_in_order_without_dup
 
 async def test_resume_of_a_ticker_gets_only_the_newest_missed_value(suite: Suite, bus: Bus) -> None:
     socket, session = await subscribed_session(suite, "ticker")
-    await bus.publish("market.ticker.testusdt", ticker(1.0))
+    await bus.publish(MARKET_TICKER, ticker(1.0), subject="market.ticker.testusdt")
     last_seq = (await next_of(socket, "ticker"))["seq"]
     await socket.close()
     await asyncio.sleep(0.3)
     for price in (2.0, 3.0, 4.0):
-        await bus.publish("market.ticker.testusdt", ticker(price))
+        await bus.publish(MARKET_TICKER, ticker(price), subject="market.ticker.testusdt")
     await asyncio.sleep(0.3)
     async with websockets.connect(ws_url(suite)) as again:
         await again.recv()
@@ -266,7 +269,7 @@ async def test_resume_with_more_missed_than_the_replay_bound_says_gap_and_keeps_
     await socket.close()
     await asyncio.sleep(0.3)
     for index in range(250):
-        await bus.publish("market.trade.testusdt", trade(1000 + index))
+        await bus.publish(MARKET_TRADE, trade(1000 + index), subject="market.trade.testusdt")
     await asyncio.sleep(0.5)
     async with websockets.connect(ws_url(suite)) as again:
         await again.recv()
@@ -301,13 +304,13 @@ async def connect_when_routed(suite: Suite, timeout_s: float = 20.0) -> Any:
 
 async def test_stream_replica_restart_keeps_sessions_resumable(suite: Suite, bus: Bus) -> None:
     socket, session = await subscribed_session(suite, "trades")
-    await bus.publish("market.trade.testusdt", trade(1))
+    await bus.publish(MARKET_TRADE, trade(1), subject="market.trade.testusdt")
     last_seq = (await next_of(socket, "trades"))["seq"]
     # A graceful stop (SIGTERM): the server closes the socket and saves the session.
     await asyncio.to_thread(suite.stop, "stream")
     with pytest.raises(websockets.ConnectionClosed):
         await asyncio.wait_for(socket.recv(), 10)
-    await bus.publish("market.trade.testusdt", trade(2))
+    await bus.publish(MARKET_TRADE, trade(2), subject="market.trade.testusdt")
     await asyncio.to_thread(suite.start, ["stream"])
     async with await connect_when_routed(suite) as again:
         await again.send(json.dumps({"action": "resume", "session": session, "last_seq": last_seq}))
@@ -319,34 +322,19 @@ async def test_stream_replica_restart_keeps_sessions_resumable(suite: Suite, bus
 async def test_signals_channel_carries_the_ai_signal_built_when_an_hour_closes(suite: Suite, bus: Bus) -> None:
     """A closed 1m candle that ends an hour (published here, as the ingest would) makes the ai service build
     and publish that pair's 1h signal; a WebSocket client subscribed to signals for BTC receives it."""
-    from suite_shared.events import CandleEvent
-
     async with websockets.connect(ws_url(suite)) as socket:
         await socket.recv()
         await socket.send(json.dumps({"action": "subscribe", "channel": "signals", "symbols": ["BTC"]}))
         await next_of(socket, "subscribed")
-        hour = int(time.time() * 1000) // 3_600_000 * 3_600_000
-        candle = CandleEvent(
-            symbol="BTC/USDT",
-            timeframe="1m",
-            t=hour - 60_000,
-            o=1.0,
-            h=1.0,
-            l=1.0,
-            c=1.0,
-            v=1.0,
-            closed=True,
-            timestamp=hour,
-            received_at=hour,
-            source="binance",
-        )
-        not_an_hour = candle.model_copy(update={"t": hour - 120_000})
-        await bus.publish("market.candle.1m.btcusdt", not_an_hour)
-        await bus.publish("market.candle.1m.btcusdt", candle)
+        candle = hour_closing_candle()
+        not_an_hour = candle.model_copy(update={"t": candle.t - 60_000})
+        await bus.publish(MARKET_CANDLE, not_an_hour, subject="market.candle.1m.btcusdt")
+        await bus.publish(MARKET_CANDLE, candle, subject="market.candle.1m.btcusdt")
         frame = await next_of(socket, "signals", timeout_s=15.0)
         signal = frame["data"]
         assert signal["symbol"] == "BTC/USDT" and signal["timeframe"] == "1h"
         assert signal["type"] in ("buy", "sell", "hold") and 0 <= signal["confidence"] <= 1
+        assert signal["direction"] == signal["type"].upper()
         assert signal["model"] and signal["model_version"] and signal["reasoning"]
         with pytest.raises(asyncio.TimeoutError):  # one signal for the hour, none for the other minute
             await next_of(socket, "signals", timeout_s=2.0)
@@ -386,14 +374,14 @@ async def test_a_second_replica_fans_out_on_its_own_and_resumes_the_first_ones_s
             await other.recv()
             await other.send(json.dumps({"action": "subscribe", "channel": "trades", "symbols": [PAIR]}))
             await next_of(other, "subscribed")
-            await bus.publish("market.trade.testusdt", trade(7001))
+            await bus.publish(MARKET_TRADE, trade(7001), subject="market.trade.testusdt")
             received = await next_of(first_socket, "trades")
             assert received["data"]["id"] == "7001"
             assert (await next_of(other, "trades"))["data"]["id"] == "7001"
         last_seq = received["seq"]
         await first_socket.close()
         await asyncio.sleep(0.3)
-        await bus.publish("market.trade.testusdt", trade(7002))
+        await bus.publish(MARKET_TRADE, trade(7002), subject="market.trade.testusdt")
         await asyncio.sleep(0.3)
         async with websockets.connect(second) as moved:  # the client reconnects to the other replica
             await moved.recv()

@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from suite_shared.settings import UPSTREAMS
+
 SERVICES: tuple[str, ...] = ("market", "news", "sentiment", "ai", "stream")
 
 DEFAULT_PORTS: dict[str, int] = {
@@ -33,27 +35,6 @@ DEFAULT_LIMITS: dict[str, int] = {
     "RATE_LIMIT_KEY_PER_MIN": 1000,
     "WS_CONNECT_PER_MIN_PER_IP": 60,
 }
-
-# Real upstream base URLs (DATA_SOURCE=live) and their path prefix on the sandbox (DATA_SOURCE=sandbox).
-# Providers only ever see the base URL, so pointing them at the sandbox is invisible to them.
-UPSTREAMS: dict[str, tuple[str, str]] = {
-    "COINGECKO_BASE_URL": ("https://api.coingecko.com/api/v3", "/coingecko/api/v3"),
-    "COINCAP_BASE_URL": ("https://api.coincap.io/v2", "/coincap/v2"),
-    "BINANCE_BASE_URL": ("https://api.binance.com", "/binance"),
-    "BINANCE_WS_URL": ("wss://stream.binance.com:9443", "/binance-ws"),
-    "KRAKEN_BASE_URL": ("https://api.kraken.com", "/kraken"),
-    "CRYPTOPANIC_BASE_URL": ("https://cryptopanic.com/api/free/v1", "/cryptopanic/api/free/v1"),
-    "NEWSAPI_BASE_URL": ("https://newsapi.org", "/newsapi"),
-    "RSS_COINDESK_URL": ("https://www.coindesk.com/arc/outboundfeeds/rss/", "/rss/coindesk"),
-    "RSS_COINTELEGRAPH_URL": ("https://cointelegraph.com/rss", "/rss/cointelegraph"),
-    "RSS_DECRYPT_URL": ("https://decrypt.co/feed", "/rss/decrypt"),
-    "ALTERNATIVE_ME_BASE_URL": ("https://api.alternative.me", "/alternative-me"),
-    "ETHERSCAN_BASE_URL": ("https://api.etherscan.io/v2", "/etherscan/v2"),
-    "BLOCKCHAIR_BASE_URL": ("https://api.blockchair.com", "/blockchair"),
-    "MEMPOOL_BASE_URL": ("https://mempool.space/api", "/mempool/api"),
-    "WHALE_ALERT_BASE_URL": ("https://api.whale-alert.io/v1", "/whale-alert/v1"),
-}
-
 
 SANDBOX_KEYED = ("NEWSAPI_API_KEY", "CRYPTOPANIC_API_KEY", "ETHERSCAN_API_KEY", "WHALE_ALERT_API_KEY")
 
@@ -107,12 +88,12 @@ def build_env(overrides: Mapping[str, str] | None = None, base: Mapping[str, str
     pick("REDIS_URL", f"redis://{host}:{values['REDIS_PORT']}/0")
     pick("NATS_URL", f"nats://{host}:{values['NATS_PORT']}")
 
-    for name, (live_url, sandbox_path) in UPSTREAMS.items():
+    for name, upstream in UPSTREAMS.items():
         if data_source == "sandbox":
             scheme_url = sandbox_url.replace("http://", "ws://") if name.endswith("_WS_URL") else sandbox_url
-            pick(name, scheme_url + sandbox_path)
+            pick(name, scheme_url + upstream.sandbox_path)
         else:
-            pick(name, live_url)
+            pick(name, upstream.live)
 
     if data_source == "sandbox":
         # The sandbox checks that a key is sent, as the real APIs do, and accepts any.

@@ -15,7 +15,7 @@ from ai_service import engine as engine_module
 from ai_service.app import create_app
 from ai_service.features import Candles
 from suite_shared.errors import InvalidSymbol, UpstreamUnavailable
-from suite_shared.events import CandlesReply
+from suite_shared.messages.market import CandlesReply
 from suite_shared.settings import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "training" / "data" / "ohlcv"

@@ -1,45 +1,42 @@
-"""NATS responders answer every request, with an error object when the request is wrong.
+"""The `ai.sentiment.score` responder answers every request, with an error object when the request is wrong.
 
-The handlers run on the app's own event loop (through the test client's portal), as they do in service."""
+The handler runs on the app's own event loop (through the test client's portal), as it does in service, and
+through `Bus.answer`, which is what `Bus.serve` sends back for a request body."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
 from ai_service import responders
 from ai_service.engine import AiEngine
+from suite_shared.bus import Bus
+from suite_shared.messages.ai import ScoreReply, ScoreRequest
+from suite_shared.topics import AI_SENTIMENT_SCORE
 
-Reply = TypeVar("Reply")
 
+def ask(client: TestClient, raw: Any) -> ScoreReply:
+    engine = client.app.state.context.state  # type: ignore[attr-defined]
+    assert isinstance(engine, AiEngine) and client.portal is not None
 
-def call(client: TestClient, handler: Callable[[AiEngine, Any], Awaitable[Reply]], raw: Any) -> Reply:
-    engine: AiEngine = client.app.state.engine  # type: ignore[attr-defined]
-    assert client.portal is not None
-    return client.portal.call(handler, engine, raw)
+    async def handler(request: ScoreRequest) -> ScoreReply:
+        return await responders.answer_sentiment(engine, request)
+
+    return client.portal.call(Bus.answer, AI_SENTIMENT_SCORE, handler, orjson.dumps(raw))
 
 
 @pytest.mark.parametrize("raw", [{"texts": []}, {"texts": [""]}, {"texts": ["x"] * 65}, {"texts": "not a list"}, 42])
 def test_sentiment_responder_answers_bad_requests_with_validation_error(client: TestClient, raw: Any) -> None:
-    reply = call(client, responders.answer_sentiment, raw)
+    reply = ask(client, raw)
     assert reply.error is not None and reply.error.code == "VALIDATION_ERROR" and reply.scores == []
 
 
 def test_sentiment_responder_scores_a_batch_in_order(client: TestClient) -> None:
     texts = ["Stock falls as bank downgrades to sell", "Shares jump after earnings beat", "Meeting on Tuesday"]
-    reply = call(client, responders.answer_sentiment, {"texts": texts})
+    reply = ask(client, {"texts": texts})
     assert reply.error is None and len(reply.scores) == 3
     assert reply.scores[0].label == "negative" and reply.scores[1].label == "positive"
     assert reply.model == "sentiment" and reply.model_version
-
-
-def test_predict_responder_returns_a_prediction_or_the_contract_error(client: TestClient) -> None:
-    good = call(client, responders.answer_predict, {"symbol": "ETH", "horizon": 6})
-    assert good.prediction is not None and len(good.prediction.predictions) == 6
-    too_far = call(client, responders.answer_predict, {"symbol": "BTC", "horizon": 500})
-    unknown = call(client, responders.answer_predict, {"symbol": "NOPE"})
-    assert too_far.error is not None and too_far.error.code == "VALIDATION_ERROR"
-    assert unknown.error is not None and unknown.error.code == "INVALID_SYMBOL"

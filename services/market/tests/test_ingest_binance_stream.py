@@ -14,7 +14,7 @@ from market_service.ingest.binance_stream import (
     parse_message,
     stream_names,
 )
-from suite_shared.events import BookEvent, CandleEvent, TickerEvent, TradeEvent
+from suite_shared.messages.market import BookEvent, CandleEvent, TickerEvent, TradeEvent
 from suite_shared.symbols import Pair
 
 BTC = Pair("BTC", "USDT")

@@ -1,5 +1,5 @@
-"""market.candles.get answers (closed candles, the REST route's semantics, error objects for bad requests)
-and the ingest settings, with Binance mocked at the HTTP edge and no NATS or Redis."""
+"""market.candles.get and market.stats.get answers (the REST routes' data, error objects for bad requests) and
+the ingest settings, with the upstreams mocked at the HTTP edge and no NATS or Redis."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from market_service.app import create_app
-from market_service.ingest import parse_symbols
-from market_service.ingest.candle_requests import answer
-from suite_shared.events import CandlesReply
+from market_service.responders import answer_candles
+from suite_shared.bus import Bus
+from suite_shared.messages.market import CandlesReply, CandlesRequest
 from suite_shared.settings import Settings
 from suite_shared.symbols import Pair
+from suite_shared.topics import MARKET_CANDLES_GET
 
 MINUTE = 60_000
 EXCHANGE_INFO = {
@@ -75,8 +78,14 @@ def client() -> Iterator[TestClient]:
 
 
 def ask(client: TestClient, body: Any) -> CandlesReply:
+    """The reply `Bus.serve` would send for this request body."""
     app: Any = client.app
-    reply: CandlesReply = client.portal.call(answer, app.state.context, app.state.chains, body)  # type: ignore[union-attr]
+
+    async def handler(request: CandlesRequest) -> CandlesReply:
+        return await answer_candles(app.state.context, app.state.context.state.chains, request)
+
+    data = orjson.dumps(body) if not isinstance(body, bytes) else body
+    reply: CandlesReply = client.portal.call(Bus.answer, MARKET_CANDLES_GET, handler, data)  # type: ignore[union-attr]
     return reply
 
 
@@ -99,6 +108,7 @@ def test_closed_candles_come_back_like_the_rest_route(client: TestClient) -> Non
         ({"symbol": "BTC/USDT", "timeframe": "1h", "since": 10, "until": 5}, "INVALID_PARAMETER"),
         ({"timeframe": "1h"}, "VALIDATION_ERROR"),
         (["not", "an", "object"], "VALIDATION_ERROR"),
+        (b"not json at all", "VALIDATION_ERROR"),
     ],
 )
 def test_bad_requests_get_an_error_object(client: TestClient, body: Any, code: str) -> None:
@@ -106,16 +116,18 @@ def test_bad_requests_get_an_error_object(client: TestClient, body: Any, code: s
     assert reply.error is not None and reply.error.code == code and reply.data == []
 
 
-def test_ingest_symbols_accept_any_spelling_and_skip_junk() -> None:
-    assert parse_symbols("btcusdt, ETH/USDT,,BTC-USDT, sol, bad!!") == [
-        Pair("BTC", "USDT"),
-        Pair("ETH", "USDT"),
-        Pair("SOL", "USDT"),
-    ]
+def test_ingest_symbols_accept_any_spelling_once_each() -> None:
+    settings = Settings(ingest_symbols="btcusdt, ETH/USDT,,BTC-USDT, sol")
+    assert settings.ingest_symbols == (Pair("BTC", "USDT"), Pair("ETH", "USDT"), Pair("SOL", "USDT"))
+
+
+def test_a_malformed_ingest_symbol_is_refused_at_start_naming_it() -> None:
+    with pytest.raises(ValidationError, match="'bad!!' is not a pair"):
+        Settings(ingest_symbols="btcusdt, bad!!")
 
 
 def test_default_ingest_symbols_are_twenty_usdt_pairs() -> None:
-    pairs = parse_symbols(Settings().ingest_symbols)
+    pairs = Settings().ingest_symbols
     assert len(pairs) == 20 and {pair.quote for pair in pairs} == {"USDT"}
 
 

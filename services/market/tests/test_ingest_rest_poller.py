@@ -18,7 +18,7 @@ from market_service.ingest.rest_poller import (
     ticker_24h_weight,
 )
 from market_service.ingest.worker import poll_while_down
-from suite_shared.events import BookEvent, MarketEvent, TickerEvent
+from suite_shared.messages.market import BookEvent, MarketEvent, TickerEvent
 from suite_shared.symbols import Pair
 from suite_shared.upstream import UpstreamClient, UpstreamConfig
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import orjson
 
-from market_service.ingest.sink import EventSink, subject_for
+from market_service.ingest.sink import EventSink, topic_for
 from suite_shared.bus import BusUnavailable
-from suite_shared.events import BookEvent, CandleEvent, TickerEvent, TradeEvent
+from suite_shared.messages.market import BookEvent, CandleEvent, TickerEvent, TradeEvent
 from suite_shared.redis_link import RedisDown
+from suite_shared.topics import MARKET_BOOK, MARKET_CANDLE, MARKET_TICKER, MARKET_TRADE, Topic
 
 
 class RecordingBus:
@@ -20,10 +21,11 @@ class RecordingBus:
         self.up = up
         self.published: list[tuple[str, dict[str, Any]]] = []
 
-    async def publish_raw(self, subject: str, data: bytes) -> None:
+    async def publish(self, topic: Topic[Any], payload: Any, *, subject: str, encoded: bytes) -> None:
         if not self.up:
             raise BusUnavailable("NATS is not connected")
-        self.published.append((subject, orjson.loads(data)))
+        assert isinstance(payload, topic.model) and topic.matches(subject)
+        self.published.append((subject, orjson.loads(encoded)))
 
 
 class RecordingRedis:
@@ -92,10 +94,10 @@ def sink(bus: RecordingBus, redis: RecordingRedis, **options: Any) -> EventSink:
 
 def test_every_event_type_has_its_subject_with_the_pair_in_subject_spelling() -> None:
     book = BookEvent(symbol="ETH/USDT", bids=[(1, 1)], asks=[(2, 1)], timestamp=1, received_at=1, source="binance")
-    assert subject_for(ticker(1)) == "market.ticker.btcusdt"
-    assert subject_for(trade(1)) == "market.trade.btcusdt"
-    assert subject_for(book) == "market.book.ethusdt"
-    assert subject_for(candle(0, False)) == "market.candle.1m.btcusdt"
+    assert topic_for(ticker(1)) == (MARKET_TICKER, "market.ticker.btcusdt")
+    assert topic_for(trade(1)) == (MARKET_TRADE, "market.trade.btcusdt")
+    assert topic_for(book) == (MARKET_BOOK, "market.book.ethusdt")
+    assert topic_for(candle(0, False)) == (MARKET_CANDLE, "market.candle.1m.btcusdt")
 
 
 async def test_a_burst_of_tickers_is_published_once_with_the_newest_value_and_stored_as_latest() -> None:

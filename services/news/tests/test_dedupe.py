@@ -7,9 +7,9 @@ from typing import cast
 
 import pytest
 
-from news_service.articles import Article
 from news_service.dedupe import Deduplicator, article_id, canonical_url, dedupe, merge, normalise_title
 from news_service.sources import RSS_FEEDS, build_article
+from suite_shared.messages.news import Article
 from suite_shared.upstream import UpstreamClient
 from upstream_sandbox.news_corpus import articles
 from upstream_sandbox.upstreams import rss

@@ -1,17 +1,38 @@
-"""FastAPI dependencies as `Annotated` aliases, so routes declare what they use in one word."""
+"""FastAPI dependencies as `Annotated` aliases, so routes declare what they use in one word.
+
+`Context` is the shared service context; a service's own state (what its setup returned) comes typed
+through `state_of`: `Market = Annotated[MarketState, Depends(state_of(MarketState))]`.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 from .service import ServiceContext
 
+StateT = TypeVar("StateT")
 
-def get_context(request: Request) -> ServiceContext:
-    context: ServiceContext = request.app.state.context
+
+def get_context(connection: HTTPConnection) -> ServiceContext:
+    """The service context, for HTTP and WebSocket endpoints alike."""
+    context: ServiceContext = connection.app.state.context
     return context
 
 
 Context = Annotated[ServiceContext, Depends(get_context)]
+
+
+def state_of(kind: type[StateT]) -> Callable[[HTTPConnection], StateT]:
+    """A dependency giving the service's own state, checked to be a `kind`."""
+
+    def get_state(connection: HTTPConnection) -> StateT:
+        state = get_context(connection).state
+        if not isinstance(state, kind):
+            raise TypeError(f"the service's state is {type(state).__name__}, not {kind.__name__}")
+        return state
+
+    return get_state

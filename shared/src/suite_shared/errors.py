@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .envelope import ErrorDetail, ErrorEnvelope, JSONBody
@@ -107,6 +108,15 @@ _STATUS_ERRORS: dict[int, type[ApiError]] = {
 }
 
 
+_CODED: list[type[ApiError]] = [*_STATUS_ERRORS.values(), InvalidSymbol, ServiceUnavailable]
+_CODE_ERRORS: dict[str, type[ApiError]] = {cls.code: cls for cls in _CODED}
+
+
+def error_for_code(code: str, message: str, details: dict[str, Any] | None = None) -> ApiError:
+    """The contract's error for an error code another service answered with (INTERNAL_ERROR if unknown)."""
+    return _CODE_ERRORS.get(code, InternalError)(message, details)
+
+
 def error_for_status(status: int, message: str | None = None) -> ApiError:
     """The contract's error for a bare HTTP status (used for Starlette's errors and the gateway's)."""
     cls = _STATUS_ERRORS.get(status, InternalError if status >= 500 else InvalidParameter)
@@ -155,6 +165,15 @@ def validation_error(exc: RequestValidationError) -> ApiError:
     cls = ValidationFailed if in_body else InvalidParameter
     first = problems[0] if problems else {"location": "request", "problem": "invalid"}
     return cls(f"{first['location']}: {first['problem']}", {"errors": problems})
+
+
+def first_problem(exc: ValidationError) -> str:
+    """The first thing wrong with a document, as `location: problem` (for NATS error replies and logs)."""
+    errors = exc.errors()
+    if not errors:
+        return "invalid"
+    location = ".".join(str(part) for part in errors[0]["loc"]) or "body"
+    return f"{location}: {errors[0]['msg']}"
 
 
 def _printable(value: Any) -> Any:

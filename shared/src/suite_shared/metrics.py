@@ -31,7 +31,16 @@ PROVIDER_FALLBACKS = Counter(
     "provider_fallbacks_total", "Times a provider chain moved past a failing provider", ["kind", "provider", "reason"]
 )
 CACHE_REQUESTS = Counter("cache_requests_total", "Cache lookups by result", ["namespace", "kind", "result"])
-NATS_MESSAGES = Counter("nats_messages_total", "NATS messages by direction", ["service", "direction", "subject"])
+NATS_MESSAGES = Counter(
+    "nats_messages_total",
+    "NATS messages by direction (out, in, request, reply, invalid)",
+    ["service", "direction", "subject"],
+)
+NATS_CONSUMED = Counter(
+    "nats_consumer_messages_total",
+    "Messages of a durable JetStream consumer by outcome (handled, skipped, invalid, redelivered)",
+    ["service", "consumer", "outcome"],
+)
 REDIS_AVAILABLE = Gauge("redis_available", "1 while Redis answers, 0 while the service runs degraded", ["service"])
 SERVICE_INFO = Gauge("service_info", "Static facts about the running service", ["service", "version", "data_source"])
 

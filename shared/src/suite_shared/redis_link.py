@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -19,6 +19,11 @@ from .metrics import REDIS_AVAILABLE
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def as_texts(values: Iterable[Any]) -> list[str]:
+    """Redis replies (bytes, as the client returns them) as strings."""
+    return [value.decode() if isinstance(value, bytes) else str(value) for value in values]
 
 
 class RedisDown(Exception):

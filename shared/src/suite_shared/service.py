@@ -3,7 +3,8 @@
 `create_service_app` gives each service its context (settings, Redis link, cache, upstream client, NATS
 bus), the contract's error handlers, request metrics, API-key checking, `/health`, `/health/live`,
 `/metrics` and the suite-wide `/suite/...` endpoints. A service adds its routers and a `setup` hook
-(register upstreams, subscribe to subjects, add health checks) and nothing else cross-cutting.
+(register upstreams, subscribe to subjects, add health checks) and nothing else cross-cutting. What `setup`
+returns is the service's own state (`context.state`), which routes receive typed through `deps.state_of`.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ class ServiceContext:
     cache: Cache
     upstreams: UpstreamClient
     bus: Bus
-    internal_http: httpx.AsyncClient
+    suite_http: httpx.AsyncClient  # only for the suite-wide /health and /openapi.json, which are HTTP by nature
     started_at: float = field(default_factory=time.monotonic)
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
+    state: object = None  # what the service's setup hook returned
 
     async def health(self) -> ServiceHealth:
         return await evaluate(
@@ -52,6 +54,7 @@ class ServiceContext:
         )
 
 
+Setup = Callable[[ServiceContext], Awaitable[object]]
 Hook = Callable[[ServiceContext], Awaitable[None]]
 
 
@@ -72,7 +75,7 @@ def build_context(name: str, settings: Settings, transport: httpx.AsyncBaseTrans
             transport=transport,
         ),
         bus=Bus(settings.nats_url, name),
-        internal_http=httpx.AsyncClient(timeout=3.0),
+        suite_http=httpx.AsyncClient(timeout=3.0),
     )
     context.health_checks["redis"] = _redis_check(context)
     context.health_checks["nats"] = _nats_check(context)
@@ -99,7 +102,7 @@ def create_service_app(
     name: str,
     settings: Settings,
     routers: Sequence[APIRouter] = (),
-    setup: Hook | None = None,
+    setup: Setup | None = None,
     teardown: Hook | None = None,
     description: str = "",
     transport: httpx.AsyncBaseTransport | None = None,
@@ -113,7 +116,7 @@ def create_service_app(
         SERVICE_INFO.labels(name, settings.version, settings.data_source).set(1)
         context.bus.start()
         if setup is not None:
-            await setup(context)
+            context.state = await setup(context)
         try:
             yield
         finally:
@@ -121,7 +124,7 @@ def create_service_app(
                 await teardown(context)
             await context.bus.close()
             await context.upstreams.close()
-            await context.internal_http.aclose()
+            await context.suite_http.aclose()
             await context.redis.close()
 
     app = FastAPI(

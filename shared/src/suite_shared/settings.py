@@ -6,13 +6,62 @@ tests can construct apps with their own values. Variable names are the upper-cas
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .errors import InvalidSymbol
+from .symbols import Pair, parse_pair
 
 ServiceName = Literal["market", "news", "sentiment", "ai", "stream"]
+
+
+@dataclass(frozen=True)
+class UpstreamUrl:
+    live: str  # the real API
+    sandbox_path: str  # where the upstream sandbox imitates it, under its base URL
+
+
+# Every upstream's base URL variable: its real address (the settings' default) and its path on the sandbox
+# (which the launcher uses for DATA_SOURCE=sandbox). Providers only ever see the base URL.
+UPSTREAMS: dict[str, UpstreamUrl] = {
+    "COINGECKO_BASE_URL": UpstreamUrl("https://api.coingecko.com/api/v3", "/coingecko/api/v3"),
+    "COINCAP_BASE_URL": UpstreamUrl("https://api.coincap.io/v2", "/coincap/v2"),
+    "BINANCE_BASE_URL": UpstreamUrl("https://api.binance.com", "/binance"),
+    "BINANCE_WS_URL": UpstreamUrl("wss://stream.binance.com:9443", "/binance-ws"),
+    "KRAKEN_BASE_URL": UpstreamUrl("https://api.kraken.com", "/kraken"),
+    "CRYPTOPANIC_BASE_URL": UpstreamUrl("https://cryptopanic.com/api/free/v1", "/cryptopanic/api/free/v1"),
+    "NEWSAPI_BASE_URL": UpstreamUrl("https://newsapi.org", "/newsapi"),
+    "RSS_COINDESK_URL": UpstreamUrl("https://www.coindesk.com/arc/outboundfeeds/rss/", "/rss/coindesk"),
+    "RSS_COINTELEGRAPH_URL": UpstreamUrl("https://cointelegraph.com/rss", "/rss/cointelegraph"),
+    "RSS_DECRYPT_URL": UpstreamUrl("https://decrypt.co/feed", "/rss/decrypt"),
+    "ALTERNATIVE_ME_BASE_URL": UpstreamUrl("https://api.alternative.me", "/alternative-me"),
+    "ETHERSCAN_BASE_URL": UpstreamUrl("https://api.etherscan.io/v2", "/etherscan/v2"),
+    "BLOCKCHAIR_BASE_URL": UpstreamUrl("https://api.blockchair.com", "/blockchair"),
+    "MEMPOOL_BASE_URL": UpstreamUrl("https://mempool.space/api", "/mempool/api"),
+    "WHALE_ALERT_BASE_URL": UpstreamUrl("https://api.whale-alert.io/v1", "/whale-alert/v1"),
+}
+DEFAULT_INGEST_SYMBOLS = (
+    "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,TRX/USDT,TON/USDT,AVAX/USDT,DOT/USDT,"
+    "LINK/USDT,POL/USDT,LTC/USDT,BCH/USDT,SHIB/USDT,UNI/USDT,ATOM/USDT,XLM/USDT,ETC/USDT"
+)
+
+
+def parse_pairs(text: str) -> tuple[Pair, ...]:
+    """A comma-separated list of pairs in any accepted spelling → distinct pairs in order (ValueError on a
+    malformed entry, naming it)."""
+    pairs: list[Pair] = []
+    for raw in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            pair = parse_pair(raw)
+        except InvalidSymbol as exc:
+            raise ValueError(f"{raw!r} is not a pair (e.g. BTC/USDT)") from exc
+        if pair not in pairs:
+            pairs.append(pair)
+    return tuple(pairs)
 
 
 class CacheTTLs(BaseSettings):
@@ -72,27 +121,27 @@ class Settings(BaseSettings):
     ai_url: str = "http://127.0.0.1:8104"
     stream_url: str = "http://127.0.0.1:8105"
 
-    coingecko_base_url: str = "https://api.coingecko.com/api/v3"
+    coingecko_base_url: str = UPSTREAMS["COINGECKO_BASE_URL"].live
     coingecko_api_key: str | None = None
-    coincap_base_url: str = "https://api.coincap.io/v2"
+    coincap_base_url: str = UPSTREAMS["COINCAP_BASE_URL"].live
     coincap_api_key: str | None = None
-    binance_base_url: str = "https://api.binance.com"
-    binance_ws_url: str = "wss://stream.binance.com:9443"
-    kraken_base_url: str = "https://api.kraken.com"
-    cryptopanic_base_url: str = "https://cryptopanic.com/api/free/v1"
+    binance_base_url: str = UPSTREAMS["BINANCE_BASE_URL"].live
+    binance_ws_url: str = UPSTREAMS["BINANCE_WS_URL"].live
+    kraken_base_url: str = UPSTREAMS["KRAKEN_BASE_URL"].live
+    cryptopanic_base_url: str = UPSTREAMS["CRYPTOPANIC_BASE_URL"].live
     cryptopanic_api_key: str | None = None
-    newsapi_base_url: str = "https://newsapi.org"
+    newsapi_base_url: str = UPSTREAMS["NEWSAPI_BASE_URL"].live
     newsapi_api_key: str | None = None
-    rss_coindesk_url: str = "https://www.coindesk.com/arc/outboundfeeds/rss/"
-    rss_cointelegraph_url: str = "https://cointelegraph.com/rss"
-    rss_decrypt_url: str = "https://decrypt.co/feed"
-    alternative_me_base_url: str = "https://api.alternative.me"
-    etherscan_base_url: str = "https://api.etherscan.io/v2"
+    rss_coindesk_url: str = UPSTREAMS["RSS_COINDESK_URL"].live
+    rss_cointelegraph_url: str = UPSTREAMS["RSS_COINTELEGRAPH_URL"].live
+    rss_decrypt_url: str = UPSTREAMS["RSS_DECRYPT_URL"].live
+    alternative_me_base_url: str = UPSTREAMS["ALTERNATIVE_ME_BASE_URL"].live
+    etherscan_base_url: str = UPSTREAMS["ETHERSCAN_BASE_URL"].live
     etherscan_api_key: str | None = None
-    blockchair_base_url: str = "https://api.blockchair.com"
+    blockchair_base_url: str = UPSTREAMS["BLOCKCHAIR_BASE_URL"].live
     blockchair_api_key: str | None = None
-    mempool_base_url: str = "https://mempool.space/api"
-    whale_alert_base_url: str = "https://api.whale-alert.io/v1"
+    mempool_base_url: str = UPSTREAMS["MEMPOOL_BASE_URL"].live
+    whale_alert_base_url: str = UPSTREAMS["WHALE_ALERT_BASE_URL"].live
     whale_alert_api_key: str | None = None
 
     upstream_timeout_s: float = Field(8.0, gt=0)
@@ -108,9 +157,8 @@ class Settings(BaseSettings):
     # Live ingest (market service): whether this replica may ingest, and which pairs (comma-separated, any
     # accepted spelling). Pairs the exchange does not list are dropped at start, so the default is safe.
     ingest_enabled: bool = True
-    ingest_symbols: str = Field(
-        "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,TRX/USDT,TON/USDT,AVAX/USDT,DOT/USDT,"
-        "LINK/USDT,POL/USDT,LTC/USDT,BCH/USDT,SHIB/USDT,UNI/USDT,ATOM/USDT,XLM/USDT,ETC/USDT",
+    ingest_symbols: Annotated[tuple[Pair, ...], NoDecode] = Field(
+        default_factory=lambda: parse_pairs(DEFAULT_INGEST_SYMBOLS),
         description="comma-separated pairs the market service ingests live (MATIC trades as POL since 2024)",
     )
 
@@ -138,6 +186,11 @@ class Settings(BaseSettings):
 
     ttl: CacheTTLs = Field(default_factory=CacheTTLs)
     budgets: UpstreamBudgets = Field(default_factory=UpstreamBudgets)
+
+    @field_validator("ingest_symbols", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        return parse_pairs(value) if isinstance(value, str) else value
 
     @property
     def news_retention_s(self) -> float:

@@ -35,7 +35,7 @@ async def suite_health(request: Request) -> JSONBody:
     ctx = _context(request)
     names = list(ctx.settings.service_urls())
     reports = await asyncio.gather(
-        *(_service_health(ctx.internal_http, name, url) for name, url in ctx.settings.service_urls().items())
+        *(_service_health(ctx.suite_http, name, url) for name, url in ctx.settings.service_urls().items())
     )
     services = dict(zip(names, reports, strict=True))
     statuses = [report["status"] for report in services.values()]
@@ -73,7 +73,7 @@ async def suite_openapi(request: Request) -> JSONBody:
     if cached is not None and time.monotonic() - cached[0] < OPENAPI_CACHE_S:
         return JSONBody(cached[1])
     documents = await asyncio.gather(
-        *(_service_openapi(ctx.internal_http, url) for url in ctx.settings.service_urls().values())
+        *(_service_openapi(ctx.suite_http, url) for url in ctx.settings.service_urls().values())
     )
     merged = merge_openapi(dict(zip(ctx.settings.service_urls(), documents, strict=True)), ctx.settings.version)
     if not merged.get("x-missing-services"):

@@ -140,10 +140,11 @@ class Session:
         ]
 
     def _klines(self, stream: str, name: str, coin: Coin, quote: str, interval: str, at: int) -> list[Any]:
-        (current,) = klines(coin, interval, None, None, 1) or [None]
-        if current is None:
+        latest = klines(coin, interval, None, None, 1)
+        if not latest:
             return []
-        out = []
+        current = latest[0]
+        out: list[Any] = []
         previous_open = self.kline_open.get(stream)
         if previous_open is not None and previous_open != current.open_ms:
             closed = klines(coin, interval, previous_open, previous_open, 1)

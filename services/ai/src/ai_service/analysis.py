@@ -1,8 +1,9 @@
 """GET /api/ai/analysis/{symbol}: technical reading, market fundamentals, sentiment and the forecast.
 
-Fundamentals come from the market service's /api/market and /api/stats, sentiment from the sentiment
-service; each is null with a note when its service cannot be reached, so one slow neighbour never fails
-the whole analysis. Candles (and so the technical part and prediction) are required: without them, 503.
+Fundamentals come from the market service (`market.stats.get`), sentiment from the sentiment service
+(`sentiment.symbol.get`); each is null with a note when its service cannot be reached, so one slow
+neighbour never fails the whole analysis. Candles (and so the technical part and prediction) are required:
+without them, 503.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+
+from suite_shared.envelope import Meta
+from suite_shared.errors import ApiError
 
 from .engine import AiEngine
 from .models import Prediction
@@ -37,10 +41,10 @@ async def analyse(engine: AiEngine, symbol: str) -> tuple[str, dict[str, Any], l
         "sentiment": None
         if sentiment is None
         else {
-            "overall": sentiment.get("sentiment"),
-            "score": sentiment.get("sentiment_score"),
-            "social_volume": sentiment.get("social_volume"),
-            "news_sentiment": sentiment.get("news_sentiment"),
+            "overall": sentiment.sentiment,
+            "score": sentiment.sentiment_score,
+            "social_volume": sentiment.social_volume,
+            "news_sentiment": sentiment.sentiment_score,
         },
         "prediction": _prediction(predictions, notes),
         "notes": notes,
@@ -66,7 +70,7 @@ def _level(level: Any) -> dict[str, float | int]:
     return {"price": float(f"{level.price:.8g}"), "touches": level.touches}
 
 
-def _prediction(results: list[Prediction | BaseException | Any], notes: list[str]) -> dict[str, Any]:
+def _prediction(results: list[tuple[Prediction, Meta] | BaseException], notes: list[str]) -> dict[str, Any]:
     document: dict[str, Any] = {}
     confidences = []
     for (term, (timeframe, horizon)), result in zip(TERMS.items(), results, strict=True):
@@ -94,29 +98,18 @@ def _prediction(results: list[Prediction | BaseException | Any], notes: list[str
 
 async def _fundamental(engine: AiEngine, pair: str, notes: list[str]) -> dict[str, Any] | None:
     base = pair.split("/")[0]
-    market_url = engine.ctx.settings.market_url
     try:
-        market, stats = await asyncio.gather(
-            engine.ctx.internal_http.get(
-                f"{market_url}/api/market", params={"limit": 250}, timeout=NEIGHBOUR_TIMEOUT_S
-            ),
-            engine.ctx.internal_http.get(f"{market_url}/api/stats", timeout=NEIGHBOUR_TIMEOUT_S),
-        )
-        items = market.json().get("items", []) if market.status_code == 200 else []
-        global_stats = stats.json().get("global", {}) if stats.status_code == 200 else {}
-    except Exception as exc:  # market's REST side down or slow: the rest of the analysis still stands
-        notes.append(f"fundamental: market service not reachable ({type(exc).__name__})")
+        stats = await engine.market.stats([base], timeout_s=NEIGHBOUR_TIMEOUT_S)
+    except ApiError as exc:  # market down or slow: the rest of the analysis still stands
+        notes.append(f"fundamental: market service not reachable ({exc.code})")
         return None
-    coin = next((item for item in items if str(item.get("symbol", "")).upper() == base), None)
-    if coin is None and not global_stats:
-        notes.append("fundamental: market service had no market data")
-        return None
-    total_cap = global_stats.get("total_market_cap")
-    cap = coin.get("market_cap") if coin else None
+    coin = stats.assets.get(base)
+    total_cap = stats.total_market_cap
+    cap = coin.market_cap if coin else None
     return {
-        "market_cap_rank": coin.get("rank") if coin else None,
+        "market_cap_rank": coin.rank if coin else None,
         "market_cap": cap,
-        "volume_24h": coin.get("volume_24h") if coin else None,
+        "volume_24h": coin.volume_24h if coin else None,
         "dominance": round(100 * cap / total_cap, 4) if cap and total_cap else None,
         "on_chain_metrics": None,
         "on_chain_note": "no on-chain source is wired to ai yet",

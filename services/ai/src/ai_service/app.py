@@ -2,8 +2,9 @@
 
 Models are loaded once at start-up (one ONNX Runtime session each, see registry.py). A model that cannot
 be loaded makes the replica unhealthy and its endpoints answer 503; the service itself keeps running.
-Candles come from the market service over NATS; `ai.sentiment.score` and `ai.predict` are answered on
-NATS in queue group "ai"; a 1h signal per pair is published on `ai.signal` each hour (publisher.py).
+Candles and market figures come from the market service over NATS, news sentiment from the sentiment
+service; `ai.sentiment.score` is answered on NATS in queue group "ai"; a 1h signal per pair is published on
+`ai.signal` each hour (publisher.py).
 Training code lives in `services/ai/training/` and is never imported here.
 """
 
@@ -32,21 +33,20 @@ def model_directory() -> Path:
 def create_app(
     settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None, model_dir: Path | None = None
 ) -> FastAPI:
-    app: FastAPI
 
-    async def setup(ctx: ServiceContext) -> None:
+    async def setup(ctx: ServiceContext) -> AiEngine:
         registry = load_registry(model_dir or model_directory())
         ctx.health_checks["models"] = registry.health
         engine = AiEngine(ctx, registry)
-        app.state.engine = engine
 
         async def serve_nats() -> None:
             await responders.start(engine)
             await publisher.start(engine)
 
         ctx.bus.on_connect(serve_nats)
+        return engine
 
-    app = create_service_app(
+    return create_service_app(
         "ai",
         settings or get_settings(),
         routers=[routes.router],
@@ -54,4 +54,3 @@ def create_app(
         transport=transport,
         description=__doc__ or "",
     )
-    return app

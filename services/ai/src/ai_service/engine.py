@@ -8,8 +8,10 @@ import asyncio
 import logging
 from typing import Any
 
+from suite_shared.clients import MarketClient, SentimentClient
 from suite_shared.envelope import Meta
-from suite_shared.errors import InvalidParameter
+from suite_shared.errors import ApiError, InvalidParameter
+from suite_shared.messages.sentiment import SymbolSentimentReply
 from suite_shared.service import ServiceContext
 from suite_shared.symbols import parse_pair
 
@@ -32,6 +34,8 @@ class AiEngine:
     def __init__(self, ctx: ServiceContext, registry: ModelRegistry) -> None:
         self.ctx = ctx
         self.registry = registry
+        self.market = MarketClient(ctx.bus)
+        self.sentiment = SentimentClient(ctx.bus)
 
     # -- models --------------------------------------------------------------------------------------
 
@@ -46,16 +50,13 @@ class AiEngine:
     async def score_texts(self, texts: list[str]) -> tuple[list[SentimentResult], SentimentModel]:
         model = self.sentiment_model()
         scores = await asyncio.to_thread(model.score, texts)
-        return [
-            SentimentResult(label=s.label, score=s.score, probabilities=s.probabilities)  # type: ignore[arg-type]
-            for s in scores
-        ], model
+        return [SentimentResult(label=s.label, score=s.score, probabilities=s.probabilities) for s in scores], model
 
     # -- forecast ------------------------------------------------------------------------------------
 
     async def candles(self, symbol: str, timeframe: str) -> tuple[str, Candles, Meta]:
         pair = str(parse_pair(symbol))
-        candles, reply = await fetch_candles(self.ctx.bus, pair, timeframe, CANDLES_TIMEOUT_S)
+        candles, reply = await fetch_candles(self.market, pair, timeframe, CANDLES_TIMEOUT_S)
         meta = Meta(
             source=f"market:{reply.source}" if reply.source else "market",
             sources_tried=["market"],
@@ -105,7 +106,7 @@ class AiEngine:
         calibration = calibration_from(self.registry.require("signals").metadata)
         pair, candles, _ = await self.candles(symbol, timeframe)
         sentiment = await self.symbol_sentiment(pair)
-        score = sentiment.get("sentiment_score") if sentiment else None
+        score = sentiment.sentiment_score if sentiment else None
         try:
             return await asyncio.to_thread(
                 build_signal,
@@ -114,22 +115,19 @@ class AiEngine:
                 candles,
                 forecaster,
                 calibration,
-                float(score) if isinstance(score, (int, float)) else None,
+                score,
             )
         except NotEnoughHistory as exc:
             raise InvalidParameter(f"Not enough history for {pair} at {timeframe}: {exc}.", {"symbol": pair}) from exc
 
-    async def symbol_sentiment(self, pair: str) -> dict[str, Any] | None:
+    async def symbol_sentiment(self, pair: str) -> SymbolSentimentReply | None:
         """The sentiment service's view of the asset, or None when it cannot be had quickly."""
         asset = pair.split("/")[0]
-        url = f"{self.ctx.settings.sentiment_url}/api/sentiment/symbol/{asset}"
         try:
-            response = await self.ctx.internal_http.get(url, timeout=SENTIMENT_TIMEOUT_S)
-            body = response.json() if response.status_code == 200 else None
-        except Exception as exc:  # unreachable, timeout, not JSON: sentiment is optional here
-            log.debug("sentiment service unavailable for %s: %s", asset, exc)
+            return await self.sentiment.symbol(asset, timeout_s=SENTIMENT_TIMEOUT_S)
+        except ApiError as exc:  # unreachable, busy, slow: sentiment is optional here
+            log.debug("sentiment unavailable for %s: %s", asset, exc.message)
             return None
-        return body if isinstance(body, dict) and body.get("success") else None
 
 
 def _held_out(metadata: dict[str, Any], timeframe: str, horizon: int, figure: str, default: float) -> float:

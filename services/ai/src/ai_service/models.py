@@ -1,4 +1,5 @@
-"""Request and response bodies of the ai service (REST and NATS), as pydantic models."""
+"""Request and response bodies of the ai service's REST API, as pydantic models (its NATS messages are in the
+shared library: `suite_shared.messages.ai`)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from suite_shared.envelope import Envelope
-from suite_shared.events import RequestError
-
-from .sentiment import MAX_CHARS, MAX_TEXTS
+from suite_shared.messages.ai import MAX_CHARS, MAX_TEXTS, Signal, TextScore
 
 Timeframe = Literal["1h", "4h", "1d"]
 MAX_HORIZON = 168
@@ -47,10 +46,8 @@ class SentimentRequest(BaseModel):
         return [self.text] if self.text is not None else list(self.texts or [])
 
 
-class SentimentResult(BaseModel):
-    label: Literal["positive", "neutral", "negative"]
-    score: float = Field(description="P(positive) − P(negative), in −1…1")
-    probabilities: dict[str, float] = Field(description="per class: negative, neutral, positive")
+class SentimentResult(TextScore):
+    """One text's reading (the `ai.sentiment.score` reply's per-text model, as served by REST)."""
 
 
 class SentimentResponse(Envelope):
@@ -62,19 +59,6 @@ class SentimentResponse(Envelope):
     score: float | None = None
     probabilities: dict[str, float] | None = None
     results: list[SentimentResult] | None = None
-
-
-class SentimentScoreRequest(BaseModel):
-    """`ai.sentiment.score` request: a batch of texts."""
-
-    texts: list[str] = Field(default_factory=list)
-
-
-class SentimentScoreReply(BaseModel):
-    scores: list[SentimentResult] = Field(default_factory=list)
-    model: str | None = None
-    model_version: str | None = None
-    error: RequestError | None = None
 
 
 # -- forecast ------------------------------------------------------------------------------------------
@@ -113,41 +97,7 @@ class PredictResponse(Envelope, Prediction):
     pass
 
 
-class PredictReply(BaseModel):
-    """`ai.predict` reply: the prediction, or an error with the contract's code."""
-
-    prediction: Prediction | None = None
-    error: RequestError | None = None
-
-
 # -- signals and analysis ------------------------------------------------------------------------------
-
-
-class SignalIndicators(BaseModel):
-    rsi: float
-    macd: dict[str, float]
-    volume_profile: dict[str, float]
-    atr: float
-
-
-class Signal(BaseModel):
-    id: str
-    symbol: str
-    type: Literal["buy", "sell", "hold"]
-    confidence: float = Field(ge=0, le=1, description="held-out rate at which signals this strong were right")
-    score: float = Field(ge=0, le=10, description="0 strongly bearish, 5 neutral, 10 strongly bullish")
-    timeframe: str
-    entry_price: float
-    target_price: float
-    stop_loss: float
-    risk_reward: float = Field(description="|target − entry| / |entry − stop|")
-    model: str
-    model_version: str
-    reasoning: list[str]
-    indicators: SignalIndicators
-    forecast: dict[str, float]
-    timestamp: int = Field(description="close time of the last candle used, epoch ms")
-    expires_at: int = Field(description="when the next candle closes, epoch ms")
 
 
 class SignalsResponse(Envelope):

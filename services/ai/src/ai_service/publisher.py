@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import logging
 
-from nats.aio.msg import Msg
 from prometheus_client import Counter
 
 from suite_shared.errors import ApiError
-from suite_shared.events import CandleEvent
-from suite_shared.subjects import AI_SIGNAL, market_candles
+from suite_shared.messages.market import CandleEvent
+from suite_shared.topics import AI_SIGNAL, MARKET_CANDLE
 
 from .engine import AiEngine
 
@@ -37,7 +36,7 @@ def ends_an_hour(event: CandleEvent) -> bool:
 async def start(engine: AiEngine) -> None:
     bus = engine.ctx.bus
 
-    async def on_candle(event: CandleEvent, _msg: Msg) -> None:
+    async def on_candle(event: CandleEvent) -> None:
         if not ends_an_hour(event):
             return
         try:
@@ -49,4 +48,5 @@ async def start(engine: AiEngine) -> None:
         await bus.publish(AI_SIGNAL, signal)
         PUBLISHED.labels("published").inc()
 
-    await bus.subscribe(market_candles("1m"), CandleEvent, on_candle, queue=QUEUE)
+    minutes = MARKET_CANDLE.subject(timeframe="1m", pair="*")
+    await bus.subscribe(MARKET_CANDLE, on_candle, subject=minutes, queue=QUEUE)

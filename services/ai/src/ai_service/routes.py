@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 
 from suite_shared.cache import Fetched
-from suite_shared.deps import Context
+from suite_shared.deps import Context, state_of
 from suite_shared.envelope import ERROR_RESPONSES, Meta
 from suite_shared.symbols import parse_pair
 
@@ -34,17 +34,15 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def engine_of(request: Request) -> AiEngine:
-    engine: AiEngine = request.app.state.engine
-    return engine
+Engine = Annotated[AiEngine, Depends(state_of(AiEngine))]
 
 
 @router.post(
     "/api/sentiment/analyze", response_model=SentimentResponse, response_model_exclude_none=True, responses=RESPONSES
 )
-async def analyze_sentiment(request: Request, body: SentimentRequest) -> SentimentResponse:
+async def analyze_sentiment(engine: Engine, body: SentimentRequest) -> SentimentResponse:
     """Sentiment of one text (`text`) or up to 64 (`texts`): label, score in −1…1, class probabilities."""
-    results, model = await engine_of(request).score_texts(body.all_texts())
+    results, model = await engine.score_texts(body.all_texts())
     meta = Meta(source=f"{model.name}@{model.version}")
     if body.text is not None:
         first = results[0]
@@ -60,15 +58,15 @@ async def analyze_sentiment(request: Request, body: SentimentRequest) -> Sentime
 
 
 @router.post("/api/ai/predict", response_model=PredictResponse, responses=RESPONSES)
-async def predict(request: Request, body: PredictRequest) -> PredictResponse:
+async def predict(engine: Engine, body: PredictRequest) -> PredictResponse:
     """Median and 80 % interval of the price for each of the next `horizon` candles."""
-    prediction, meta = await engine_of(request).predict(body.symbol, body.timeframe, body.horizon)
+    prediction, meta = await engine.predict(body.symbol, body.timeframe, body.horizon)
     return PredictResponse(**prediction.model_dump(), meta=meta)
 
 
 @router.get("/api/ai/signals", response_model=SignalsResponse, responses=RESPONSES)
 async def signals(
-    request: Request,
+    engine: Engine,
     ctx: Context,
     symbol: Annotated[str | None, Query(min_length=1, description="one pair; all default pairs when absent")] = None,
     timeframe: Annotated[Timeframe, Query()] = "1h",
@@ -76,7 +74,6 @@ async def signals(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> SignalsResponse:
     """Current buy/sell/hold signal per pair, strongest confidence first (cached for the signals TTL)."""
-    engine = engine_of(request)
     engine.forecaster()  # 503 before any work when the model is missing
     pairs = [str(parse_pair(symbol))] if symbol else list(DEFAULT_SIGNAL_SYMBOLS)
 
@@ -104,18 +101,17 @@ async def _signals_for(engine: AiEngine, pairs: list[str], timeframe: str, stric
 
 
 @router.get("/api/ai/analysis/{symbol:path}", response_model=AnalysisResponse, responses=RESPONSES)
-async def get_analysis(request: Request, symbol: Annotated[str, Path(min_length=1)]) -> AnalysisResponse:
+async def get_analysis(engine: Engine, symbol: Annotated[str, Path(min_length=1)]) -> AnalysisResponse:
     """Technical, fundamental, sentiment and forecast views of one pair."""
-    engine = engine_of(request)
     engine.forecaster()
     pair, document, _notes = await analysis.analyse(engine, symbol)
     return AnalysisResponse(symbol=pair, analysis=document, meta=Meta(source="ai", sources_tried=["market"]))
 
 
 @router.get("/api/models", response_model=ModelsResponse, responses=RESPONSES)
-async def list_models(request: Request) -> ModelsResponse:
+async def list_models(engine: Engine) -> ModelsResponse:
     """Every model this replica serves: version, data range trained on and held-out figures."""
-    registry = engine_of(request).registry
+    registry = engine.registry
     infos = [_info(model.name, model.metadata) for model in registry.models.values()]
     infos += [
         ModelInfo(name=name, version=None, kind=None, status="unavailable", reason=reason)

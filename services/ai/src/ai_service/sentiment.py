@@ -10,9 +10,6 @@ from suite_shared.metrics import MODEL_BATCH_ROWS, MODEL_INFERENCE
 
 from .registry import LoadedModel
 
-MAX_TEXTS = 64
-MAX_CHARS = 2000
-
 
 @dataclass(frozen=True)
 class SentimentScore:

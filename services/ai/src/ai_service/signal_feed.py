@@ -6,10 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from suite_shared.messages.ai import Signal, SignalIndicators
+
 from .features import Candles
 from .forecaster import Forecaster
 from .indicators import atr, macd, rolling_mean, rsi
-from .models import Signal, SignalIndicators
 from .signals import SENTIMENT_WEIGHT, SIGNAL_HORIZON, STOP_ATR, Calibration, Decision, Forecast, decide
 
 

@@ -8,27 +8,33 @@ from fastapi import FastAPI
 from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
 
-from . import ingest, onchain
+from . import ingest, onchain, responders
 from .chains import build_chains, register_upstreams
 from .routes import exchange, market, ohlcv, providers, quotes, stats
+from .state import MarketState
+
+
+async def setup(ctx: ServiceContext) -> MarketState:
+    register_upstreams(ctx)
+    chains = build_chains(ctx)
+    state = MarketState(chains=chains, onchain=onchain.setup(ctx), ingest=ingest.start(ctx, chains))
+
+    async def serve() -> None:
+        await responders.start(ctx, chains)
+
+    ctx.bus.on_connect(serve)
+    return state
+
+
+async def teardown(ctx: ServiceContext) -> None:
+    if isinstance(ctx.state, MarketState) and ctx.state.ingest is not None:
+        await ctx.state.ingest.stop()
 
 
 def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    app: FastAPI
-
-    async def setup(ctx: ServiceContext) -> None:
-        register_upstreams(ctx)
-        app.state.chains = build_chains(ctx)
-        await onchain.setup(ctx, app)
-        await ingest.start(ctx, app)
-
-    async def teardown(ctx: ServiceContext) -> None:
-        await ingest.stop(ctx, app)
-
-    app = create_service_app(
+    return create_service_app(
         "market",
-        settings,
+        settings or get_settings(),
         setup=setup,
         teardown=teardown,
         transport=transport,
@@ -43,4 +49,3 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
             onchain.router,
         ],
     )
-    return app

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from suite_shared.envelope import Envelope
-from suite_shared.events import Candle
+from suite_shared.messages.market import Candle
 
 MarketSort = Literal["rank", "volume", "price_change"]
 MarketCategory = Literal["all", "defi", "nft", "meme"]

@@ -5,7 +5,11 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, datetime
 
+from suite_shared.cache import Cache, CacheResult
+from suite_shared.providers import ProviderChain
+
 from .models import GlobalSnapshot, HistoryPoint, MarketCoin, Mover
+from .quotes import cached_chain
 
 DOMINANCE_TOP = 10
 MOVERS = 5
@@ -13,6 +17,14 @@ MOVERS = 5
 MOVER_MIN_VOLUME_USD = 1_000_000
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 MONDAY_OFFSET_MS = 4 * DAY_MS  # 1970-01-01 was a Thursday; weeks start on Monday as Binance's do
+
+
+async def global_snapshot(
+    cache: Cache, chain: ProviderChain[None, GlobalSnapshot]
+) -> tuple[GlobalSnapshot, CacheResult]:
+    """The cached global figures and dominance shares (GET /api/stats and /api/stats/dominance)."""
+    result = await cached_chain(cache, "stats", "global", chain, None)
+    return GlobalSnapshot.model_validate(result.value), result
 
 
 def movers(coins: list[MarketCoin]) -> tuple[list[Mover], list[Mover]]:

@@ -12,17 +12,18 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
-from suite_shared.health import ComponentHealth
+from suite_shared.health import ComponentHealth, HealthCheck
 from suite_shared.redis_link import RedisDown
 from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
-from suite_shared.streams import ensure_stream, news_stream
+from suite_shared.streams import news_stream
 from suite_shared.upstream import UpstreamConfig
 
 from .ingest import Ingestor
 from .routes import router, status_report
 from .scoring import Scorer
 from .sources import CoinDeskRss, CointelegraphRss, CryptoPanicPosts, DecryptRss, NewsApiEverything, NewsSource
+from .state import NewsState
 from .store import NewsStore
 
 DAY_S = 86_400
@@ -73,52 +74,57 @@ def build_sources(ctx: ServiceContext) -> list[tuple[NewsSource, float]]:
     return sources
 
 
+async def setup(ctx: ServiceContext) -> NewsState:
+    register_upstreams(ctx)
+    retention_s = ctx.settings.news_retention_s
+    store = NewsStore(ctx.redis, retention_s)
+    wake = asyncio.Event()
+    state = NewsState(
+        store=store,
+        ingestor=Ingestor(store, ctx.redis, ctx.bus, build_sources(ctx), wake),
+        scorer=Scorer(store, ctx.redis, ctx.bus, wake, ctx.settings.news_score_retry_s),
+    )
+
+    async def declare_stream() -> None:
+        await ctx.bus.ensure_stream(news_stream(retention_s))
+
+    ctx.bus.on_connect(declare_stream)
+    state.ingestor.start()
+    state.scorer.start()
+    ctx.health_checks["sources"] = sources_health(state)
+    return state
+
+
+def sources_health(state: NewsState) -> HealthCheck:
+    async def check() -> ComponentHealth:
+        report = status_report(state.ingestor)
+        answered = any(item["last_success_ms"] for item in report.values())
+        failing = all(item["last_error"] for item in report.values()) if report else True
+        try:
+            backlog = await state.store.count_unscored()
+        except RedisDown:
+            backlog = None
+        return ComponentHealth(
+            status="down" if failing and not answered else "up",
+            detail={"sources": report, "unscored": backlog, "scoring": state.scorer.last_error},
+        )
+
+    return check
+
+
+async def teardown(ctx: ServiceContext) -> None:
+    if isinstance(ctx.state, NewsState):
+        await ctx.state.ingestor.stop()
+        await ctx.state.scorer.stop()
+
+
 def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    app: FastAPI
-
-    async def setup(ctx: ServiceContext) -> None:
-        register_upstreams(ctx)
-        retention_s = ctx.settings.news_retention_s
-        store = NewsStore(ctx.redis, retention_s)
-        wake = asyncio.Event()
-        ingestor = Ingestor(store, ctx.redis, ctx.bus, build_sources(ctx), wake)
-        scorer = Scorer(store, ctx.redis, ctx.bus, wake, ctx.settings.news_score_retry_s)
-        app.state.store, app.state.ingestor, app.state.scorer = store, ingestor, scorer
-
-        async def declare_stream() -> None:
-            await ensure_stream(ctx.bus.jetstream(), news_stream(retention_s))
-
-        ctx.bus.on_connect(declare_stream)
-        ingestor.start()
-        scorer.start()
-
-        async def sources_health() -> ComponentHealth:
-            report = status_report(ingestor)
-            answered = any(item["last_success_ms"] for item in report.values())
-            failing = all(item["last_error"] for item in report.values()) if report else True
-            try:
-                backlog = await store.count_unscored()
-            except RedisDown:
-                backlog = None
-            return ComponentHealth(
-                status="down" if failing and not answered else "up",
-                detail={"sources": report, "unscored": backlog, "scoring": scorer.last_error},
-            )
-
-        ctx.health_checks["sources"] = sources_health
-
-    async def teardown(ctx: ServiceContext) -> None:
-        await app.state.ingestor.stop()
-        await app.state.scorer.stop()
-
-    app = create_service_app(
+    return create_service_app(
         "news",
-        settings,
+        settings or get_settings(),
         routers=[router],
         setup=setup,
         teardown=teardown,
         transport=transport,
         description=__doc__ or "",
     )
-    return app

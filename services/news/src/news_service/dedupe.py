@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from difflib import SequenceMatcher
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .articles import Article
+from suite_shared.messages.news import Article
 
 TRACKING_PARAMS: frozenset[str] = frozenset(
     {

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from prometheus_client import Counter, Gauge
 
 from suite_shared.bus import Bus
+from suite_shared.envelope import now_ms
+from suite_shared.messages.news import Article
 from suite_shared.redis_link import RedisDown, RedisLink
-from suite_shared.subjects import NEWS_ARTICLE
 from suite_shared.tasks import cancel_all
+from suite_shared.topics import NEWS_ARTICLE
 from suite_shared.upstream import UpstreamFailure
 
-from .articles import Article, NewsQuery
+from .articles import NewsQuery
 from .dedupe import DEFAULT_WINDOW_MS, Deduplicator, merge
 from .sources import NewsSource
 from .store import NewsStore
@@ -100,10 +102,10 @@ class Ingestor:
             fresh = 0
             for article in articles:
                 fresh += await self._ingest(source.name, article)
-            await self.store.trim(int(time.time() * 1000))
+            await self.store.trim(now_ms())
         # A success once its articles are stored (so "answered" in /health means "and it is in the store").
         POLLS.labels(source.name, "ok").inc()
-        status.last_success_ms = int(time.time() * 1000)
+        status.last_success_ms = now_ms()
         status.last_error = None
         LAST_POLL.labels(source.name).set(time.time())
         if fresh:
@@ -114,7 +116,7 @@ class Ingestor:
         """Load the stories of the de-duplication window once, so a restarted replica keeps ids stable."""
         if self._seeded:
             return
-        since = int(time.time() * 1000) - DEFAULT_WINDOW_MS
+        since = now_ms() - DEFAULT_WINDOW_MS
         for story in await self.store.recent(since):
             self.dedupe.add(story)
         self._seeded = True
@@ -144,7 +146,5 @@ class Ingestor:
         await self.store.save(story, new=True)
         ARTICLES.labels(source, "new").inc()
         with contextlib.suppress(Exception):  # NATS down: the article is stored and will be scored anyway
-            await self.bus.jetstream().publish(
-                NEWS_ARTICLE, story.model_dump_json().encode(), headers={"Nats-Msg-Id": f"article:{story.id}"}
-            )
+            await self.bus.publish_js(NEWS_ARTICLE, story, msg_id=f"article:{story.id}")
         return 1

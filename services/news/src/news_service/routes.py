@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from suite_shared.envelope import ERROR_RESPONSES, Envelope, Meta
+from suite_shared.envelope import ERROR_RESPONSES, Envelope, Meta, now_ms
 from suite_shared.errors import ServiceUnavailable
+from suite_shared.messages.news import Article, Sentiment
 from suite_shared.redis_link import RedisDown
 
-from .articles import Article, Category, Sentiment, matches_category
+from .articles import Category, matches_category
 from .ingest import Ingestor
-from .store import NewsStore
+from .state import News
 
 router = APIRouter(tags=["news"])
 
@@ -40,14 +40,14 @@ class NewsResponse(Envelope):
 
 @router.get("/api/news/latest", response_model=NewsResponse, responses=ERROR_RESPONSES)
 async def latest(
-    request: Request,
+    news: News,
     limit: Annotated[int, Query(ge=1, le=100, description="number of stories")] = 10,
     category: Annotated[Category, Query()] = "all",
     language: Annotated[str, Query(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")] = "en",
     sentiment: Annotated[Sentiment | None, Query(description="only stories the model scored so")] = None,
     as_of: Annotated[int | None, Query(ge=0, description="epoch ms: only what was known then (backtests)")] = None,
 ) -> NewsResponse:
-    store: NewsStore = request.app.state.store
+    store = news.store
     try:
         if as_of is None:
             page = await store.page(limit, category, language, sentiment)
@@ -62,7 +62,7 @@ async def latest(
     return NewsResponse(
         total=total,
         news=[NewsItem.model_validate(article.to_contract()) for article in articles],
-        meta=_meta(request.app.state.ingestor, as_of),
+        meta=_meta(news.ingestor, as_of),
     )
 
 
@@ -78,7 +78,7 @@ def _meta(ingestor: Ingestor, as_of: int | None) -> Meta:
     """Provenance: the sources polled, and how fresh the newest successful poll is."""
     polled = {name: status.last_success_ms for name, status in ingestor.status.items()}
     last = max((value for value in polled.values() if value is not None), default=None)
-    now = int(time.time() * 1000)
+    now = now_ms()
     return Meta(
         source="news-aggregate",
         sources_tried=sorted(polled),

@@ -12,51 +12,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from typing import Literal
 
-import orjson
-from nats.errors import Error as NatsError
 from prometheus_client import Counter, Gauge
-from pydantic import BaseModel, Field
 
-from suite_shared.bus import Bus, BusUnavailable
-from suite_shared.events import RequestError
-from suite_shared.redis_link import RedisDown, RedisLink
-from suite_shared.subjects import AI_SENTIMENT_SCORE, NEWS_SCORED
+from suite_shared.bus import Bus
+from suite_shared.clients import AiClient
+from suite_shared.envelope import now_ms
+from suite_shared.errors import ApiError, UpstreamUnavailable
+from suite_shared.messages.ai import MAX_CHARS, ScoreReply
+from suite_shared.messages.news import Article, ScoredArticle
+from suite_shared.redis_link import RedisDown, RedisLink, as_texts
 from suite_shared.tasks import cancel_all
+from suite_shared.topics import NEWS_SCORED
 
-from .articles import Article
 from .store import NewsStore
 
 log = logging.getLogger(__name__)
 
 BATCH = 64
 UNPUBLISHED = "news:unpublished"
-MAX_TEXT = 2000
 SCORED = Counter("news_scoring_total", "Scoring batches by outcome", ["outcome"])
 UNSCORED = Gauge("news_unscored_articles", "Articles waiting for a sentiment score")
 
 
-class ScoreRequest(BaseModel):
-    texts: list[str]
-
-
-class ScoreResult(BaseModel):
-    label: Literal["positive", "neutral", "negative"]
-    score: float = Field(ge=-1.0, le=1.0)
-
-
-class ScoreReply(BaseModel):
-    scores: list[ScoreResult] = Field(default_factory=list)
-    model: str | None = None
-    model_version: str | None = None
-    error: RequestError | None = None
-
-
 def text_of(article: Article) -> str:
     """What the model reads: the headline (it was trained on headlines), cut to the ai service's limit."""
-    return article.title[:MAX_TEXT]
+    return article.title[:MAX_CHARS]
 
 
 class Scorer:
@@ -64,6 +45,7 @@ class Scorer:
         self, store: NewsStore, redis: RedisLink, bus: Bus, wake: asyncio.Event, retry_s: float, timeout_s: float = 5.0
     ) -> None:
         self.store, self.redis, self.bus, self.wake = store, redis, bus, wake
+        self.ai = AiClient(bus)
         self.retry_s, self.timeout_s = retry_s, timeout_s
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
@@ -111,7 +93,7 @@ class Scorer:
             reply = await self._ask([text_of(article) for article in articles])
             if reply is None:
                 return False
-            now = int(time.time() * 1000)
+            now = now_ms()
             model = f"{reply.model}@{reply.model_version}" if reply.model else None
             scored = [
                 article.model_copy(
@@ -135,29 +117,27 @@ class Scorer:
 
     async def _ask(self, texts: list[str]) -> ScoreReply | None:
         try:
-            reply = await self.bus.request(AI_SENTIMENT_SCORE, ScoreRequest(texts=texts), ScoreReply, self.timeout_s)
-        except (TimeoutError, BusUnavailable, NatsError) as exc:
+            return await self.ai.score(texts, self.timeout_s)
+        except UpstreamUnavailable as exc:
             SCORED.labels("ai_unavailable").inc()
-            self.last_error = f"ai did not answer: {type(exc).__name__}"
+            self.last_error = f"ai did not answer: {exc.details.get('reason') or exc.message}"
             log.info("news scorer: %s; %d articles stay queued", self.last_error, len(texts))
-            return None
-        if reply.error is not None or len(reply.scores) != len(texts):
+        except ApiError as exc:
             SCORED.labels("ai_error").inc()
-            self.last_error = f"ai answered an error: {reply.error.code if reply.error else 'wrong count'}"
+            self.last_error = f"ai answered an error: {exc.code}: {exc.message}"
             log.warning("news scorer: %s", self.last_error)
-            return None
-        return reply
+        return None
 
     async def _publish(self, article: Article) -> None:
         """Publish with JetStream's ack; when that fails the id is kept and published again later."""
         try:
             # The message id lets JetStream drop a repeat within its duplicate window (a retried publish
             # whose first ack was lost, two scorers racing).
-            await self.bus.jetstream().publish(
+            await self.bus.publish_js(
                 NEWS_SCORED,
-                scored_event(article),
-                timeout=self.timeout_s,
-                headers={"Nats-Msg-Id": f"scored:{article.id}:{article.scored_at}"},
+                ScoredArticle.of(article),
+                msg_id=f"scored:{article.id}:{article.scored_at}",
+                timeout_s=self.timeout_s,
             )
         except Exception as exc:
             log.warning("news scorer: could not publish %s on %s: %s", article.id, NEWS_SCORED, exc)
@@ -168,20 +148,8 @@ class Scorer:
     async def republish(self) -> None:
         """Publish again the scored articles whose `news.scored` did not reach JetStream."""
         raws = await self.redis.call(lambda client: client.zrange(UNPUBLISHED, 0, BATCH - 1))
-        ids = [raw.decode() for raw in raws]
+        ids = as_texts(raws)
         articles = await self.store.get(ids)
         if len(articles) < len(ids):  # expired meanwhile
             await self.redis.call(lambda client: client.zrem(UNPUBLISHED, *ids))
         await asyncio.gather(*(self._publish(article) for article in articles))
-
-
-def scored_event(article: Article) -> bytes:
-    """`news.scored`: the contract's article plus when it was ingested and scored, and by which model."""
-    body = {
-        **article.to_contract(),
-        "ingested_at": article.ingested_at,
-        "scored_at": article.scored_at,
-        "sentiment_model": article.sentiment_model,
-        "published_ms": article.published_ms,
-    }
-    return orjson.dumps(body)

@@ -11,17 +11,18 @@ from __future__ import annotations
 import calendar
 import html
 import re
-import time
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any, ClassVar
 
 import feedparser
 
+from suite_shared.envelope import now_ms
+from suite_shared.messages.news import Article
 from suite_shared.providers import Fetcher, UpstreamRequest
 from suite_shared.upstream import MalformedBody
 
-from .articles import Article, NewsQuery, parse_iso
+from .articles import NewsQuery, parse_iso
 from .dedupe import article_id, canonical_url
 from .symbols import derive_tags, extract_symbols, normalise_symbols
 
@@ -34,10 +35,6 @@ CATEGORY_QUERIES = {
 }
 CATEGORY_CURRENCIES = {"bitcoin": "BTC", "ethereum": "ETH"}
 REMOVED = "[Removed]"  # NewsAPI's placeholder for articles withdrawn by their publisher
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class _TextExtractor(HTMLParser):
@@ -130,6 +127,10 @@ def _json_list(source: NewsSource, body: Any, key: str) -> list[Any]:
     return body[key]
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
@@ -161,9 +162,9 @@ class CryptoPanicPosts(NewsSource):
     def _post(self, post: Any, at: int) -> Article | None:
         if not isinstance(post, dict) or not (_text(post.get("title")) and _text(post.get("url"))):
             return None
-        publisher = post.get("source") if isinstance(post.get("source"), dict) else {}
+        publisher = _mapping(post.get("source"))
         currencies = [c["code"] for c in post.get("currencies") or [] if isinstance(c, dict) and "code" in c]
-        metadata = post.get("metadata") if isinstance(post.get("metadata"), dict) else {}  # paid plans only
+        metadata = _mapping(post.get("metadata"))  # paid plans only
         return build_article(
             provider=self.name,
             publisher=_text(publisher.get("title")) or _text(post.get("domain")) or self.name,
@@ -203,7 +204,7 @@ class NewsApiEverything(NewsSource):
             return None
         if item["title"] == REMOVED:
             return None
-        publisher = item.get("source") if isinstance(item.get("source"), dict) else {}
+        publisher = _mapping(item.get("source"))
         return build_article(
             provider=self.name,
             publisher=_text(publisher.get("name")) or self.name,

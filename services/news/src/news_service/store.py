@@ -23,9 +23,8 @@ from typing import get_args
 import orjson
 import redis.asyncio as aioredis
 
-from suite_shared.redis_link import RedisLink
-
-from .articles import Article, Sentiment
+from suite_shared.messages.news import Article, Sentiment
+from suite_shared.redis_link import RedisLink, as_texts
 
 PREFIX = "news:"
 TAGS = ("bitcoin", "ethereum", "defi", "nft")
@@ -117,7 +116,7 @@ class NewsStore:
 
     async def unscored(self, limit: int) -> list[str]:
         raws = await self.redis.call(lambda client: client.zrange(f"{PREFIX}unscored", 0, limit - 1))
-        return [raw.decode() for raw in raws]
+        return as_texts(raws)
 
     async def count_unscored(self) -> int:
         return int(await self.redis.call(lambda client: client.zcard(f"{PREFIX}unscored")))
@@ -130,7 +129,7 @@ class NewsStore:
     async def recent(self, since_ms: int) -> list[Article]:
         """Stories sorted at or after `since_ms`, oldest first (to seed a replica's de-duplicator)."""
         ids = await self.redis.call(lambda client: client.zrangebyscore(f"{PREFIX}time", since_ms, "+inf"))
-        return await self.get(raw.decode() for raw in ids)
+        return await self.get(as_texts(ids))
 
     async def trim(self, now_ms: int) -> None:
         """Forget index entries older than the retention window (the articles themselves expire)."""
@@ -173,7 +172,7 @@ class NewsStore:
             return int(total), ids
 
         total, ids = await self.redis.call(run)
-        return Page(total, await self.get(raw.decode() for raw in ids))
+        return Page(total, await self.get(as_texts(ids)))
 
     async def as_of(self, as_of_ms: int) -> list[Article]:
         """Stories we had ingested by `as_of_ms` (newest first), as we knew them then: a score that came
@@ -181,7 +180,7 @@ class NewsStore:
         ids = await self.redis.call(
             lambda client: client.zrevrangebyscore(f"{PREFIX}ingested", as_of_ms, "-inf", start=0, num=SCAN_LIMIT)
         )
-        articles = await self.get(raw.decode() for raw in ids)
+        articles = await self.get(as_texts(ids))
         known = []
         for article in articles:
             if article.published_ms is not None and article.published_ms > as_of_ms:

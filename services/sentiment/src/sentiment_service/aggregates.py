@@ -9,29 +9,25 @@ consumer stopped. Aggregates are computed at request time over a window, recency
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
 import time
 from dataclasses import dataclass
 
-import orjson
 import redis.asyncio as aioredis
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from prometheus_client import Counter
 
-from suite_shared.bus import Bus, BusUnavailable
+from suite_shared.bus import Bus, DurableConsumer, Redeliver
+from suite_shared.envelope import now_ms
+from suite_shared.messages.news import ScoredArticle
 from suite_shared.redis_link import RedisDown, RedisLink
-from suite_shared.subjects import NEWS_SCORED, NEWS_STREAM
-from suite_shared.tasks import cancel_all
+from suite_shared.topics import NEWS_SCORED
 
 log = logging.getLogger(__name__)
 
 DURABLE = "sentiment"
 PREFIX = "sentiment:"
-CONSUMED = Counter("sentiment_news_consumed_total", "news.scored messages handled, by outcome", ["outcome"])
+TRIM_EVERY_S = 600
 
 
 @dataclass(frozen=True)
@@ -46,26 +42,20 @@ class NewsAggregates:
         self.redis = redis
         self.retention_ms = retention_ms
 
-    async def add(self, event: dict[str, object]) -> bool:
-        """Record one scored article; False when it carries no usable score (it is skipped, not guessed)."""
-        article_id, score = event.get("id"), event.get("sentiment_score")
-        if not isinstance(article_id, str) or not isinstance(score, (int, float)) or isinstance(score, bool):
-            return False
-        at = event.get("published_ms") or event.get("ingested_at")
-        if not isinstance(at, int):
-            return False
-        assets = {str(symbol).upper() for symbol in event.get("related_symbols") or [] if isinstance(symbol, str)}
+    async def add(self, article: ScoredArticle) -> None:
+        """Record one scored article (its id, time, score and assets)."""
+        assets = {symbol.upper() for symbol in article.related_symbols}
+        at = article.at_ms
 
         async def write(client: aioredis.Redis) -> None:
             pipe = client.pipeline(transaction=False)
-            pipe.zadd(f"{PREFIX}when", {article_id: at})
-            pipe.hset(f"{PREFIX}score", article_id, float(score))
+            pipe.zadd(f"{PREFIX}when", {article.id: at})
+            pipe.hset(f"{PREFIX}score", article.id, article.sentiment_score)
             for asset in assets:
-                pipe.zadd(f"{PREFIX}asset:{asset}", {article_id: at})
+                pipe.zadd(f"{PREFIX}asset:{asset}", {article.id: at})
             await pipe.execute()
 
         await self.redis.call(write)
-        return True
 
     async def summary(self, asset: str | None, window_ms: int, half_life_ms: int, now_ms: int) -> Aggregate:
         since = now_ms - window_ms
@@ -106,62 +96,31 @@ class NewsAggregates:
         await self.redis.call(run)
 
 
-class NewsConsumer:
-    """Pulls `news.scored` through the durable consumer and feeds `NewsAggregates`."""
+class NewsFeed:
+    """Feeds `NewsAggregates` from `news.scored` through the durable consumer, trimming now and then."""
 
     def __init__(self, bus: Bus, aggregates: NewsAggregates) -> None:
-        self.bus, self.aggregates = bus, aggregates
-        self.last_message_ms: int | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.aggregates = aggregates
+        self.consumer: DurableConsumer[ScoredArticle] = bus.consume(NEWS_SCORED, DURABLE, self.record)
+        self._last_trim = 0.0
+
+    @property
+    def last_message_ms(self) -> int | None:
+        return self.consumer.last_message_ms
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="news-consumer")
+        self.consumer.start()
 
     async def stop(self) -> None:
-        await cancel_all([self._task])
+        await self.consumer.stop()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # NATS away, stream not there yet: try again shortly
-                log.info("news consumer: %s (%s); retrying", type(exc).__name__, exc)
-                await asyncio.sleep(1.0)
-
-    async def _consume(self) -> None:
-        if not self.bus.connected:
-            raise BusUnavailable("NATS not connected")
-        js = self.bus.jetstream()
-        config = ConsumerConfig(
-            durable_name=DURABLE,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=30.0,
-            max_ack_pending=1000,
-        )
-        subscription = await js.pull_subscribe(NEWS_SCORED, durable=DURABLE, stream=NEWS_STREAM, config=config)
-        last_trim = 0.0
-        while True:
-            try:
-                messages = await subscription.fetch(64, timeout=2.0)
-            except NatsTimeout:
-                messages = []
-            for msg in messages:
-                try:
-                    event = orjson.loads(msg.data)
-                    used = isinstance(event, dict) and await self.aggregates.add(event)
-                except RedisDown:
-                    CONSUMED.labels("redis_down").inc()
-                    await msg.nak(delay=2.0)
-                    continue
-                except orjson.JSONDecodeError:
-                    used = False
-                CONSUMED.labels("recorded" if used else "skipped").inc()
-                await msg.ack()
-                self.last_message_ms = int(time.time() * 1000)
-            if time.monotonic() - last_trim > 600:
-                with contextlib.suppress(RedisDown):
-                    await self.aggregates.trim(int(time.time() * 1000))
-                last_trim = time.monotonic()
+    async def record(self, article: ScoredArticle) -> bool:
+        try:
+            await self.aggregates.add(article)
+        except RedisDown as exc:  # not acknowledged: it comes again once Redis is back
+            raise Redeliver("Redis down") from exc
+        if time.monotonic() - self._last_trim > TRIM_EVERY_S:
+            self._last_trim = time.monotonic()
+            with contextlib.suppress(RedisDown):
+                await self.aggregates.trim(now_ms())
+        return True

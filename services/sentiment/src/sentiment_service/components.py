@@ -5,7 +5,7 @@ data the suite really has — or null, never made up:
   `market.candles.get`): `100 − 50 × ratio`, clamped (as volatile as usual → 50; twice → 0, fear).
 - `market_momentum`: BTC/USDT's last daily close against its 30-day mean close:
   `50 + 50 × tanh(deviation / 10 %)` (10 % above the mean → 88).
-- `dominance`: `100 − BTC's share of total market cap` (market, /api/stats/dominance): a market crowding
+- `dominance`: `100 − BTC's share of total market cap` (market, `market.stats.get`): a market crowding
   into bitcoin is a fearful one (the same reading Alternative.me uses, on the level rather than its change).
 - `social_media`: the mean model score of the last 24 h of scored news headlines: `50 + 50 × mean`. It is
   news, not social networks — we have no social-network source — and the description says so.
@@ -19,14 +19,9 @@ import itertools
 import math
 import statistics
 from dataclasses import dataclass, field, fields
-from typing import Any
 
-import httpx
-from nats.errors import Error as NatsError
-
-from suite_shared.bus import Bus, BusUnavailable
-from suite_shared.events import CandlesReply, CandlesRequest
-from suite_shared.subjects import MARKET_CANDLES_GET
+from suite_shared.clients import MarketClient
+from suite_shared.errors import ApiError
 
 from .aggregates import NewsAggregates
 
@@ -79,13 +74,11 @@ def momentum_score(closes: list[float]) -> tuple[float, float] | None:
     return clamp(50 + 50 * math.tanh(deviation / 0.10)), deviation
 
 
-async def compute(
-    bus: Bus, http: httpx.AsyncClient, market_url: str, aggregates: NewsAggregates, now_ms: int, timeout_s: float = 3.0
-) -> Components:
+async def compute(market: MarketClient, aggregates: NewsAggregates, now_ms: int, timeout_s: float = 3.0) -> Components:
     components = Components()
     candles, dominance, news = await asyncio.gather(
-        _closes(bus, timeout_s),
-        _btc_dominance(http, market_url, timeout_s),
+        _closes(market, timeout_s),
+        _btc_dominance(market, timeout_s),
         aggregates.summary(None, DAY_MS, DAY_MS, now_ms),
         return_exceptions=True,
     )
@@ -115,21 +108,18 @@ async def compute(
     return components
 
 
-async def _closes(bus: Bus, timeout_s: float) -> list[float] | str:
-    request = CandlesRequest(symbol=PAIR, timeframe="1d", limit=91)
+async def _closes(market: MarketClient, timeout_s: float) -> list[float] | str:
     try:
-        reply = await bus.request(MARKET_CANDLES_GET, request, CandlesReply, timeout_s)
-    except (TimeoutError, BusUnavailable, NatsError) as exc:
-        return type(exc).__name__
-    if reply.error is not None:
-        return reply.error.code
+        reply = await market.candles(PAIR, "1d", limit=91, timeout_s=timeout_s)
+    except ApiError as exc:
+        return exc.code
     return [candle.c for candle in sorted(reply.data, key=lambda candle: candle.t)]
 
 
-async def _btc_dominance(http: httpx.AsyncClient, market_url: str, timeout_s: float) -> float | str:
+async def _btc_dominance(market: MarketClient, timeout_s: float) -> float | str:
     try:
-        response = await http.get(f"{market_url}/api/stats/dominance", timeout=timeout_s)
-        body: Any = response.json()
-        return float(body["dominance"]["BTC"])
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-        return type(exc).__name__
+        reply = await market.stats(timeout_s=timeout_s)
+    except ApiError as exc:
+        return exc.code
+    share = reply.dominance.get("BTC")
+    return share if share is not None else "no BTC share"

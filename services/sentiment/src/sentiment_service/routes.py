@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from suite_shared.assets import TRACKED_ASSETS
 from suite_shared.cache import Fetched
 from suite_shared.deps import Context
-from suite_shared.envelope import ERROR_RESPONSES, Envelope, Meta
+from suite_shared.envelope import ERROR_RESPONSES, Envelope, Meta, now_ms
 from suite_shared.errors import ServiceUnavailable
+from suite_shared.messages.sentiment import SymbolSentimentReply
 from suite_shared.redis_link import RedisDown
+from suite_shared.service import ServiceContext
 from suite_shared.symbols import parse_asset, parse_pair, require_known
 
-from .aggregates import NewsAggregates
 from .components import compute
+from .state import Sentiment, SentimentState
 
 router = APIRouter(tags=["sentiment"])
 Label = Literal["positive", "neutral", "negative"]
@@ -67,14 +68,11 @@ def index_sentiment(value: int) -> Label:
 
 
 @router.get("/api/sentiment/global", response_model=GlobalSentimentResponse, responses=ERROR_RESPONSES)
-async def global_sentiment(request: Request, ctx: Context) -> GlobalSentimentResponse:
-    state = request.app.state
-
+async def global_sentiment(ctx: Context, state: Sentiment) -> GlobalSentimentResponse:
     async def fetch() -> Fetched:
         result = await state.fear_greed.run(None)
         reading = result.value
-        now = int(time.time() * 1000)
-        components = await compute(ctx.bus, ctx.internal_http, ctx.settings.market_url, state.aggregates, now)
+        components = await compute(state.market, state.aggregates, now_ms())
         description = (
             f"Fear & Greed {reading.value} ({reading.classification}) per Alternative.me. "
             + "; ".join(components.notes)
@@ -100,34 +98,39 @@ def asset_of(raw: str) -> str:
     return require_known(asset, TRACKED_ASSETS, raw)
 
 
-@router.get("/api/sentiment/symbol/{symbol:path}", response_model=SymbolSentimentResponse, responses=ERROR_RESPONSES)
-async def symbol_sentiment(symbol: str, request: Request, ctx: Context) -> SymbolSentimentResponse:
+async def symbol_summary(ctx: ServiceContext, state: SentimentState, symbol: str) -> SymbolSentimentReply:
+    """One asset's news sentiment over the window (the route's figures; `sentiment.symbol.get`'s reply)."""
     asset = asset_of(symbol)
-    aggregates: NewsAggregates = request.app.state.aggregates
     settings = ctx.settings
-    now = int(time.time() * 1000)
     try:
-        summary = await aggregates.summary(
-            asset, int(settings.sentiment_window_h * HOUR_MS), int(settings.sentiment_half_life_h * HOUR_MS), now
+        summary = await state.aggregates.summary(
+            asset, int(settings.sentiment_window_h * HOUR_MS), int(settings.sentiment_half_life_h * HOUR_MS), now_ms()
         )
     except RedisDown as exc:
         raise ServiceUnavailable("The sentiment store (Redis) is unreachable.") from exc
-    consumer = request.app.state.consumer
-    dominance = round(100 * summary.count / summary.total, 2) if summary.total else 0.0
-    return SymbolSentimentResponse(
+    return SymbolSentimentReply(
         symbol=asset,
         sentiment_score=summary.score,
         sentiment=label(summary.score),
         social_volume=summary.count,
-        social_dominance=dominance,
-        news_sentiment=summary.score,
+        social_dominance=round(100 * summary.count / summary.total, 2) if summary.total else 0.0,
+        window_hours=settings.sentiment_window_h,
+    )
+
+
+@router.get("/api/sentiment/symbol/{symbol:path}", response_model=SymbolSentimentResponse, responses=ERROR_RESPONSES)
+async def symbol_sentiment(symbol: str, ctx: Context, state: Sentiment) -> SymbolSentimentResponse:
+    summary = await symbol_summary(ctx, state, symbol)
+    now, last = now_ms(), state.feed.last_message_ms
+    return SymbolSentimentResponse(
+        **summary.model_dump(exclude={"error"}),
+        news_sentiment=summary.sentiment_score,
         twitter_sentiment=None,
         reddit_sentiment=None,
-        window_hours=settings.sentiment_window_h,
         meta=Meta(
             source="news-scored",
             sources_tried=["news-scored"],
-            age_ms=None if consumer.last_message_ms is None else now - consumer.last_message_ms,
+            age_ms=None if last is None else now - last,
             as_of=now,
         ),
     )

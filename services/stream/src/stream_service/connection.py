@@ -24,9 +24,9 @@ from typing import NamedTuple
 
 from prometheus_client import Counter
 
+from .channels import LATEST_ONLY
 from .metrics import DROPS, MESSAGES_OUT, SEND_LATENCY
 
-COALESCED = frozenset({"ticker", "orderbook", "candles"})
 MAX_QUEUED = 256
 MAX_OVERFLOWS = 1024
 SEND_TIMEOUT_S = 10.0
@@ -90,7 +90,7 @@ class Connection:
         if self.closed:
             return
         frame = Frame(channel, data, cursor)
-        if channel in COALESCED:
+        if channel in LATEST_ONLY:
             held = self._latest.get((channel, symbol))
             if held is None or held.cursor is None or cursor is None or cursor.seq >= held.cursor.seq:
                 self._latest[(channel, symbol)] = frame

@@ -17,8 +17,8 @@ import orjson
 from suite_shared.errors import InvalidSymbol
 from suite_shared.symbols import parse_pair
 
-CHANNELS = ("ticker", "trades", "candles", "orderbook", "news", "signals")
-MARKET_CHANNELS = ("ticker", "trades", "candles", "orderbook")
+from .channels import CHANNELS, MARKET_CHANNELS
+
 MAX_MESSAGE_BYTES = 4096
 MAX_SYMBOLS_PER_MESSAGE = 50
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")

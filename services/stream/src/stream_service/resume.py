@@ -23,21 +23,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.client import JetStreamContext
 from pydantic import ValidationError
 
+from suite_shared.bus import Bus
 from suite_shared.redis_link import RedisDown, RedisLink
 
-from .connection import COALESCED, Connection, Cursor
-from .hub import ALL, SOURCES, decode, filter_subject
+from .channels import ALL, CHANNELS, LATEST_ONLY
+from .connection import Connection, Cursor
 from .metrics import RESUMES
 
 log = logging.getLogger(__name__)
 
 MAX_REPLAY = 200  # per queued channel (trades, news, signals): more than this is a gap
-FETCH_BATCH = 256
 SESSION_KEY = "stream:session:{}"
 
 
@@ -98,83 +95,63 @@ class Replay:
 
 
 async def replay(
-    js: JetStreamContext, connection: Connection, subscriptions: list[tuple[str, str]], cursors: dict[str, int]
+    bus: Bus, connection: Connection, subscriptions: list[tuple[str, str]], cursors: dict[str, int]
 ) -> Replay:
     """Offer the connection every event after `cursors` on its subscriptions; it must be held meanwhile."""
     result = Replay()
     by_stream: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for channel, key in subscriptions:
-        by_stream[SOURCES[channel][0]].append((channel, key))
+        stream = CHANNELS[channel].topic.stream
+        if stream is not None:
+            by_stream[stream].append((channel, key))
     for stream, subs in by_stream.items():
         start = cursors.get(stream)
         if start is None:
             continue  # nothing was delivered from this stream: nothing to catch up on
-        await _replay_stream(js, connection, stream, subs, start, result)
+        await _replay_stream(bus, connection, stream, subs, start, result)
     return result
 
 
 async def _replay_stream(
-    js: JetStreamContext, connection: Connection, stream: str, subs: list[tuple[str, str]], start: int, result: Replay
+    bus: Bus, connection: Connection, stream: str, subs: list[tuple[str, str]], start: int, result: Replay
 ) -> None:
+    channels = sorted({channel for channel, _ in subs})
     try:
-        info = await js.stream_info(stream)
+        state = await bus.stream_state(stream)
     except Exception as exc:
         log.warning("resume: stream %s unavailable: %s", stream, exc)
-        result.gaps.append({"channels": sorted({c for c, _ in subs}), "reason": "stream_unavailable"})
+        result.gaps.append({"channels": channels, "reason": "stream_unavailable"})
         return
-    if info.state.first_seq > start + 1 and info.state.messages:
+    if state.first_seq > start + 1 and state.messages:
         result.gaps.append(
             {
-                "channels": sorted({c for c, _ in subs}),
+                "channels": channels,
                 "reason": "expired",
                 "message": "Some missed events are older than the resume window.",
             }
         )
-    if info.state.last_seq <= start:
+    if state.last_seq <= start:
         return
-    wanted = {(channel, key) for channel, key in subs}
-    channel_of = {SOURCES[channel][1]: channel for channel, _ in subs}
-    filters = sorted({filter_subject(channel, key) for channel, key in subs})
-    config = ConsumerConfig(
-        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-        opt_start_seq=start + 1,
-        ack_policy=AckPolicy.NONE,
-        filter_subjects=filters,
-        inactive_threshold=30.0,
-        mem_storage=True,
-    )
-    pull = await js.pull_subscribe("", stream=stream, config=config)
+    wanted = set(subs)
+    filters = sorted({CHANNELS[channel].filter_subject(key) for channel, key in subs})
     queued: dict[str, list[tuple[list[str], str, Cursor]]] = defaultdict(list)
     latest: dict[tuple[str, str], tuple[str, Cursor]] = {}
-    try:
-        pending = (await pull.consumer_info()).num_pending
-        while pending > 0:
-            try:
-                messages = await pull.fetch(min(FETCH_BATCH, pending), timeout=2.0)
-            except NatsTimeout:
-                break
-            for msg in messages:
-                pending = msg.metadata.num_pending
-                channel = _channel(channel_of, msg.subject)
-                if channel is None:
-                    continue
-                try:
-                    keys, data = decode(channel, msg.data)
-                except (ValidationError, ValueError):
-                    continue
-                keys = [key for key in keys if (channel, key) in wanted] or ([ALL] if (channel, ALL) in wanted else [])
-                if not keys:
-                    continue
-                cursor = Cursor(stream, msg.metadata.sequence.stream)
-                if channel in COALESCED:
-                    latest[(channel, keys[0])] = (data, cursor)
-                else:
-                    queued[channel].append((keys, data, cursor))
-    finally:
-        with contextlib.suppress(Exception):
-            await pull.unsubscribe()
-        with contextlib.suppress(Exception):
-            await js.delete_consumer(stream, config.name)
+    async for record in bus.replay(stream, filters, start + 1):
+        channel = next((name for name in channels if CHANNELS[name].topic.matches(record.subject)), None)
+        if channel is None:
+            continue
+        try:
+            keys, data = CHANNELS[channel].decode(record.data)
+        except ValidationError:
+            continue
+        keys = [key for key in keys if (channel, key) in wanted] or ([ALL] if (channel, ALL) in wanted else [])
+        if not keys:
+            continue
+        cursor = Cursor(stream, record.seq)
+        if channel in LATEST_ONLY:
+            latest[(channel, keys[0])] = (data, cursor)
+        else:
+            queued[channel].append((keys, data, cursor))
     for (channel, key), (data, cursor) in latest.items():
         connection.offer(channel, key, data, cursor)
         result.replayed += 1
@@ -187,18 +164,6 @@ async def _replay_stream(
         for keys, data, cursor in items:
             connection.offer(channel, keys[0], data, cursor)
             result.replayed += 1
-
-
-def _channel(channel_of: dict[str, str], subject: str) -> str | None:
-    for pattern, channel in channel_of.items():
-        if _matches(pattern, subject):
-            return channel
-    return None
-
-
-def _matches(pattern: str, subject: str) -> bool:
-    parts, tokens = pattern.split("."), subject.split(".")
-    return len(parts) == len(tokens) and all(p in ("*", t) for p, t in zip(parts, tokens, strict=True))
 
 
 def count(outcome: str) -> None:

@@ -17,13 +17,15 @@ from collections.abc import Awaitable, Callable
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from suite_shared.symbols import parse_pair
+from suite_shared.envelope import now_ms
 
 from . import resume
+from .channels import CHANNELS, MARKET_CHANNELS
 from .connection import IDLE, Closed, Connection
-from .hub import Hub, snapshot
+from .hub import snapshot
 from .metrics import CLIENT_ERRORS, CONNECTIONS, DISCONNECTS
-from .protocol import CHANNELS, MARKET_CHANNELS, Ping, ProtocolError, Resume, Subscription, parse_message
+from .protocol import Ping, ProtocolError, Resume, Subscription, parse_message
+from .state import Stream, StreamService
 
 router = APIRouter()
 
@@ -48,13 +50,8 @@ class RateLimit:
         return True
 
 
-def streamed_pairs(ingest_symbols: str) -> frozenset[str]:
-    """The pairs market channels carry (the market service ingests them), canonical spelling."""
-    return frozenset(str(parse_pair(item)) for item in ingest_symbols.split(",") if item.strip())
-
-
-async def _handle(websocket: WebSocket, connection: Connection, request: Subscription) -> None:
-    hub: Hub = websocket.app.state.hub
+async def _handle(service: StreamService, connection: Connection, request: Subscription) -> None:
+    hub = service.hub
     if request.action == "unsubscribe":
         hub.remove(connection, request.channel, request.symbols)
         connection.control(
@@ -66,22 +63,22 @@ async def _handle(websocket: WebSocket, connection: Connection, request: Subscri
     hub.add(connection, request.channel, request.symbols)
     hub.mark(connection, request.channel)
     connection.control(_frame({"type": "subscribed", "channel": request.channel, "symbols": list(request.symbols)}))
-    await _snapshots(websocket, connection, request.channel, request.symbols)
+    await _snapshots(service, connection, request.channel, request.symbols)
 
 
-async def _snapshots(websocket: WebSocket, connection: Connection, channel: str, symbols: tuple[str, ...]) -> None:
+async def _snapshots(service: StreamService, connection: Connection, channel: str, symbols: tuple[str, ...]) -> None:
     if channel in MARKET_CHANNELS:
         for symbol in symbols:
-            data = await snapshot(websocket.app.state.context.redis, channel, symbol)
+            data = await snapshot(service.ctx.redis, channel, symbol)
             if data is not None:
                 connection.offer(channel, symbol, data)
 
 
-async def _resume(websocket: WebSocket, connection: Connection, request: Resume, state: dict[str, str]) -> None:
+async def _resume(service: StreamService, connection: Connection, request: Resume, state: dict[str, str]) -> None:
     """Restore a saved session's subscriptions and replay what it missed, or say `gap` (resume.py)."""
     if connection.subscriptions or connection.seq:
         raise ProtocolError("INVALID_MESSAGE", "Resume must be the first request on a new connection.")
-    context = websocket.app.state.context
+    context = service.ctx
     saved = await resume.take(context.redis, request.session)
     if saved is None:
         resume.count("unknown_session")
@@ -96,7 +93,7 @@ async def _resume(websocket: WebSocket, connection: Connection, request: Resume,
             )
         )
         return
-    hub: Hub = websocket.app.state.hub
+    hub = service.hub
     cursors = saved.cursors_at(request.last_seq)
     connection.held = True
     try:
@@ -115,10 +112,10 @@ async def _resume(websocket: WebSocket, connection: Connection, request: Resume,
             )
             connection.adopt(max(request.last_seq, saved.seq), {})
             for channel, key in saved.subscriptions:
-                await _snapshots(websocket, connection, channel, (key,))
+                await _snapshots(service, connection, channel, (key,))
         else:
             connection.adopt(request.last_seq, cursors)
-            outcome = await resume.replay(context.bus.jetstream(), connection, saved.subscriptions, cursors)
+            outcome = await resume.replay(context.bus, connection, saved.subscriptions, cursors)
             gaps, replayed = outcome.gaps, outcome.replayed
         subscriptions: dict[str, list[str]] = {}
         for channel, key in saved.subscriptions:
@@ -145,8 +142,10 @@ def _frame(message: dict[str, object]) -> str:
     return orjson.dumps(message).decode()
 
 
-async def _read(websocket: WebSocket, connection: Connection, implied: str | None, state: dict[str, str]) -> None:
-    limit, streamed = RateLimit(), websocket.app.state.streamed
+async def _read(
+    websocket: WebSocket, service: StreamService, connection: Connection, implied: str | None, state: dict[str, str]
+) -> None:
+    limit, streamed = RateLimit(), service.streamed
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -158,11 +157,11 @@ async def _read(websocket: WebSocket, connection: Connection, implied: str | Non
                 raise ProtocolError("RATE_LIMITED", f"At most {MESSAGES_PER_SECOND} messages per second.")
             request = parse_message(raw, implied, streamed)
             if isinstance(request, Ping):
-                connection.control(_frame({"type": "pong", "timestamp": int(time.time() * 1000)}))
+                connection.control(_frame({"type": "pong", "timestamp": now_ms()}))
             elif isinstance(request, Resume):
-                await _resume(websocket, connection, request, state)
+                await _resume(service, connection, request, state)
             else:
-                await _handle(websocket, connection, request)
+                await _handle(service, connection, request)
         except ProtocolError as error:
             CLIENT_ERRORS.labels(error.code).inc()
             connection.control(error.frame())
@@ -177,7 +176,7 @@ async def _heartbeat(connection: Connection, every_s: float, idle_s: float) -> N
         if not connection.subscriptions and loop.time() - connection.last_seen > idle_s:
             connection.end(IDLE)
             return
-        connection.control(_frame({"type": "heartbeat", "timestamp": int(time.time() * 1000)}))
+        connection.control(_frame({"type": "heartbeat", "timestamp": now_ms()}))
 
 
 def _sender(websocket: WebSocket) -> Callable[[str], Awaitable[None]]:
@@ -192,11 +191,11 @@ def _sender(websocket: WebSocket) -> Callable[[str], Awaitable[None]]:
     return send_text
 
 
-async def serve(websocket: WebSocket, implied: str | None) -> None:
+async def serve(websocket: WebSocket, service: StreamService, implied: str | None) -> None:
     await websocket.accept()
     connection = Connection(_sender(websocket), lambda code, reason: websocket.close(code, reason))
     channels = [implied] if implied else list(CHANNELS)
-    settings = websocket.app.state.context.settings
+    settings = service.ctx.settings
     state = {"session": secrets.token_urlsafe(12)}
     connection.control(
         _frame(
@@ -213,7 +212,7 @@ async def serve(websocket: WebSocket, implied: str | None) -> None:
     heartbeat_s = settings.stream_heartbeat_s
     tasks = [
         asyncio.create_task(connection.run_writer()),
-        asyncio.create_task(_read(websocket, connection, implied, state)),
+        asyncio.create_task(_read(websocket, service, connection, implied, state)),
         asyncio.create_task(_heartbeat(connection, heartbeat_s, settings.stream_idle_timeout_s)),
     ]
     try:
@@ -226,28 +225,26 @@ async def serve(websocket: WebSocket, implied: str | None) -> None:
                 DISCONNECTS.labels(type(error).__name__).inc()
     finally:
         saved = resume.capture(connection)
-        websocket.app.state.hub.remove_all(connection)
+        service.hub.remove_all(connection)
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         CONNECTIONS.dec()
         if saved.subscriptions:
-            await resume.save(
-                websocket.app.state.context.redis, state["session"], saved, settings.stream_resume_window_s
-            )
+            await resume.save(service.ctx.redis, state["session"], saved, settings.stream_resume_window_s)
 
 
 @router.websocket("/ws")
-async def any_channel(websocket: WebSocket) -> None:
-    await serve(websocket, None)
+async def any_channel(websocket: WebSocket, service: Stream) -> None:
+    await serve(websocket, service, None)
 
 
 @router.websocket("/ws/ticker")
-async def ticker(websocket: WebSocket) -> None:
-    await serve(websocket, "ticker")
+async def ticker(websocket: WebSocket, service: Stream) -> None:
+    await serve(websocket, service, "ticker")
 
 
 @router.websocket("/ws/trades")
-async def trades(websocket: WebSocket) -> None:
-    await serve(websocket, "trades")
+async def trades(websocket: WebSocket, service: Stream) -> None:
+    await serve(websocket, service, "trades")

@@ -1,4 +1,5 @@
-"""Payloads the market service puts on NATS: live market events and the `market.candles.get` exchange.
+"""What the market service puts on NATS: live market events, and its `market.candles.get` and
+`market.stats.get` request/reply bodies.
 
 Events are normalised records (cryptofeed's habit): one shape per data type whatever the exchange, with
 the exchange's own event time (`timestamp`) kept next to our receipt time (`received_at`), both epoch ms.
@@ -11,6 +12,8 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from . import Reply
 
 EventSource = Literal["binance", "binance-rest"]
 LATEST_TTL_S = 300  # a latest value older than this says more about a dead feed than about the market
@@ -79,12 +82,14 @@ class BookEvent(MarketEvent):
     asks: list[tuple[float, float]] = Field(description="[price, amount], best (lowest) first")
 
 
-def latest_key(event: MarketEvent) -> str:
-    """Redis key of the latest value of this event's type and pair (`latest:ticker:BTC/USDT`,
-    `latest:candle:1m:BTC/USDT`)."""
-    if isinstance(event, CandleEvent):
-        return f"latest:{event.kind}:{event.timeframe}:{event.symbol}"
-    return f"latest:{event.kind}:{event.symbol}"
+def latest_key(kind: str, symbol: str, timeframe: str | None = None) -> str:
+    """Redis key of the latest value of one event type and pair (`latest:ticker:BTC/USDT`,
+    `latest:candle:1m:BTC/USDT`); the ingest writes it, the WebSocket snapshot reads it."""
+    return f"latest:{kind}:{timeframe}:{symbol}" if timeframe else f"latest:{kind}:{symbol}"
+
+
+def latest_key_of(event: MarketEvent) -> str:
+    return latest_key(event.kind, event.symbol, event.timeframe if isinstance(event, CandleEvent) else None)
 
 
 # -- market.candles.get (request-reply, queue group "market") ---------------------------------------------
@@ -100,15 +105,37 @@ class CandlesRequest(BaseModel):
     until: int | None = None
 
 
-class RequestError(BaseModel):
-    code: str = Field(description="the contract's error code, e.g. INVALID_SYMBOL")
-    message: str
-
-
-class CandlesReply(BaseModel):
-    symbol: str
-    timeframe: str
+class CandlesReply(Reply):
+    symbol: str = ""
+    timeframe: str = ""
     data: list[Candle] = Field(default_factory=list)
     source: str | None = None
     stale: bool = False
-    error: RequestError | None = None
+
+
+# -- market.stats.get (request-reply, queue group "market") ----------------------------------------------
+
+
+class MarketStatsRequest(BaseModel):
+    """Global market figures and, for the named assets, their market-list row (what other services need of
+    GET /api/stats and /api/market, from the same caches)."""
+
+    assets: list[str] = Field(default_factory=list, max_length=50, description="assets, e.g. BTC")
+
+
+class AssetFigures(BaseModel):
+    symbol: str
+    rank: int | None = None
+    price: float | None = None
+    market_cap: float | None = None
+    volume_24h: float | None = None
+    change_24h: float | None = None
+
+
+class MarketStatsReply(Reply):
+    total_market_cap: float | None = None
+    total_volume_24h: float | None = None
+    dominance: dict[str, float] = Field(default_factory=dict, description="as GET /api/stats/dominance")
+    assets: dict[str, AssetFigures] = Field(default_factory=dict, description="the requested assets that are listed")
+    source: str | None = None
+    stale: bool = False

@@ -23,7 +23,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
 from suite_shared.envelope import now_ms
-from suite_shared.events import BookEvent, CandleEvent, MarketEvent, TickerEvent, TradeEvent
+from suite_shared.messages.market import BookEvent, CandleEvent, MarketEvent, TickerEvent, TradeEvent
 from suite_shared.metrics import INGEST_DROPPED, INGEST_RECONNECTS
 from suite_shared.symbols import Pair
 

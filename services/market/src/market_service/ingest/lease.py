@@ -16,16 +16,15 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from nats.errors import Error as NatsError
-from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from suite_shared.bus import BusUnavailable
+from suite_shared.bus import Bus, BusUnavailable
 from suite_shared.metrics import INGEST_LEADER
 
 log = logging.getLogger(__name__)
@@ -52,13 +51,13 @@ class LeaderLease:
 
     def __init__(
         self,
-        jetstream: Callable[[], JetStreamContext],
+        bus: Bus,
         key: str,
         owner: str | None = None,
         bucket: str = BUCKET,
         timings: LeaseTimings | None = None,
     ) -> None:
-        self.jetstream = jetstream
+        self.bus = bus
         self.key = key
         self.owner = owner or owner_id()
         self.bucket = bucket
@@ -68,7 +67,7 @@ class LeaderLease:
         self._kv: KeyValue | None = None
         INGEST_LEADER.labels(key).set(0)
 
-    async def hold(self, lead: Callable[[], Awaitable[None]]) -> None:
+    async def hold(self, lead: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Forever: win the lease, run `lead()` while it is held, and cancel it the moment it is not."""
         while True:
             if await self._acquire():
@@ -102,14 +101,10 @@ class LeaderLease:
 
     async def _bucket(self) -> KeyValue:
         if self._kv is None:
-            js = self.jetstream()
-            try:
-                self._kv = await js.key_value(self.bucket)
-            except BucketNotFoundError:
-                self._kv = await js.create_key_value(bucket=self.bucket, ttl=self.timings.ttl_s, history=1)
+            self._kv = await self.bus.key_value(self.bucket, self.timings.ttl_s)
         return self._kv
 
-    async def _lead_while_held(self, lead: Callable[[], Awaitable[None]]) -> None:
+    async def _lead_while_held(self, lead: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self._set_state("leader")
         leading = asyncio.create_task(lead(), name=f"lead-{self.key}")
         try:

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from suite_shared.envelope import now_ms
-from suite_shared.events import BookEvent, MarketEvent, TickerEvent
+from suite_shared.messages.market import BookEvent, MarketEvent, TickerEvent
 from suite_shared.symbols import Pair
 from suite_shared.upstream import UpstreamClient, UpstreamFailure
 

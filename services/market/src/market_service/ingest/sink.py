@@ -16,12 +16,20 @@ from collections import deque
 from functools import lru_cache
 from typing import Any
 
-from suite_shared import subjects
 from suite_shared.bus import Bus, BusUnavailable
-from suite_shared.events import LATEST_TTL_S, BookEvent, CandleEvent, MarketEvent, TickerEvent, TradeEvent, latest_key
+from suite_shared.messages.market import (
+    LATEST_TTL_S,
+    BookEvent,
+    CandleEvent,
+    MarketEvent,
+    TickerEvent,
+    TradeEvent,
+    latest_key_of,
+)
 from suite_shared.metrics import INGEST_DROPPED, INGEST_EVENTS
 from suite_shared.redis_link import RedisDown, RedisLink
 from suite_shared.symbols import Pair, parse_pair
+from suite_shared.topics import MARKET_BOOK, MARKET_CANDLE, MARKET_TICKER, MARKET_TRADE, Topic
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +41,18 @@ def _pair(symbol: str) -> Pair:
     return parse_pair(symbol)
 
 
-def subject_for(event: MarketEvent) -> str:
-    """The NATS subject of an event (`market.ticker.btcusdt`, `market.candle.1m.btcusdt`, ...)."""
-    pair = _pair(event.symbol)
+def topic_for(event: MarketEvent) -> tuple[Topic[Any], str]:
+    """The topic of an event and its subject (`market.ticker.btcusdt`, `market.candle.1m.btcusdt`, ...)."""
+    pair = _pair(event.symbol).subject_token
     if isinstance(event, TickerEvent):
-        return subjects.market_ticker(pair)
+        return MARKET_TICKER, MARKET_TICKER.subject(pair=pair)
     if isinstance(event, TradeEvent):
-        return subjects.market_trade(pair)
+        return MARKET_TRADE, MARKET_TRADE.subject(pair=pair)
     if isinstance(event, BookEvent):
-        return subjects.market_book(pair)
+        return MARKET_BOOK, MARKET_BOOK.subject(pair=pair)
     if isinstance(event, CandleEvent):
-        return subjects.market_candle(event.timeframe, pair)
-    raise TypeError(f"no subject for {type(event).__name__}")
+        return MARKET_CANDLE, MARKET_CANDLE.subject(timeframe=event.timeframe, pair=pair)
+    raise TypeError(f"no topic for {type(event).__name__}")
 
 
 def coalesce_key(event: MarketEvent) -> str:
@@ -119,14 +127,15 @@ class EventSink:
     async def _publish(self, batch: Batch) -> None:
         for index, (event, data) in enumerate(batch):
             try:
-                await self.bus.publish_raw(subject_for(event), data)
+                topic, subject = topic_for(event)
+                await self.bus.publish(topic, event, subject=subject, encoded=data)
             except BusUnavailable:
                 INGEST_DROPPED.labels("nats_down").inc(len(batch) - index)
                 log.debug("NATS down: %d events not published", len(batch) - index)
                 return
 
     async def _store_latest(self, batch: Batch) -> None:
-        latest = {latest_key(event): data for event, data in batch}
+        latest = {latest_key_of(event): data for event, data in batch}
         if not latest:
             return
 

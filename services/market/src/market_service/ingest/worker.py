@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from suite_shared.events import MarketEvent
+from suite_shared.messages.market import MarketEvent
 from suite_shared.metrics import INGEST_REST_FALLBACK
 from suite_shared.service import ServiceContext
 from suite_shared.symbols import Pair
@@ -44,7 +44,7 @@ class IngestWorker:
         self.configured = list(pairs)
         self.grace_s = grace_s
         self.sink = EventSink(ctx.bus, ctx.redis)
-        self.lease = LeaderLease(ctx.bus.jetstream, key=FEED)
+        self.lease = LeaderLease(ctx.bus, key=FEED)
         self.pairs: list[Pair] = []
         self.link: LinkState | None = None
         self.polling = False

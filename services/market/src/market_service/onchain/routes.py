@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
 from suite_shared.deps import Context
 from suite_shared.envelope import ERROR_RESPONSES
 
-from .chains import OnchainChains
+from ..state import Market
 from .history import address_transactions, transaction_query
 from .models import OnchainTransaction, TransactionsResponse, WhaleAlertsResponse
 from .whales import recent_whales, select_alerts, upstream_query, whale_chain
@@ -19,14 +19,9 @@ router = APIRouter(tags=["blockchain"])
 MAX_OFFSET = 10_000  # explorers page at most this deep (Etherscan: page × offset ≤ 10 000)
 
 
-def onchain_chains(request: Request) -> OnchainChains:
-    chains: OnchainChains = request.app.state.onchain_chains
-    return chains
-
-
 @router.get("/api/blockchain/transactions/{address}", response_model=TransactionsResponse, responses=ERROR_RESPONSES)
 async def get_transactions(
-    request: Request,
+    market: Market,
     ctx: Context,
     address: Annotated[str, Path(description="0x + 40 hex (EVM chains) or a bitcoin base58/bech32 address")],
     chain: Annotated[str, Query(description="ethereum | bsc | polygon | bitcoin")] = "ethereum",
@@ -35,14 +30,14 @@ async def get_transactions(
 ) -> TransactionsResponse:
     """Newest-first transactions of an address; `value` and `fee` in the chain's native coin."""
     query = transaction_query(address, chain, limit, offset)
-    result = await address_transactions(ctx.cache, onchain_chains(request).transactions, query)
+    result = await address_transactions(ctx.cache, market.onchain.transactions, query)
     transactions = [OnchainTransaction.model_validate(row) for row in result.value]
     return TransactionsResponse(address=query.address, chain=query.chain, transactions=transactions, meta=result.meta())
 
 
 @router.get("/api/blockchain/whale-alerts", response_model=WhaleAlertsResponse, responses=ERROR_RESPONSES)
 async def get_whale_alerts(
-    request: Request,
+    market: Market,
     ctx: Context,
     min_value: Annotated[float, Query(ge=0, description="minimum transfer value in USD")] = 1_000_000,
     chain: Annotated[str | None, Query(description="bitcoin, ethereum, bsc, polygon, tron, ripple, ...")] = None,
@@ -50,5 +45,5 @@ async def get_whale_alerts(
 ) -> WhaleAlertsResponse:
     """Large transfers from about the last hour, newest first, with exchange owners labelled."""
     chain_filter = whale_chain(chain)
-    result = await recent_whales(ctx.cache, onchain_chains(request).whale_alerts, upstream_query(min_value))
+    result = await recent_whales(ctx.cache, market.onchain.whale_alerts, upstream_query(min_value))
     return WhaleAlertsResponse(alerts=select_alerts(result.value, min_value, chain_filter, limit), meta=result.meta())

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from suite_shared.deps import Context
 from suite_shared.envelope import ERROR_RESPONSES
 
 from ..directory import exchange_info
 from ..models import ExchangeInfo, ExchangeInfoResponse
+from ..state import Market
 
 router = APIRouter(tags=["market"])
 
 
 @router.get("/api/exchange-info", response_model=ExchangeInfoResponse, responses=ERROR_RESPONSES)
-async def get_exchange_info(request: Request, ctx: Context) -> ExchangeInfoResponse:
-    result = await exchange_info(ctx.cache, request.app.state.chains.exchange_info)
+async def get_exchange_info(market: Market, ctx: Context) -> ExchangeInfoResponse:
+    result = await exchange_info(ctx.cache, market.chains.exchange_info)
     info = ExchangeInfo.model_validate(result.value)
     return ExchangeInfoResponse(exchange=info.exchange, symbols=info.symbols, meta=result.meta())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from suite_shared.deps import Context
 from suite_shared.envelope import ERROR_RESPONSES
@@ -12,6 +12,7 @@ from suite_shared.errors import InvalidParameter
 
 from ..market import market_list, select
 from ..models import MarketCategory, MarketQuery, MarketResponse, MarketSort
+from ..state import Market
 
 router = APIRouter(tags=["market"])
 
@@ -42,7 +43,7 @@ SUPPORTED_CURRENCIES = frozenset(
 
 @router.get("/api/market", response_model=MarketResponse, responses=ERROR_RESPONSES)
 async def get_market(
-    request: Request,
+    market: Market,
     ctx: Context,
     limit: Annotated[int, Query(ge=1, le=500, description="number of coins")] = 100,
     sort: Annotated[MarketSort, Query()] = "rank",
@@ -55,7 +56,7 @@ async def get_market(
             f"Unsupported currency {currency!r}.", {"parameter": "currency", "supported": sorted(SUPPORTED_CURRENCIES)}
         )
     query = MarketQuery(currency=currency, category=category, count=limit)
-    result = await market_list(ctx.cache, request.app.state.chains.market, query)
+    result = await market_list(ctx.cache, market.chains.market, query)
     items = select(result.value, sort, limit)
     last = max((coin.last_updated for coin in items if coin.last_updated), default=None)
     return MarketResponse(items=items, last_updated=last, meta=result.meta())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from suite_shared.deps import Context
 from suite_shared.envelope import ERROR_RESPONSES
@@ -13,13 +13,14 @@ from suite_shared.errors import InvalidParameter
 from ..candles import candles
 from ..directory import resolve_pair
 from ..models import Candle, CandleQuery, OhlcvResponse, Timeframe
+from ..state import Market
 
 router = APIRouter(tags=["market"])
 
 
 @router.get("/api/ohlcv", response_model=OhlcvResponse, responses=ERROR_RESPONSES)
 async def get_ohlcv(
-    request: Request,
+    market: Market,
     ctx: Context,
     symbol: Annotated[str, Query(min_length=1, description="BTC, BTC/USDT, BTCUSDT, …")],
     timeframe: Annotated[Timeframe, Query()],
@@ -29,7 +30,7 @@ async def get_ohlcv(
 ) -> OhlcvResponse:
     if since is not None and until is not None and until < since:
         raise InvalidParameter("until must not be before since.", {"since": since, "until": until})
-    chains = request.app.state.chains
+    chains = market.chains
     pair = await resolve_pair(ctx.cache, chains.exchange_info, symbol)
     query = CandleQuery(base=pair.base, quote=pair.quote, timeframe=timeframe, limit=limit, since=since, until=until)
     result = await candles(ctx.cache, chains.candles, query, ctx.settings.ttl.ohlcv)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
 from suite_shared.deps import Context
 from suite_shared.envelope import ERROR_RESPONSES
 from suite_shared.symbols import Pair
 
-from ..chains import MarketChains
 from ..directory import resolve_pair
 from ..models import (
     OrderBook,
@@ -24,6 +23,7 @@ from ..models import (
     TradesResponse,
 )
 from ..quotes import cached_chain, pair_key
+from ..state import Market, MarketState
 
 router = APIRouter(tags=["market"])
 
@@ -31,22 +31,17 @@ SymbolPath = Annotated[str, Path(description="BTC, btc, BTC/USDT, BTC-USDT, BTCU
 Convert = Literal["usd", "usdt", "usdc", "eur", "btc", "eth"]
 
 
-def chains(request: Request) -> MarketChains:
-    market_chains: MarketChains = request.app.state.chains
-    return market_chains
-
-
-async def _pair(request: Request, ctx: Context, symbol: str, quote: str | None = None) -> Pair:
-    return await resolve_pair(ctx.cache, chains(request).exchange_info, symbol, quote)
+async def _pair(market: MarketState, ctx: Context, symbol: str, quote: str | None = None) -> Pair:
+    return await resolve_pair(ctx.cache, market.chains.exchange_info, symbol, quote)
 
 
 @router.get("/api/price/{symbol:path}", response_model=PriceResponse, responses=ERROR_RESPONSES)
 async def get_price(
-    request: Request, ctx: Context, symbol: SymbolPath, convert: Convert = "usd", include_24h: bool = True
+    market: Market, ctx: Context, symbol: SymbolPath, convert: Convert = "usd", include_24h: bool = True
 ) -> PriceResponse:
-    pair = await _pair(request, ctx, symbol, quote=convert.upper())
+    pair = await _pair(market, ctx, symbol, quote=convert.upper())
     query = PairQuery(base=pair.base, quote=pair.quote)
-    result = await cached_chain(ctx.cache, "price", pair_key(query), chains(request).price, query)
+    result = await cached_chain(ctx.cache, "price", pair_key(query), market.chains.price, query)
     quote = PriceQuote.model_validate(result.value)
     if not include_24h:
         quote = PriceQuote(symbol=quote.symbol, price=quote.price)
@@ -54,20 +49,20 @@ async def get_price(
 
 
 @router.get("/api/ticker/{symbol:path}", response_model=TickerResponse, responses=ERROR_RESPONSES)
-async def get_ticker(request: Request, ctx: Context, symbol: SymbolPath) -> TickerResponse:
-    pair = await _pair(request, ctx, symbol)
+async def get_ticker(market: Market, ctx: Context, symbol: SymbolPath) -> TickerResponse:
+    pair = await _pair(market, ctx, symbol)
     query = PairQuery(base=pair.base, quote=pair.quote)
-    result = await cached_chain(ctx.cache, "ticker", pair_key(query), chains(request).ticker, query)
+    result = await cached_chain(ctx.cache, "ticker", pair_key(query), market.chains.ticker, query)
     return TickerResponse(**Ticker.model_validate(result.value).model_dump(), meta=result.meta())
 
 
 @router.get("/api/orderbook/{symbol:path}", response_model=OrderBookResponse, responses=ERROR_RESPONSES)
 async def get_orderbook(
-    request: Request, ctx: Context, symbol: SymbolPath, limit: Annotated[int, Query(ge=1, le=100)] = 20
+    market: Market, ctx: Context, symbol: SymbolPath, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> OrderBookResponse:
-    pair = await _pair(request, ctx, symbol)
+    pair = await _pair(market, ctx, symbol)
     query = PairQuery(base=pair.base, quote=pair.quote, limit=limit)
-    result = await cached_chain(ctx.cache, "orderbook", pair_key(query, limit), chains(request).orderbook, query)
+    result = await cached_chain(ctx.cache, "orderbook", pair_key(query, limit), market.chains.orderbook, query)
     book = OrderBook.model_validate(result.value)
     return OrderBookResponse(
         **book.model_dump(exclude={"timestamp"}), timestamp=result.record.as_of, meta=result.meta()
@@ -76,19 +71,19 @@ async def get_orderbook(
 
 @router.get("/api/trades/{symbol:path}", response_model=TradesResponse, responses=ERROR_RESPONSES)
 async def get_trades(
-    request: Request,
+    market: Market,
     ctx: Context,
     symbol: SymbolPath,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     since: Annotated[int | None, Query(ge=0, description="epoch ms")] = None,
 ) -> TradesResponse:
-    pair = await _pair(request, ctx, symbol)
+    pair = await _pair(market, ctx, symbol)
     query = PairQuery(base=pair.base, quote=pair.quote, limit=limit, since=since)
     result = await cached_chain(
         ctx.cache,
         "trades",
         pair_key(query, limit, since),
-        chains(request).trades,
+        market.chains.trades,
         query,
         as_of=lambda trades: max((trade.timestamp for trade in trades), default=None),
     )

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from suite_shared.cache import CacheResult
 from suite_shared.deps import Context
 from suite_shared.envelope import ERROR_RESPONSES, now_ms
 from suite_shared.errors import InvalidParameter, UpstreamError, UpstreamTimeout, UpstreamUnavailable
-from suite_shared.providers import ProviderChain
 from suite_shared.symbols import parse_asset, require_known
 
 from ..directory import known_pairs
 from ..market import market_list
 from ..models import (
     DominanceResponse,
-    GlobalSnapshot,
     HistoryInterval,
     HistoryPoint,
     HistoryQuery,
@@ -29,7 +26,8 @@ from ..models import (
 )
 from ..quotes import cached_chain
 from ..routes.quotes import SymbolPath
-from ..stats import bucket_start, dominance, movers, resample
+from ..state import Market, MarketState
+from ..stats import bucket_start, dominance, global_snapshot, movers, resample
 
 router = APIRouter(tags=["market"])
 
@@ -37,16 +35,10 @@ HISTORY_MAX_POINTS = 1000
 INTERVAL_MS = {"1h": 3_600_000, "1d": 86_400_000, "1w": 604_800_000, "1M": 2_629_746_000}
 
 
-async def _snapshot(request: Request, ctx: Context) -> tuple[GlobalSnapshot, CacheResult]:
-    chain: ProviderChain[None, GlobalSnapshot] = request.app.state.chains.stats
-    result = await cached_chain(ctx.cache, "stats", "global", chain, None)
-    return GlobalSnapshot.model_validate(result.value), result
-
-
 @router.get("/api/stats", response_model=StatsResponse, response_model_by_alias=True, responses=ERROR_RESPONSES)
-async def get_stats(request: Request, ctx: Context) -> StatsResponse:
-    snapshot, result = await _snapshot(request, ctx)
-    coins = await market_list(ctx.cache, request.app.state.chains.market, MarketQuery(count=250))
+async def get_stats(market: Market, ctx: Context) -> StatsResponse:
+    snapshot, result = await global_snapshot(ctx.cache, market.chains.stats)
+    coins = await market_list(ctx.cache, market.chains.market, MarketQuery(count=250))
     gainers, losers = movers([MarketCoin.model_validate(row) for row in coins.value])
     return StatsResponse.model_validate(
         {"global": snapshot.stats, "top_gainers": gainers, "top_losers": losers, "meta": result.meta()}
@@ -54,14 +46,14 @@ async def get_stats(request: Request, ctx: Context) -> StatsResponse:
 
 
 @router.get("/api/stats/dominance", response_model=DominanceResponse, responses=ERROR_RESPONSES)
-async def get_dominance(request: Request, ctx: Context) -> DominanceResponse:
-    snapshot, result = await _snapshot(request, ctx)
+async def get_dominance(market: Market, ctx: Context) -> DominanceResponse:
+    snapshot, result = await global_snapshot(ctx.cache, market.chains.stats)
     return DominanceResponse(dominance=dominance(snapshot), meta=result.meta())
 
 
 @router.get("/api/history/price/{symbol:path}", response_model=HistoryResponse, responses=ERROR_RESPONSES)
 async def get_price_history(
-    request: Request,
+    market: Market,
     ctx: Context,
     symbol: SymbolPath,
     start: Annotated[int, Query(alias="from", ge=0, description="epoch ms")],
@@ -76,7 +68,7 @@ async def get_price_history(
             f"That range holds {points} {interval} points; at most {HISTORY_MAX_POINTS} per request.",
             {"from": start, "to": end, "interval": interval, "max_points": HISTORY_MAX_POINTS},
         )
-    coin_ids = await _coin_ids(request, ctx)
+    coin_ids = await _coin_ids(market, ctx)
     asset = require_known(parse_asset(symbol, set(coin_ids)), set(coin_ids), symbol)
     query = HistoryQuery(symbol=asset, coin_id=coin_ids[asset], start=start, end=end, interval=interval)
     final = end < now_ms() - INTERVAL_MS[interval]
@@ -84,7 +76,7 @@ async def get_price_history(
         ctx.cache,
         "history",
         f"{asset}:{interval}:{start}:{end}",
-        request.app.state.chains.history,
+        market.chains.history,
         query,
         forever=final,
     )
@@ -94,9 +86,9 @@ async def get_price_history(
     return HistoryResponse(symbol=asset, interval=interval, data=data, meta=result.meta())
 
 
-async def _coin_ids(request: Request, ctx: Context) -> dict[str, str | None]:
+async def _coin_ids(market: MarketState, ctx: Context) -> dict[str, str | None]:
     """Known assets and their CoinGecko ids (from the market list); exchange assets without ids if it is down."""
-    chains = request.app.state.chains
+    chains = market.chains
     try:
         rows = (await market_list(ctx.cache, chains.market, MarketQuery(count=250))).value
     except (UpstreamError, UpstreamTimeout, UpstreamUnavailable):
