@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .errors import InvalidSymbol
+from .keys import KeyRing
 from .symbols import Pair, parse_pair
 
 ServiceName = Literal["market", "news", "sentiment", "ai", "stream"]
@@ -151,8 +152,13 @@ class Settings(BaseSettings):
     breaker_reset_s: float = Field(30.0, gt=0, description="how long an open breaker waits before a trial call")
     single_flight_lock_s: float = Field(10.0, gt=0)
 
-    # Comma-separated valid API keys; empty means keys are not checked (open deployment).
+    # Comma-separated valid API keys; empty means there is no keyed tier (everyone is limited per IP).
     api_keys: str = ""
+    # Comma-separated admin keys: valid API keys that also unlock operator views (the full /api/providers).
+    admin_api_keys: str = ""
+    # Request bodies above this are refused with 413 (the largest contract body is 64 texts of 2,000
+    # characters, escaped: well under 1 MiB).
+    request_body_max_bytes: int = Field(1_048_576, ge=1024)
 
     # Live ingest (market service): whether this replica may ingest, and which pairs (comma-separated, any
     # accepted spelling). Pairs the exchange does not list are dropped at start, so the default is safe.
@@ -206,8 +212,12 @@ class Settings(BaseSettings):
             "stream": self.stream_url,
         }
 
-    def valid_api_keys(self) -> frozenset[str]:
-        return frozenset(key.strip() for key in self.api_keys.split(",") if key.strip())
+    def key_ring(self) -> KeyRing:
+        return KeyRing(_split(self.api_keys), _split(self.admin_api_keys))
+
+
+def _split(text: str) -> frozenset[str]:
+    return frozenset(item.strip() for item in text.split(",") if item.strip())
 
 
 @lru_cache
