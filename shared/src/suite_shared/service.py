@@ -24,6 +24,7 @@ from .bus import Bus
 from .cache import Cache
 from .envelope import JSONBody
 from .errors import ApiError, error_response, install_error_handlers
+from .fairness import MissAllowance
 from .guards import RequestGuards
 from .health import ComponentHealth, HealthCheck, ServiceHealth, evaluate
 from .keys import KeyRing
@@ -66,7 +67,14 @@ def build_context(name: str, settings: Settings, transport: httpx.AsyncBaseTrans
         name=name,
         settings=settings,
         redis=redis,
-        cache=Cache(redis, settings.ttl, namespace=name, lock_s=settings.single_flight_lock_s),
+        cache=Cache(
+            redis,
+            settings.ttl,
+            namespace=name,
+            lock_s=settings.single_flight_lock_s,
+            allowance=MissAllowance(redis, settings.miss_allowance_per_min_ip, settings.miss_allowance_per_min_key),
+            local_max_bytes=settings.cache_local_max_bytes,
+        ),
         upstreams=UpstreamClient(
             redis,
             timeout_s=settings.upstream_timeout_s,
