@@ -83,6 +83,9 @@ class CacheTTLs(BaseSettings):
     default: float = 60
     # How long a value stays available for stale-if-error after it stops being fresh.
     stale_retention: float = 86_400
+    # How long a value that never changes (a closed candle window, a past price history) is kept: every
+    # cache key expires, so Redis memory is bounded by what was asked within this time.
+    final_retention: float = 7 * 86_400
 
     def for_kind(self, kind: str) -> float:
         value = getattr(self, kind, None)
@@ -151,6 +154,12 @@ class Settings(BaseSettings):
     breaker_failures: int = Field(5, ge=1, description="consecutive failures that open an upstream's breaker")
     breaker_reset_s: float = Field(30.0, gt=0, description="how long an open breaker waits before a trial call")
     single_flight_lock_s: float = Field(10.0, gt=0)
+    # The in-process cache in front of Redis, per service process, in bytes of encoded records.
+    cache_local_max_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024)
+    # Uncached keys (upstream fetches) each client may cause per minute, across replicas; past it uncached
+    # keys answer 429 while cached ones keep answering (fairness.py).
+    miss_allowance_per_min_ip: int = Field(30, ge=1)
+    miss_allowance_per_min_key: int = Field(300, ge=1)
 
     # Comma-separated valid API keys; empty means there is no keyed tier (everyone is limited per IP).
     api_keys: str = ""
@@ -188,6 +197,10 @@ class Settings(BaseSettings):
     )
     stream_resume_window_s: float = Field(
         120.0, gt=0, description="how long a disconnected WebSocket session can be resumed (and events are kept)"
+    )
+    stream_max_connections: int = Field(20_000, ge=1, description="WebSocket connections one replica holds")
+    stream_max_connections_per_client: int = Field(
+        100, ge=1, description="WebSocket connections one client (address or API key) holds on one replica"
     )
 
     ttl: CacheTTLs = Field(default_factory=CacheTTLs)
