@@ -256,7 +256,7 @@ def test_ethereum_history_is_in_eth_and_gwei_with_failed_status() -> None:
     body = get(handler, f"/api/blockchain/transactions/{ETH_ADDRESS.upper().replace('0X', '0x')}").json()
     params = seen[0].url.params
     assert seen[0].url.path == "/v2/api" and params["chainid"] == "1" and params["action"] == "txlist"
-    assert params["apikey"] == "es-key" and params["sort"] == "desc" and params["offset"] == "50"
+    assert params["apikey"] == "es-key" and params["sort"] == "desc" and params["offset"] == "100"  # pages of 100
     assert body["success"] is True and body["address"] == ETH_ADDRESS and body["chain"] == "ethereum"
     first, failed = body["transactions"]
     assert first == {
@@ -285,12 +285,15 @@ def test_bsc_and_polygon_use_their_chain_id_and_native_coin(chain: str, chain_id
     assert body["transactions"][0]["token"] == token
 
 
-def test_unaligned_offset_reads_one_wider_page_and_slices() -> None:
-    rows = [etherscan_row(hash=f"0x{i:064x}") for i in range(5)]
+def test_any_limit_and_offset_are_cut_from_whole_pages_of_100() -> None:
+    rows = [etherscan_row(hash=f"0x{i:064x}") for i in range(100)]
     handler, seen = routed(es={"status": "1", "message": "OK", "result": rows})
-    body = get(handler, f"/api/blockchain/transactions/{ETH_ADDRESS}?limit=2&offset=3").json()
-    assert seen[0].url.params["page"] == "1" and seen[0].url.params["offset"] == "5"
+    with make_client(handler) as client:
+        body = client.get(f"/api/blockchain/transactions/{ETH_ADDRESS}?limit=2&offset=3").json()
+        others = [client.get(f"/api/blockchain/transactions/{ETH_ADDRESS}?limit={n}&offset={n}") for n in range(1, 50)]
+    assert len(seen) == 1 and seen[0].url.params["page"] == "1" and seen[0].url.params["offset"] == "100"
     assert [tx["hash"] for tx in body["transactions"]] == [f"0x{3:064x}", f"0x{4:064x}"]
+    assert all(len(response.json()["transactions"]) == n for n, response in enumerate(others, 1))
 
 
 def test_no_transactions_found_is_an_empty_list() -> None:
@@ -338,9 +341,9 @@ def test_etherscan_invalid_address_result_is_our_400() -> None:
 
 def test_bitcoin_history_from_blockchair_uses_balance_changes() -> None:
     handler, seen = routed(bc=BLOCKCHAIR_BITCOIN)
-    body = get(handler, f"/api/blockchain/transactions/{BTC_ADDRESS}?chain=bitcoin&limit=10&offset=20").json()
+    body = get(handler, f"/api/blockchain/transactions/{BTC_ADDRESS}?chain=bitcoin&limit=10").json()
     assert seen[0].url.path == f"/bitcoin/dashboards/address/{BTC_ADDRESS}"
-    assert dict(seen[0].url.params) == {"limit": "10", "offset": "20", "transaction_details": "true"}
+    assert dict(seen[0].url.params) == {"limit": "100", "offset": "0", "transaction_details": "true"}
     pending, paid = body["transactions"]
     assert pending["status"] == "pending" and pending["to"] == BTC_ADDRESS and pending["value"] == 0.000025
     assert paid == {
@@ -395,7 +398,7 @@ def test_mempool_follows_confirmed_pages_for_deeper_offsets() -> None:
 
     handler, seen = routed(bc=httpx.Response(500), mp=mempool)
     body = get(handler, f"/api/blockchain/transactions/{BTC_ADDRESS}?chain=bitcoin&limit=5&offset=24").json()
-    assert seen[-1].url.path == f"/api/address/{BTC_ADDRESS}/txs/chain/{24:064x}"
+    assert seen[2].url.path == f"/api/address/{BTC_ADDRESS}/txs/chain/{24:064x}"  # after the first 25
     assert [tx["hash"] for tx in body["transactions"]] == [f"{i:064x}" for i in range(24, 29)]
 
 

@@ -32,8 +32,14 @@ def check_texts(texts: list[str]) -> list[str]:
 
 
 class SentimentRequest(BaseModel):
-    text: str | None = Field(None, description=f"one headline or sentence (≤ {MAX_CHARS} characters)")
-    texts: list[str] | None = Field(None, description=f"up to {MAX_TEXTS} texts scored together")
+    # The bounds are declared on the fields, not only checked after: pydantic then stops at the first item
+    # over them, so a body of 400,000 wrong items costs microseconds, not seconds of error objects.
+    text: str | None = Field(
+        None, max_length=MAX_CHARS, description=f"one headline or sentence (≤ {MAX_CHARS} characters)"
+    )
+    texts: list[str] | None = Field(
+        None, max_length=MAX_TEXTS, description=f"up to {MAX_TEXTS} texts scored together"
+    )
 
     @model_validator(mode="after")
     def one_of(self) -> SentimentRequest:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from suite_shared.cache import Cache, CacheResult, Fetched
 from suite_shared.envelope import now_ms
 from suite_shared.errors import UpstreamError
@@ -22,10 +24,25 @@ def transaction_query(address: str, chain: str, limit: int, offset: int) -> Tran
     )
 
 
+PAGE = 100  # the largest page every explorer serves; any limit/offset is cut from whole pages
+
+
 async def address_transactions(
     cache: Cache, chain: ProviderChain[TransactionQuery, list[OnchainTransaction]], query: TransactionQuery
 ) -> CacheResult:
-    """The cached page of `query.address`'s history; values are stored with the wire names (`from`)."""
+    """`query.address`'s history, `limit` rows from `offset`, cut from cached pages of PAGE rows (so the
+    client's choice of limit and offset never multiplies upstream calls); rows keep the wire names (`from`)."""
+    first, last = query.offset // PAGE, (query.offset + query.limit - 1) // PAGE
+    pages = [await _page(cache, chain, query, index) for index in range(first, last + 1)]
+    rows = [row for page in pages for row in page.value]
+    start = query.offset - first * PAGE
+    return replace(pages[-1], value=rows[start : start + query.limit])
+
+
+async def _page(
+    cache: Cache, chain: ProviderChain[TransactionQuery, list[OnchainTransaction]], query: TransactionQuery, index: int
+) -> CacheResult:
+    query = query.model_copy(update={"offset": index * PAGE, "limit": PAGE})
 
     async def fetch() -> Fetched:
         try:
@@ -35,5 +52,5 @@ async def address_transactions(
         rows = [tx.model_dump(by_alias=True) for tx in result.value]
         return Fetched(rows, result.source, result.sources_tried, now_ms())
 
-    key = f"onchain:transactions:{query.chain}:{query.address}:{query.limit}:{query.offset}"
+    key = f"onchain:transactions:{query.chain}:{query.address}:page:{index}"
     return await cache.get_or_fetch(CACHE_KIND, key, fetch)

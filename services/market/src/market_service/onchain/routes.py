@@ -16,6 +16,8 @@ from .whales import UPSTREAM_QUERY, recent_whales, select_alerts, whale_chain
 
 router = APIRouter(tags=["blockchain"])
 
+# What any supported chain accepts; the chain's own rule is checked after (a bitcoin address on ethereum: 400).
+ADDRESS_PATTERN = r"^(0[xX][0-9a-fA-F]{40}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|[bB][cC]1[02-9ac-hj-np-zAC-HJ-NP-Z]{39,59})$"
 MAX_USD = 1e13  # more than any transfer that ever happened; a larger threshold is surely a mistake
 MAX_OFFSET = 10_000  # explorers page at most this deep (Etherscan: page × offset ≤ 10 000)
 
@@ -24,7 +26,10 @@ MAX_OFFSET = 10_000  # explorers page at most this deep (Etherscan: page × offs
 async def get_transactions(
     market: Market,
     ctx: Context,
-    address: Annotated[str, Path(description="0x + 40 hex (EVM chains) or a bitcoin base58/bech32 address")],
+    address: Annotated[
+        str,
+        Path(pattern=ADDRESS_PATTERN, description="0x + 40 hex (EVM chains) or a bitcoin base58/bech32 address"),
+    ],
     chain: Annotated[str, Query(description="ethereum | bsc | polygon | bitcoin")] = "ethereum",
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
