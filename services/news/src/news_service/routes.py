@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from suite_shared.envelope import ERROR_RESPONSES, Envelope, Meta, now_ms
 from suite_shared.errors import ServiceUnavailable
-from suite_shared.messages.news import Article, Sentiment
+from suite_shared.messages.news import Article, Sentiment, Summary
 from suite_shared.redis_link import RedisDown
 
 from .articles import Category, matches_category
@@ -27,7 +27,7 @@ class NewsItem(BaseModel):
     published_at: str | None = Field(description="ISO 8601, as the source gave it (UTC)")
     sentiment: Sentiment | None = Field(description="from the ai service's model; null until scored")
     sentiment_score: float | None = Field(description="-1…1; null until scored")
-    summary: str | None
+    summary: Summary
     image_url: str | None
     tags: list[str]
     related_symbols: list[str]
