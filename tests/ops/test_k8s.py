@@ -181,6 +181,7 @@ MIDDLEWARE_TYPES = {
     "compress",
     "retry",
     "replacePath",
+    "replacePathRegex",
     "stripPrefix",
     "circuitBreaker",
     "chain",
