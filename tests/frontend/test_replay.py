@@ -47,7 +47,7 @@ def analyze_fields_landed() -> bool:
     """Whether POST /api/sentiment/analyze already answers `sentiment` (the ai-service half of issue 14)."""
     from ai_service.models import SentimentResponse
 
-    return "sentiment" in SentimentResponse.model_fields
+    return "sentiment" in SentimentResponse.model_json_schema(mode="serialization")["properties"]
 
 
 @pytest.fixture(scope="module")
