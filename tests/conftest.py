@@ -37,6 +37,9 @@ TEST_ENV = {
     "STREAM_RESUME_WINDOW_S": "60",
     "STREAM_IDLE_TIMEOUT_S": "4",
     "CACHE_TTL_SENTIMENT": "2",
+    # Every test request comes from 127.0.0.1: one client, far above the per-client miss allowance
+    # (tests/test_abuse.py runs its own market replica with the default).
+    "MISS_ALLOWANCE_PER_MIN_IP": "1000000",
 }
 SERVICES = ["market", "news", "sentiment", "ai", "stream"]
 

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,11 +83,16 @@ class Gateway:
 
     url: str
     metrics_url: str
+    internal_url: str
     log: Path
     process: subprocess.Popen[bytes]
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=5.0)
+
+
+# The API keys the stub services accept (as the real services would with API_KEYS / ADMIN_API_KEYS set).
+STUB_KEYS = {"API_KEYS": "test-key-a,test-key-b", "ADMIN_API_KEYS": "test-admin"}
 
 
 def start_stubs() -> Stubs:
@@ -98,6 +102,7 @@ def start_stubs() -> Stubs:
         for name, port in stubs.ports.items():
             stubs.processes[name] = subprocess.Popen(
                 [sys.executable, str(STUB), name, str(port)],
+                env={**os.environ, **STUB_KEYS},
                 start_new_session=True,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -125,7 +130,13 @@ def start_gateway(stubs: Stubs, tmp_dir: Path, limits: dict[str, str], root: Pat
         process = subprocess.Popen(
             traefik_command(env, root), env=env.values, start_new_session=True, stdout=sink, stderr=subprocess.STDOUT
         )
-    gateway = Gateway(env.gateway_url, f"http://127.0.0.1:{ports['GATEWAY_METRICS_PORT']}", log, process)
+    gateway = Gateway(
+        env.gateway_url,
+        f"http://127.0.0.1:{ports['GATEWAY_METRICS_PORT']}",
+        f"http://127.0.0.1:{ports['GATEWAY_INTERNAL_PORT']}",
+        log,
+        process,
+    )
     try:
         wait_until(lambda: httpx.get(f"{gateway.metrics_url}/ping").status_code == 200, "Traefik ping")
         wait_until(lambda: _routes(gateway), "Traefik routes (file provider loaded)")
@@ -137,11 +148,11 @@ def start_gateway(stubs: Stubs, tmp_dir: Path, limits: dict[str, str], root: Pat
 
 
 def _routes(gateway: Gateway) -> bool:
-    """True once a request crosses both hops to its owner and the suite pool answers.
+    """True once the routing hop sends a request to its owner and the suite pool answers.
 
-    Probes go through the per-key router with a fresh key each, so they spend no test's budget.
+    Probes go to the loopback routing hop directly, so they spend no test's rate-limit budget; the public
+    hop's routers come from the same file, loaded at the same time.
     """
-    headers = {"X-API-Key": f"readiness-{uuid.uuid4().hex}"}
-    market = httpx.get(f"{gateway.url}/api/market", headers=headers)
-    health = httpx.get(f"{gateway.url}/health", headers=headers)
+    market = httpx.get(f"{gateway.internal_url}/api/market")
+    health = httpx.get(f"{gateway.internal_url}/health")
     return market.status_code == 200 and market.json().get("service") == "market" and health.status_code == 200

@@ -6,8 +6,10 @@ import asyncio
 
 import pytest
 
-from suite_shared.cache import Cache, Fetched
-from suite_shared.errors import UpstreamUnavailable
+from suite_shared.cache import Cache, CacheRecord, Fetched, LocalStore
+from suite_shared.errors import RateLimited, UpstreamUnavailable
+from suite_shared.fairness import MissAllowance
+from suite_shared.guards import CLIENT
 from suite_shared.redis_link import RedisLink
 from suite_shared.settings import CacheTTLs
 
@@ -67,11 +69,54 @@ async def test_followers_of_a_failed_fetch_get_the_same_error() -> None:
     assert all(isinstance(result, UpstreamUnavailable) for result in results)
 
 
-async def test_forever_values_never_expire() -> None:
+async def test_forever_values_stay_fresh_but_are_still_kept_for_a_bounded_time() -> None:
     cache = offline_cache(ttl_s=0.001)
     await cache.get_or_fetch("candle", "closed", lambda: _value("c"), forever=True)
     await asyncio.sleep(0.01)
     assert (await cache.get_or_fetch("candle", "closed", _failing)).status == "hit"
+    assert cache._retention_s("candle", None, forever=True) == CacheTTLs().final_retention == 7 * 86_400
+
+
+def test_the_local_store_is_bounded_in_bytes_and_drops_the_least_recently_used() -> None:
+    store = LocalStore(max_bytes=1000)
+    record = CacheRecord("v", "src", ["src"], 1, 1, 0)
+    for index in range(20):
+        store.put(f"k{index}", record, 60, 100)
+    assert store.bytes <= 1000 and store.get("k19") is record and store.get("k0") is None
+    store.put("huge", record, 60, 400)  # over an eighth of the store: not kept in process
+    assert store.get("huge") is None and store.bytes <= 1000
+
+
+async def test_a_client_past_its_miss_allowance_gets_429_for_new_keys_and_stale_for_held_ones() -> None:
+    cache = offline_cache(ttl_s=0.01)
+    cache.allowance = MissAllowance(cache.redis, per_min_ip=2, per_min_key=100)
+    token = CLIENT.set("ip:198.51.100.9")
+    try:
+        await cache.get_or_fetch("thing", "a", lambda: _value("a"))
+        await cache.get_or_fetch("thing", "b", lambda: _value("b"))
+        with pytest.raises(RateLimited) as refused:
+            await cache.get_or_fetch("thing", "c", lambda: _value("c"))
+        assert 1 <= int(refused.value.headers["Retry-After"]) <= 60
+        await asyncio.sleep(0.02)  # "a" is no longer fresh: its refresh would be a miss, so it is served stale
+        held = await cache.get_or_fetch("thing", "a", lambda: _value("a2"))
+        assert held.value == "a" and held.stale
+    finally:
+        CLIENT.reset(token)
+    # Work done for no client (a NATS request, a background job) is not counted.
+    assert (await cache.get_or_fetch("thing", "c", lambda: _value("c"))).value == "c"
+
+
+async def test_keyed_clients_have_their_own_larger_allowance() -> None:
+    cache = offline_cache()
+    cache.allowance = MissAllowance(cache.redis, per_min_ip=1, per_min_key=3)
+    token = CLIENT.set("key:abc")
+    try:
+        for name in "xyz":
+            await cache.get_or_fetch("thing", name, lambda name=name: _value(name))
+        with pytest.raises(RateLimited):
+            await cache.get_or_fetch("thing", "w", lambda: _value("w"))
+    finally:
+        CLIENT.reset(token)
 
 
 async def _value(value: str) -> Fetched:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gateway_harness import Gateway, Stubs, kill_group, start_gateway, start_stubs
+from gateway_harness import STUB_KEYS, Gateway, Stubs, kill_group, start_gateway, start_stubs
 
 
 @pytest.fixture(scope="session")
@@ -29,12 +29,12 @@ def gateway(stubs: Stubs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     kill_group(running.process)
 
 
-# Low limits: 5/min per IP, 4/min per key (ceiling 100/min per IP over keys), 3 WebSocket connects/min.
+# Low limits: 5/min per IP, 4/min per verified key, 3 WebSocket connects/min; the stubs' keys are configured.
 LIMITED = {
     "RATE_LIMIT_IP_PER_MIN": "5",
     "RATE_LIMIT_KEY_PER_MIN": "4",
-    "RATE_LIMIT_KEY_IP_CEILING_PER_MIN": "100",
     "WS_CONNECT_PER_MIN_PER_IP": "3",
+    **STUB_KEYS,
 }
 
 
@@ -42,6 +42,14 @@ LIMITED = {
 def limited_gateway(stubs: Stubs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A gateway with tiny limits, for the 429 tests."""
     running = start_gateway(stubs, tmp_path_factory.mktemp("gw-limited"), LIMITED)
+    yield running
+    kill_group(running.process)
+
+
+@pytest.fixture(scope="session")
+def open_gateway(stubs: Stubs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """A gateway with no API keys configured (no keyed tier) and a tiny per-IP limit."""
+    running = start_gateway(stubs, tmp_path_factory.mktemp("gw-open"), {"RATE_LIMIT_IP_PER_MIN": "5"})
     yield running
     kill_group(running.process)
 

@@ -8,16 +8,23 @@ gets the contract's 404 envelope, like the real services.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from suite_shared.errors import ApiError, error_response
+from suite_shared.keys import KeyRing, client_id
+
+KEY_VARIABLES = ("API_KEYS", "ADMIN_API_KEYS")
 
 CODES = {
     404: "NOT_FOUND",
+    413: "PAYLOAD_TOO_LARGE",
     429: "RATE_LIMITED",
     502: "UPSTREAM_ERROR",
     503: "UPSTREAM_UNAVAILABLE",
@@ -72,6 +79,16 @@ def build_app(name: str) -> FastAPI:
         # The request headers seen, so tests can check the gateway forwards no credentials here.
         body = envelope(status, f"gateway error {status}", {"answered_by": name, "headers": dict(request.headers)})
         return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.api_route("/suite/key-check", methods=["GET", "POST", "HEAD"])
+    async def key_check(request: Request) -> Response:
+        # The services' own key rules (suite_shared.keys), with the keys the stubs were started with.
+        ring = KeyRing(*(frozenset(filter(None, os.environ.get(name, "").split(","))) for name in KEY_VARIABLES))
+        try:
+            key = ring.verify(request.scope["headers"])
+        except ApiError as error:
+            return error_response(error)
+        return Response(status_code=204, headers={"X-Client-Id": client_id(key)} if key else {})
 
     @app.websocket("/ws")
     async def ws_echo(websocket: WebSocket) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -163,21 +162,64 @@ def test_ip_limit_answers_429_envelope_with_retry_after(limited_gateway: Gateway
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
-def test_api_keys_have_their_own_buckets(limited_gateway: Gateway) -> None:
+def test_a_verified_key_has_one_bucket_whatever_its_spelling(limited_gateway: Gateway) -> None:
     exhaust(limited_gateway)  # the IP (no key) bucket is empty from here on
-    key_a, key_b = f"a-{uuid.uuid4().hex}", f"b-{uuid.uuid4().hex}"
-    refused = exhaust(limited_gateway, {"X-API-Key": key_a})
+    refused = exhaust(limited_gateway, {"X-API-Key": "test-key-a"})
     assert envelope_code(refused) == "RATE_LIMITED"
     assert refused.headers["Retry-After"] == "15"  # ceil(60 s / 4)
     # The error page request carries no credentials (errorRequestHeaders), so a service's API-key check
     # cannot turn the 429 envelope into a 401 one.
     forwarded = refused.json()["error"]["details"]["headers"]
     assert "x-api-key" not in forwarded and "authorization" not in forwarded
-    # Another key, and a Bearer token, still pass while key A and the anonymous IP bucket are empty.
-    assert httpx.get(f"{limited_gateway.url}/api/news/latest", headers={"X-API-Key": key_b}).status_code == 200
-    bearer = {"Authorization": f"Bearer {key_a}"}
-    assert httpx.get(f"{limited_gateway.url}/api/news/latest", headers=bearer).status_code == 200
-    assert httpx.get(f"{limited_gateway.url}/api/news/latest").status_code == 429
+    url = f"{limited_gateway.url}/api/news/latest"
+    for same_key in ({"Authorization": "Bearer test-key-a"}, {"Authorization": "bEaReR test-key-a"}):
+        assert httpx.get(url, headers=same_key).status_code == 429, same_key  # the same bucket
+    # Another key still passes while key A and the anonymous IP bucket are empty.
+    assert httpx.get(url, headers={"X-API-Key": "test-key-b"}).status_code == 200
+    assert httpx.get(url).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ([("X-API-Key", "invented")], 401, "UNAUTHORIZED"),
+        ([("Authorization", "Bearer invented")], 401, "UNAUTHORIZED"),
+        ([("Authorization", "Bearer\ttest-key-b")], 400, "INVALID_PARAMETER"),
+        ([("Authorization", "Bearer  test-key-b")], 400, "INVALID_PARAMETER"),
+        ([("Authorization", "Basic dGVzdDp0ZXN0")], 400, "INVALID_PARAMETER"),
+        ([("X-API-Key", "test-key-b"), ("X-API-Key", "test-key-a")], 400, "INVALID_PARAMETER"),
+        ([("X-API-Key", "test-key-b"), ("Authorization", "Bearer test-key-a")], 400, "INVALID_PARAMETER"),
+        ([("X-API-Key", "")], 400, "INVALID_PARAMETER"),
+    ],
+)
+def test_an_invented_malformed_or_ambiguous_key_earns_no_bucket(
+    limited_gateway: Gateway, headers: list[tuple[str, str]], status: int, code: str
+) -> None:
+    response = httpx.get(f"{limited_gateway.url}/api/news/latest", headers=headers)
+    assert response.status_code == status and envelope_code(response) == code
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_without_configured_keys_an_invented_key_is_just_an_anonymous_client(open_gateway: Gateway) -> None:
+    with open_gateway.client() as client:
+        statuses = [
+            client.get("/api/news/latest", headers={"X-API-Key": f"invented-{index}"}).status_code
+            for index in range(12)
+        ]
+    assert statuses.count(200) <= 5 and statuses[-1] == 429  # one per-IP bucket, whatever the keys
+
+
+def test_a_client_cannot_claim_a_client_id_or_reach_the_suite_endpoints(gateway: Gateway) -> None:
+    seen = httpx.get(f"{gateway.url}/api/market", headers={"X-Client-Id": "key:someone-else"}).json()
+    assert "x-client-id" not in seen["headers"]
+    for path in ("/suite/key-check", "/suite/errors/500", "/suite/health"):
+        response = httpx.get(gateway.url + path)
+        assert response.status_code == 404 and envelope_code(response) == "NOT_FOUND", path
+
+
+def test_bodies_over_the_limit_are_refused_with_413(gateway: Gateway) -> None:
+    response = httpx.post(f"{gateway.url}/api/sentiment/analyze", content=b"x" * (1_048_576 + 1))
+    assert response.status_code == 413 and envelope_code(response) == "PAYLOAD_TOO_LARGE"
 
 
 def test_websocket_upgrade_passes(gateway: Gateway) -> None:

@@ -42,7 +42,7 @@ def error(response: httpx.Response, status: int, code: str) -> None:
         ("/api/stats", {"global", "top_gainers", "top_losers"}),
         ("/api/stats/dominance", {"dominance"}),
         (f"/api/history/price/BTC?from={NOW_MS - 7 * DAY}&to={NOW_MS}&interval=1d", {"symbol", "interval", "data"}),
-        ("/api/providers", {"providers", "replica"}),
+        ("/api/providers", {"providers"}),
         (
             "/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?limit=5",
             {"address", "chain", "transactions"},

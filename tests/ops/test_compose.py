@@ -66,7 +66,7 @@ def test_broken_compose_fails_validation(tmp_path: Path, breakage: str) -> None:
     text = COMPOSE.read_text()
     if breakage == "ports-not-a-list":
         broken, count = re.subn(
-            r"    ports:\n      - \"\$\{SUITE_HOST[^\n]*\n(?:      - [^\n]*\n)*", "    ports: 8080\n", text
+            r"    ports:\n      - \"\$\{GATEWAY_HOST[^\n]*\n(?:      - [^\n]*\n)*", "    ports: 8080\n", text
         )
     elif breakage == "unknown-service-key":
         broken, count = re.subn(r"\n  redis:\n", "\n  redis:\n    imagee: typo\n", text)

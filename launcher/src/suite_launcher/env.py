@@ -74,8 +74,12 @@ def build_env(overrides: Mapping[str, str] | None = None, base: Mapping[str, str
         values[name] = str(source.get(name) or default)
         return values[name]
 
+    # Where the internals listen (services, Redis, NATS, sandbox) and where the gateway listens are separate:
+    # exposing the gateway (GATEWAY_HOST=0.0.0.0) exposes nothing else, and its metrics stay on loopback
+    # unless GATEWAY_METRICS_HOST says otherwise.
     host = pick("SUITE_HOST", "127.0.0.1")
-    pick("GATEWAY_HOST", host)
+    pick("GATEWAY_HOST", "127.0.0.1")
+    pick("GATEWAY_METRICS_HOST", "127.0.0.1")
     for name, port in {**DEFAULT_PORTS, **DEFAULT_LIMITS}.items():
         pick(name, port)
     data_source = pick("DATA_SOURCE", "live")

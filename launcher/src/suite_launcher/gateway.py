@@ -86,7 +86,7 @@ def entrypoint_flags(env: SuiteEnv) -> list[str]:
         f"--entryPoints.internal.forwardedHeaders.trustedIPs={LOOPBACK_TRUSTED}",
         # One access-log line per client request (on `web`), not two.
         "--entryPoints.internal.observability.accessLogs=false",
-        f"--entryPoints.metrics.address={host}:{env.values['GATEWAY_METRICS_PORT']}",
+        f"--entryPoints.metrics.address={env.values['GATEWAY_METRICS_HOST']}:{env.values['GATEWAY_METRICS_PORT']}",
         "--entryPoints.metrics.http.aliasHeadersStrategy=delete",
     ]
 

@@ -451,7 +451,7 @@ def test_whale_alerts_shape_labels_and_newest_first() -> None:
     body = get(handler, "/api/blockchain/whale-alerts").json()
     params = seen[0].url.params
     assert seen[0].url.path == "/v1/transactions" and params["api_key"] == "wa-key"
-    assert params["min_value"] == "1000000" and params["limit"] == "100"
+    assert params["min_value"] == "500000" and params["limit"] == "100"  # always the plan's lowest threshold
     assert NOW_S - 3600 <= int(params["start"]) <= int(time.time())
     bitcoin, ethereum = body["alerts"]  # the $600k tron transfer is under the default $1M
     assert bitcoin["timestamp"] > ethereum["timestamp"]
@@ -473,14 +473,26 @@ def test_whale_alerts_shape_labels_and_newest_first() -> None:
     assert body["meta"]["source"] == "whale_alert"
 
 
-def test_whale_threshold_below_plan_minimum_asks_for_500k_and_filters_locally() -> None:
+def test_every_threshold_is_served_from_one_upstream_window_filtered_locally() -> None:
     handler, seen = routed(wa=WHALE_BODY)
     with make_client(handler) as client:
         low = client.get("/api/blockchain/whale-alerts?min_value=100").json()
         high = client.get("/api/blockchain/whale-alerts?min_value=1500000").json()
-    assert seen[0].url.params["min_value"] == "500000" and seen[1].url.params["min_value"] == "1500000"
+        others = [
+            client.get(f"/api/blockchain/whale-alerts?min_value={value}") for value in range(600_000, 700_000, 500)
+        ]
+    assert len(seen) == 1 and seen[0].url.params["min_value"] == "500000"
     assert [alert["id"] for alert in low["alerts"]] == ["3", "2", "1"]
     assert [alert["id"] for alert in high["alerts"]] == ["1"]
+    assert all(response.status_code == 200 for response in others)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e400", "1e14", "-1"])
+def test_extreme_thresholds_are_400_before_any_upstream_call(value: str) -> None:
+    handler, seen = routed(wa=WHALE_BODY)
+    response = get(handler, f"/api/blockchain/whale-alerts?min_value={value}")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_PARAMETER"
+    assert seen == []
 
 
 def test_whale_chain_filter_and_limit() -> None:

@@ -273,7 +273,7 @@ def test_orderbook_is_sorted_and_cut_to_limit(client: TestClient, upstreams: Ups
     assert len(body["bids"]) == 7 and len(body["asks"]) == 7
     assert body["bids"] == sorted(body["bids"], reverse=True) and body["asks"] == sorted(body["asks"])
     assert body["bids"][0][0] < body["asks"][0][0]
-    assert upstreams.seen[-1].params["limit"] == "10"  # Binance only takes its fixed depth sizes
+    assert upstreams.seen[-1].params["limit"] == "100"  # fetched once at full depth, cut per request
 
 
 @pytest.mark.parametrize("limit", [0, 101])
@@ -283,7 +283,8 @@ def test_orderbook_limit_out_of_range(client: TestClient, limit: int) -> None:
 
 def test_trades_are_newest_first_with_taker_side(client: TestClient) -> None:
     trades = client.get("/api/trades/BTC?limit=4").json()["trades"]
-    assert [trade["id"] for trade in trades] == ["3", "2", "1", "0"]
+    # The newest 500 are fetched once (whatever the limit) and cut: the four newest of them.
+    assert [trade["id"] for trade in trades] == ["499", "498", "497", "496"]
     assert [trade["side"] for trade in trades] == ["buy", "sell", "buy", "sell"]
     assert all(isinstance(trade["timestamp"], int) and trade["type"] is None for trade in trades)
 

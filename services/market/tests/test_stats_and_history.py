@@ -197,6 +197,7 @@ def client(upstreams: Upstreams) -> Any:
         coincap_base_url="https://cc.test/v2",
         binance_base_url="https://bn.test",
         kraken_base_url="https://kr.test",
+        admin_api_keys="operator-key",
     )
     with TestClient(create_app(settings, transport=httpx.MockTransport(upstreams))) as test_client:
         yield test_client
@@ -273,12 +274,24 @@ def test_history_of_unknown_coin_is_404(client: TestClient) -> None:
     assert response.status_code == 404 and response.json()["error"]["code"] == "INVALID_SYMBOL"
 
 
-def test_providers_report_health_errors_and_budget(client: TestClient, upstreams: Upstreams) -> None:
+def test_providers_report_health_errors_and_budget_to_an_admin(client: TestClient, upstreams: Upstreams) -> None:
     upstreams.failing.add("cg.test")
     client.get("/api/stats/dominance")
-    providers = {row["name"]: row for row in client.get("/api/providers").json()["providers"]}
-    assert set(providers) >= {"coingecko", "coincap", "binance", "kraken"}
+    body = client.get("/api/providers", headers={"X-API-Key": "operator-key"}).json()
+    providers = {row["name"]: row for row in body["providers"]}
+    assert set(providers) >= {"coingecko", "coincap", "binance", "kraken"} and body["replica"]
     assert providers["coingecko"]["status"] == "failing" and providers["coingecko"]["errors"] == {"server_error": 1}
     assert providers["coincap"]["status"] == "ok" and providers["coincap"]["last_success"]
     assert providers["kraken"]["status"] == "unused"
     assert providers["coingecko"]["budget"] == {"limit": 50, "window_s": 60, "remaining": 49}
+
+
+def test_providers_show_the_public_only_state_and_a_coarse_budget(client: TestClient, upstreams: Upstreams) -> None:
+    upstreams.failing.add("cg.test")
+    client.get("/api/stats/dominance")
+    body = client.get("/api/providers").json()
+    assert "replica" not in body
+    for row in body["providers"]:
+        assert set(row) <= {"name", "status", "last_success", "budget_level"} and row["budget_level"] == "ok"
+    coingecko = next(row for row in body["providers"] if row["name"] == "coingecko")
+    assert coingecko["status"] == "failing"

@@ -16,12 +16,20 @@ from upstream_sandbox.upstreams import rss
 
 NO_CLIENT = cast(UpstreamClient, None)
 NOON = datetime(2024, 5, 1, 12, tzinfo=UTC)
+READ_AT = int((NOON + timedelta(days=30)).timestamp() * 1000)  # when the polls read the stories
 
 
 def story(title: str, url: str, provider: str = "newsapi", at: datetime = NOON, ingested: int = 1) -> Article:
-    return build_article(
-        provider=provider, publisher=provider.title(), title=title, url=url, published_at=at, ingested_at=ingested
+    article = build_article(
+        provider=provider,
+        publisher=provider.title(),
+        title=title,
+        url=url,
+        published_at=at,
+        ingested_at=READ_AT + ingested,
     )
+    assert article is not None
+    return article
 
 
 @pytest.mark.parametrize(
@@ -66,7 +74,7 @@ def test_planted_duplicates_keep_id_of_first_seen_and_earliest_time() -> None:
     tracked = story("Bitcoin ETF approved", "https://www.coindesk.com/etf/?utm_source=rss", "cointelegraph", NOON, 20)
     [merged] = dedupe([first, tracked])
     assert merged.id == article_id("https://coindesk.com/etf") == first.id
-    assert merged.published_at == NOON and merged.ingested_at == 10
+    assert merged.published_at == NOON and merged.ingested_at == READ_AT + 10
     assert merged.sources == ["coindesk", "cointelegraph"]
 
 

@@ -17,7 +17,7 @@ from upstream_sandbox.upstreams import cryptopanic, rss
 # The real recorded responses, as copied into the sandbox (credited in sandbox/DATA_SOURCES.md).
 RECORDED = Path(__file__).resolve().parents[3] / "sandbox" / "src" / "upstream_sandbox" / "data" / "news"
 NO_CLIENT = cast(UpstreamClient, None)  # parsing needs no client
-INGESTED = 1_700_000_000_000
+INGESTED = 1_800_000_000_000  # 2027: after every recorded item, so none is clamped as future-dated
 
 
 def recorded(name: str) -> Any:
@@ -146,3 +146,31 @@ def test_empty_but_valid_feed_is_no_articles() -> None:
 def test_strip_html_decodes_entities_and_collapses_space() -> None:
     assert strip_html("<p>A&amp;B</p><p>C  &lt;D&gt;</p>") == "A&B C <D>"
     assert strip_html("<br/>") is None and strip_html(None) is None
+
+
+def test_feed_items_are_not_trusted_links_markup_and_future_times() -> None:
+    def item(url: str, title: str, published: str, summary: str = "", image: str = "") -> str:
+        return (
+            f"<item><title>{title}</title><link>{url}</link><pubDate>{published}</pubDate>"
+            f"<description>{summary}</description>"
+            f"{f'<enclosure url={chr(34)}{image}{chr(34)} type={chr(34)}image/png{chr(34)}/>' if image else ''}</item>"
+        )
+
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        + item("javascript:alert(1)", "Evil link", "Mon, 01 Jan 2024 00:00:00 GMT")
+        + item("data:text/html,hi", "Data link", "Mon, 01 Jan 2024 00:00:00 GMT")
+        + item(
+            "https://news.test/a",
+            "&lt;b&gt;Bitcoin&lt;/b&gt; &lt;script&gt;x()&lt;/script&gt;rallies",
+            "Fri, 01 Jan 2100 00:00:00 GMT",
+            "&lt;p&gt;Up &lt;a href='javascript:x'&gt;10%&lt;/a&gt;&lt;/p&gt;",
+            "javascript:alert(2)",
+        )
+        + "</channel></rss>"
+    )
+    (article,) = RSS_FEEDS[0](NO_CLIENT).parse(body.encode(), ingested_at=INGESTED)
+    assert article.url == "https://news.test/a"
+    assert article.title == "Bitcoin rallies"  # markup gone, and what a script held with it
+    assert article.summary == "Up 10%" and article.image_url is None
+    assert article.published_ms is not None and article.published_ms <= INGESTED + 10 * 60_000

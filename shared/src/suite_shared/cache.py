@@ -22,7 +22,8 @@ from typing import Any
 import orjson
 
 from .envelope import CacheStatus, Meta, now_ms
-from .errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from .errors import RateLimited, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from .fairness import MissAllowance
 from .metrics import CACHE_REQUESTS
 from .redis_link import RedisDown, RedisLink
 from .settings import CacheTTLs
@@ -41,6 +42,7 @@ class Fetched:
     source: str
     sources_tried: list[str] = field(default_factory=list)
     as_of: int | None = None
+    final: bool | None = None  # overrides the caller's `forever` once the fetch knows (e.g. by its source)
 
 
 @dataclass
@@ -78,40 +80,60 @@ class CacheResult:
 
 
 class LocalStore:
-    """Bounded in-process LRU of cache records; the fallback while Redis is down."""
+    """In-process LRU of cache records, bounded in bytes (each record counted at its encoded size) and in
+    items; answers hits without Redis and stands in for it while Redis is down."""
 
-    def __init__(self, max_items: int = 4096) -> None:
-        self._items: OrderedDict[str, tuple[CacheRecord, float]] = OrderedDict()
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024, max_items: int = 4096) -> None:
+        self._items: OrderedDict[str, tuple[CacheRecord, float, int]] = OrderedDict()
+        self.max_bytes = max_bytes
         self.max_items = max_items
+        self.bytes = 0
 
     def get(self, key: str) -> CacheRecord | None:
         entry = self._items.get(key)
         if entry is None:
             return None
-        record, expires_at = entry
+        record, expires_at, _ = entry
         if expires_at and time.monotonic() > expires_at:
-            del self._items[key]
+            self._drop(key)
             return None
         self._items.move_to_end(key)
         return record
 
-    def put(self, key: str, record: CacheRecord, keep_s: float | None) -> None:
-        self._items[key] = (record, time.monotonic() + keep_s if keep_s else 0.0)
-        self._items.move_to_end(key)
-        while len(self._items) > self.max_items:
-            self._items.popitem(last=False)
+    def put(self, key: str, record: CacheRecord, keep_s: float, size: int) -> None:
+        if size > self.max_bytes // 8:
+            self._drop(key)  # one record never takes over the store; it stays in Redis
+            return
+        self._drop(key)
+        self._items[key] = (record, time.monotonic() + keep_s, size)
+        self.bytes += size
+        while len(self._items) > self.max_items or self.bytes > self.max_bytes:
+            self._drop(next(iter(self._items)))
+
+    def _drop(self, key: str) -> None:
+        entry = self._items.pop(key, None)
+        if entry is not None:
+            self.bytes -= entry[2]
 
 
 class Cache:
     def __init__(
-        self, redis: RedisLink, ttls: CacheTTLs, namespace: str, lock_s: float = 10.0, poll_s: float = 0.05
+        self,
+        redis: RedisLink,
+        ttls: CacheTTLs,
+        namespace: str,
+        lock_s: float = 10.0,
+        poll_s: float = 0.05,
+        allowance: MissAllowance | None = None,
+        local_max_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.redis = redis
         self.ttls = ttls
         self.namespace = namespace
         self.lock_s = lock_s
         self.poll_s = poll_s
-        self.local = LocalStore()
+        self.allowance = allowance
+        self.local = LocalStore(local_max_bytes)
         self._inflight: dict[str, asyncio.Future[CacheResult]] = {}
 
     def _key(self, kind: str, key: str) -> str:
@@ -130,10 +152,12 @@ class Cache:
         local = self.local.get(full_key)
         if local is not None and local.is_fresh(now_ms()):
             return self._count(kind, CacheResult(local.value, "hit", local))
-        record = await self._read(full_key)
-        if record is not None and record.is_fresh(now_ms()):
-            self.local.put(full_key, record, self._retention_s(kind, ttl_s, forever))
-            return self._count(kind, CacheResult(record.value, "hit", record))
+        stored = await self._read(full_key)
+        record = stored[0] if stored else None
+        if stored is not None and stored[0].is_fresh(now_ms()):
+            keep_s = self._retention_s(kind, ttl_s, stored[0].fresh_until == 0)
+            self.local.put(full_key, stored[0], keep_s, stored[1])
+            return self._count(kind, CacheResult(stored[0].value, "hit", stored[0]))
         pending = self._inflight.get(full_key)
         if pending is not None:
             result = await asyncio.shield(pending)
@@ -170,11 +194,13 @@ class Cache:
             if waited is not None:
                 return CacheResult(waited.value, "coalesced", waited)
         try:
+            if self.allowance is not None and (retry_s := await self.allowance.spend()) is not None:
+                return self._refused(previous, retry_s)
             fetched = await fetch()
             record = self._record(kind, fetched, ttl_s, forever)
             # Written before the lock goes: a replica waiting on the lock must find the value when it sees
             # the lock released, or it would fetch again.
-            await self._write(full_key, record, self._retention_s(kind, ttl_s, forever))
+            await self._write(full_key, record, self._retention_s(kind, ttl_s, record.fresh_until == 0))
         except _UPSTREAM_ERRORS:
             if previous is None:
                 raise
@@ -185,7 +211,19 @@ class Cache:
                 await self._release(lock_key, token)
         return CacheResult(record.value, "miss", record)
 
+    def _refused(self, previous: CacheRecord | None, retry_s: float) -> CacheResult:
+        """The client has used its misses: what we still hold is served (stale), else 429."""
+        if previous is not None:
+            return CacheResult(previous.value, "stale", previous)
+        retry = max(1, int(retry_s))
+        raise RateLimited(
+            "Too many uncached requests from this client this minute; cached data still answers.",
+            {"retry_after_s": retry, "reason": "cache_miss_allowance"},
+            {"Retry-After": str(retry)},
+        )
+
     def _record(self, kind: str, fetched: Fetched, ttl_s: float | None, forever: bool) -> CacheRecord:
+        forever = fetched.final if fetched.final is not None else forever
         stored_at = now_ms()
         fresh_ms = int((ttl_s if ttl_s is not None else self.ttls.for_kind(kind)) * 1000)
         return CacheRecord(
@@ -197,24 +235,31 @@ class Cache:
             0 if forever else stored_at + fresh_ms,
         )
 
-    def _retention_s(self, kind: str, ttl_s: float | None, forever: bool) -> float | None:
+    def _retention_s(self, kind: str, ttl_s: float | None, forever: bool) -> float:
+        """How long a record is kept: its fresh life plus the stale-if-error retention; a record fresh for
+        good (a closed candle window) is kept for `final_retention` — every key expires."""
         if forever:
-            return None
+            return self.ttls.final_retention
         return (ttl_s if ttl_s is not None else self.ttls.for_kind(kind)) + self.ttls.stale_retention
 
-    async def _read(self, full_key: str) -> CacheRecord | None:
+    async def _read(self, full_key: str) -> tuple[CacheRecord, int] | None:
+        """The stored record and its encoded size."""
         try:
             raw = await self.redis.call(lambda client: client.get(full_key))
         except RedisDown:
-            return self.local.get(full_key)
-        return CacheRecord(**orjson.loads(raw)) if raw else None
+            local = self.local.get(full_key)
+            return (local, 0) if local is not None else None
+        return (CacheRecord(**orjson.loads(raw)), len(raw)) if raw else None
 
-    async def _write(self, full_key: str, record: CacheRecord, keep_s: float | None) -> None:
-        self.local.put(full_key, record, keep_s)
+    async def _write(self, full_key: str, record: CacheRecord, keep_s: float) -> None:
         payload = orjson.dumps(asdict(record))
-        expiry = int(keep_s * 1000) if keep_s else None
+        self.local.put(full_key, record, keep_s, len(payload))
         with contextlib.suppress(RedisDown):
-            await self.redis.call(lambda client: client.set(full_key, payload, px=expiry))
+            await self.redis.call(lambda client: client.set(full_key, payload, px=int(keep_s * 1000)))
+
+    async def _fresh(self, full_key: str) -> CacheRecord | None:
+        stored = await self._read(full_key)
+        return stored[0] if stored is not None and stored[0].is_fresh(now_ms()) else None
 
     async def _acquire(self, lock_key: str, token: str) -> bool:
         try:
@@ -231,14 +276,12 @@ class Cache:
         deadline = time.monotonic() + self.lock_s
         while time.monotonic() < deadline:
             await asyncio.sleep(self.poll_s)
-            record = await self._read(full_key)
-            if record is not None and record.is_fresh(now_ms()):
+            if (record := await self._fresh(full_key)) is not None:
                 return record
             try:
                 if not await self.redis.call(lambda client: client.exists(lock_key)):
                     # Gone: either its value is there now (written just before the release) or it failed.
-                    record = await self._read(full_key)
-                    return record if record is not None and record.is_fresh(now_ms()) else None
+                    return await self._fresh(full_key)
             except RedisDown:
                 return None
         return None

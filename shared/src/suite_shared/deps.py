@@ -36,3 +36,12 @@ def state_of(kind: type[StateT]) -> Callable[[HTTPConnection], StateT]:
         return state
 
     return get_state
+
+
+def is_admin(connection: HTTPConnection) -> bool:
+    """Whether the request presented an admin key (verified by ApiKeyMiddleware; see keys.py)."""
+    key = connection.scope.get("state", {}).get("api_key")
+    return get_context(connection).settings.key_ring().is_admin(key)
+
+
+AdminCaller = Annotated[bool, Depends(is_admin)]

@@ -19,6 +19,7 @@ from .envelope import ErrorDetail, ErrorEnvelope, JSONBody
 from .upstream import BudgetExhausted, CircuitOpen, UpstreamFailure, UpstreamTimedOut
 
 log = logging.getLogger(__name__)
+MAX_PROBLEMS = 10  # validation problems listed in an error answer (their total is given too)
 
 
 class ApiError(Exception):
@@ -60,6 +61,10 @@ class MethodNotAllowed(ApiError):
     status, code = 405, "METHOD_NOT_ALLOWED"
 
 
+class PayloadTooLarge(ApiError):
+    status, code = 413, "PAYLOAD_TOO_LARGE"
+
+
 class ValidationFailed(ApiError):
     status, code = 422, "VALIDATION_ERROR"
 
@@ -98,6 +103,7 @@ _STATUS_ERRORS: dict[int, type[ApiError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        PayloadTooLarge,
         ValidationFailed,
         RateLimited,
         UpstreamError,
@@ -152,19 +158,21 @@ def upstream_error(failure: UpstreamFailure) -> ApiError:
 
 
 def validation_error(exc: RequestValidationError) -> ApiError:
-    """Bad query/path/header values are 400 INVALID_PARAMETER; a bad request body is 422 VALIDATION_ERROR."""
+    """Bad query/path/header values are 400 INVALID_PARAMETER; a bad request body is 422 VALIDATION_ERROR.
+    At most MAX_PROBLEMS problems are listed (and how many there were), so the answer stays small."""
+    errors = exc.errors()
     problems = [
         {
             "location": ".".join(str(part) for part in err.get("loc", ())),
             "problem": err.get("msg", ""),
             "input": _printable(err.get("input")),
         }
-        for err in exc.errors()
+        for err in errors[:MAX_PROBLEMS]
     ]
-    in_body = any(str(err.get("loc", ("",))[0]) == "body" for err in exc.errors())
+    in_body = any(str(err.get("loc", ("",))[0]) == "body" for err in errors)
     cls = ValidationFailed if in_body else InvalidParameter
     first = problems[0] if problems else {"location": "request", "problem": "invalid"}
-    return cls(f"{first['location']}: {first['problem']}", {"errors": problems})
+    return cls(f"{first['location']}: {first['problem']}", {"errors": problems, "error_count": len(errors)})
 
 
 def first_problem(exc: ValidationError) -> str:

@@ -22,9 +22,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import suite
 from .bus import Bus
 from .cache import Cache
-from .envelope import ErrorDetail, ErrorEnvelope, JSONBody
-from .errors import install_error_handlers
+from .envelope import JSONBody
+from .errors import ApiError, error_response, install_error_handlers
+from .fairness import MissAllowance
+from .guards import RequestGuards
 from .health import ComponentHealth, HealthCheck, ServiceHealth, evaluate
+from .keys import KeyRing
 from .metrics import SERVICE_INFO, MetricsMiddleware, metrics_endpoint
 from .redis_link import RedisLink
 from .settings import Settings
@@ -64,7 +67,14 @@ def build_context(name: str, settings: Settings, transport: httpx.AsyncBaseTrans
         name=name,
         settings=settings,
         redis=redis,
-        cache=Cache(redis, settings.ttl, namespace=name, lock_s=settings.single_flight_lock_s),
+        cache=Cache(
+            redis,
+            settings.ttl,
+            namespace=name,
+            lock_s=settings.single_flight_lock_s,
+            allowance=MissAllowance(redis, settings.miss_allowance_per_min_ip, settings.miss_allowance_per_min_key),
+            local_max_bytes=settings.cache_local_max_bytes,
+        ),
         upstreams=UpstreamClient(
             redis,
             timeout_s=settings.upstream_timeout_s,
@@ -141,7 +151,8 @@ def create_service_app(
     app.include_router(_health_router())
     app.include_router(suite.router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.add_middleware(ApiKeyMiddleware, keys=settings.valid_api_keys())
+    app.add_middleware(ApiKeyMiddleware, keys=settings.key_ring())
+    app.add_middleware(RequestGuards, max_body_bytes=settings.request_body_max_bytes)
     app.add_middleware(MetricsMiddleware, service=name)
     return app
 
@@ -162,32 +173,24 @@ def _health_router() -> APIRouter:
 
 
 class ApiKeyMiddleware:
-    """Rejects a request that carries an API key we do not know (401). No key at all is allowed:
-    the gateway rate-limits anonymous clients by IP and keyed clients by key."""
+    """Refuses a request whose API key is unknown (401) or malformed/ambiguous (400); no key is fine (the
+    gateway limits anonymous clients per IP). Sets `scope["state"]["api_key"]` to the verified key."""
 
-    def __init__(self, app: ASGIApp, keys: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, keys: KeyRing) -> None:
         self.app = app
         self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or not self.keys:
+        if scope["type"] not in ("http", "websocket") or not self.keys.enabled:
             await self.app(scope, receive, send)
             return
-        key = _presented_key(dict(scope.get("headers") or []))
-        if key is None or key in self.keys:
-            await self.app(scope, receive, send)
+        try:
+            key = self.keys.verify(scope.get("headers") or [])
+        except ApiError as error:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 4401, "reason": error.message[:120]})
+                return
+            await error_response(error)(scope, receive, send)
             return
-        body = ErrorEnvelope(error=ErrorDetail(code="UNAUTHORIZED", message="Unknown API key."))
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 4401, "reason": "unknown API key"})
-            return
-        await JSONBody(body.model_dump(), status_code=401)(scope, receive, send)
-
-
-def _presented_key(headers: dict[bytes, bytes]) -> str | None:
-    if b"x-api-key" in headers:
-        return headers[b"x-api-key"].decode("latin-1").strip()
-    authorization = headers.get(b"authorization", b"").decode("latin-1")
-    if authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
+        scope.setdefault("state", {})["api_key"] = key
+        await self.app(scope, receive, send)

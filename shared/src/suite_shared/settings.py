@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .errors import InvalidSymbol
+from .keys import KeyRing
 from .symbols import Pair, parse_pair
 
 ServiceName = Literal["market", "news", "sentiment", "ai", "stream"]
@@ -82,6 +83,9 @@ class CacheTTLs(BaseSettings):
     default: float = 60
     # How long a value stays available for stale-if-error after it stops being fresh.
     stale_retention: float = 86_400
+    # How long a value that never changes (a closed candle window, a past price history) is kept: every
+    # cache key expires, so Redis memory is bounded by what was asked within this time.
+    final_retention: float = 7 * 86_400
 
     def for_kind(self, kind: str) -> float:
         value = getattr(self, kind, None)
@@ -150,9 +154,20 @@ class Settings(BaseSettings):
     breaker_failures: int = Field(5, ge=1, description="consecutive failures that open an upstream's breaker")
     breaker_reset_s: float = Field(30.0, gt=0, description="how long an open breaker waits before a trial call")
     single_flight_lock_s: float = Field(10.0, gt=0)
+    # The in-process cache in front of Redis, per service process, in bytes of encoded records.
+    cache_local_max_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024)
+    # Uncached keys (upstream fetches) each client may cause per minute, across replicas; past it uncached
+    # keys answer 429 while cached ones keep answering (fairness.py).
+    miss_allowance_per_min_ip: int = Field(30, ge=1)
+    miss_allowance_per_min_key: int = Field(300, ge=1)
 
-    # Comma-separated valid API keys; empty means keys are not checked (open deployment).
+    # Comma-separated valid API keys; empty means there is no keyed tier (everyone is limited per IP).
     api_keys: str = ""
+    # Comma-separated admin keys: valid API keys that also unlock operator views (the full /api/providers).
+    admin_api_keys: str = ""
+    # Request bodies above this are refused with 413 (the largest contract body is 64 texts of 2,000
+    # characters, escaped: well under 1 MiB).
+    request_body_max_bytes: int = Field(1_048_576, ge=1024)
 
     # Live ingest (market service): whether this replica may ingest, and which pairs (comma-separated, any
     # accepted spelling). Pairs the exchange does not list are dropped at start, so the default is safe.
@@ -183,6 +198,10 @@ class Settings(BaseSettings):
     stream_resume_window_s: float = Field(
         120.0, gt=0, description="how long a disconnected WebSocket session can be resumed (and events are kept)"
     )
+    stream_max_connections: int = Field(20_000, ge=1, description="WebSocket connections one replica holds")
+    stream_max_connections_per_client: int = Field(
+        100, ge=1, description="WebSocket connections one client (address or API key) holds on one replica"
+    )
 
     ttl: CacheTTLs = Field(default_factory=CacheTTLs)
     budgets: UpstreamBudgets = Field(default_factory=UpstreamBudgets)
@@ -206,8 +225,12 @@ class Settings(BaseSettings):
             "stream": self.stream_url,
         }
 
-    def valid_api_keys(self) -> frozenset[str]:
-        return frozenset(key.strip() for key in self.api_keys.split(",") if key.strip())
+    def key_ring(self) -> KeyRing:
+        return KeyRing(_split(self.api_keys), _split(self.admin_api_keys))
+
+
+def _split(text: str) -> frozenset[str]:
+    return frozenset(item.strip() for item in text.split(",") if item.strip())
 
 
 @lru_cache

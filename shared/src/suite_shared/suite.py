@@ -5,6 +5,10 @@ The gateway sends `/health`, `/api/health`, `/docs` and `/openapi.json` to which
 of all five services, ONE OpenAPI document merged from every service's own, its Swagger page, and the
 contract's error envelope for statuses the gateway itself produces (429, 502-504).
 
+`/suite/key-check` is the gateway's ForwardAuth target for requests that carry an API key: by the time it
+runs, `ApiKeyMiddleware` has refused unknown (401), malformed or ambiguous (400) keys; it answers with the
+key's client id (`X-Client-Id`), which the gateway's key limiter counts under.
+
 The Swagger page loads its script and stylesheet from the suite itself (`/docs/assets/...`, the files the
 `fastapi-offline` package bundles), not from a CDN: it works offline, behind a firewall and under a strict CSP.
 """
@@ -20,10 +24,11 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from .envelope import JSONBody
 from .errors import NotFound, error_for_status, error_response
+from .keys import client_id
 
 router = APIRouter(prefix="/suite", include_in_schema=False)
 
@@ -125,6 +130,12 @@ def merge_openapi(documents: dict[str, dict[str, Any] | None], version: str) -> 
     if missing:
         merged["x-missing-services"] = missing
     return merged
+
+
+@router.api_route("/key-check", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
+async def key_check(request: Request) -> Response:
+    key = request.scope.get("state", {}).get("api_key")
+    return Response(status_code=204, headers={"X-Client-Id": client_id(key)} if key else {})
 
 
 # Swagger UI 5 (it renders OpenAPI 3.1) as the fastapi-offline package ships it; only these files are served.

@@ -70,6 +70,15 @@ def bucket_start(timestamp: int, interval: str) -> int:
     return calendar.timegm((moment.year, moment.month, 1, 0, 0, 0)) * 1000
 
 
+def bucket_end(timestamp: int, interval: str) -> int:
+    """The last millisecond of the bucket holding `timestamp`."""
+    if interval == "1M":
+        moment = datetime.fromtimestamp(timestamp / 1000, tz=UTC)
+        year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+        return calendar.timegm((year, month, 1, 0, 0, 0)) * 1000 - 1
+    return bucket_start(timestamp, interval) + {"1h": HOUR_MS, "1d": DAY_MS, "1w": 7 * DAY_MS}[interval] - 1
+
+
 def resample(points: list[HistoryPoint], interval: str, start: int, end: int) -> list[HistoryPoint]:
     """One point per interval inside [start, end]: stamped at the interval's start, with its last (closing) values."""
     first = bucket_start(start, interval)

@@ -94,7 +94,7 @@ class Ingestor:
         except UpstreamFailure as exc:
             POLLS.labels(source.name, "error").inc()
             status.errors += 1
-            status.last_error = f"{type(exc).__name__}: {exc}"
+            status.last_error = f"{type(exc).__name__}: {exc.reason}"  # the class of failure, never a body
             log.warning("news: %s poll failed: %s", source.name, exc)
             return 0
         async with self._lock:  # one source's batch at a time: the de-duplicator is not shared state-safe

@@ -14,6 +14,7 @@ import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import feedparser
 
@@ -34,23 +35,36 @@ CATEGORY_QUERIES = {
     "nft": "nft OR nfts",
 }
 CATEGORY_CURRENCIES = {"bitcoin": "BTC", "ethereum": "ETH"}
+FUTURE_SKEW_MS = 10 * 60_000  # a publication time may be this far ahead of ours (clock skew), no further
 REMOVED = "[Removed]"  # NewsAPI's placeholder for articles withdrawn by their publisher
 
 
 class _TextExtractor(HTMLParser):
+    """The readable text of a fragment: tags dropped, and with them what scripts and styles contain."""
+
+    HIDDEN = frozenset({"script", "style", "noscript", "template"})
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.first_image: str | None = None
+        self._hidden = 0
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        if not self._hidden:
+            self.parts.append(data)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self._hidden += 1
         if tag in ("p", "br", "li", "div") and self.parts:
             self.parts.append(" ")
         if tag == "img" and self.first_image is None:
             self.first_image = dict(attrs).get("src")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN and self._hidden:
+            self._hidden -= 1
 
 
 def strip_html(text: str | None) -> str | None:
@@ -62,6 +76,17 @@ def strip_html(text: str | None) -> str | None:
     extractor.close()
     plain = re.sub(r"\s+", " ", html.unescape("".join(extractor.parts))).strip()
     return plain or None
+
+
+def is_web_link(url: str) -> bool:
+    """An absolute http(s) URL with a host: the only links served to clients."""
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def _clamped(published_at: datetime | None, ingested_at: int) -> datetime | None:
+    latest = datetime.fromtimestamp((ingested_at + FUTURE_SKEW_MS) / 1000, tz=UTC)
+    return min(published_at, latest) if published_at is not None else None
 
 
 def first_image(fragment: str | None) -> str | None:
@@ -85,9 +110,17 @@ def build_article(
     image_url: str | None = None,
     language: str = "en",
     currencies: list[str] | None = None,
-) -> Article:
-    """An `Article` with id, canonical URL, symbols and tags derived the same way for every source."""
+) -> Article | None:
+    """An `Article` with id, canonical URL, symbols and tags derived the same way for every source; None
+    for an item we will not serve (its link is not http(s): `javascript:`, `data:` and the like).
+
+    Feeds are not trusted: markup is stripped from the title and summary, an image that is not http(s) is
+    dropped, and a publication time in the future (a feed's mistake or a trick to stay on top) is clamped
+    to when we read it, plus a little clock skew."""
+    if not is_web_link(url):
+        return None
     clean_title = strip_html(title) or title.strip()
+    summary = strip_html(summary)
     canonical = canonical_url(url)
     symbols = extract_symbols(clean_title, summary)
     symbols += [code for code in normalise_symbols(currencies or []) if code not in symbols]
@@ -98,11 +131,11 @@ def build_article(
         canonical_url=canonical,
         source=publisher,
         sources=[provider],
-        published_at=published_at,
+        published_at=_clamped(published_at, ingested_at),
         ingested_at=ingested_at,
         language=language,
         summary=summary,
-        image_url=image_url,
+        image_url=image_url if image_url and is_web_link(image_url) else None,
         related_symbols=symbols,
         tags=derive_tags(clean_title, summary, symbols),
     )

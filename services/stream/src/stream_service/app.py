@@ -18,12 +18,17 @@ from suite_shared.tasks import cancel_all
 from . import gcpolicy
 from .hub import Hub
 from .sessions import router
-from .state import StreamService
+from .state import Admission, StreamService
 
 
 async def setup(ctx: ServiceContext) -> StreamService:
     settings = ctx.settings
-    service = StreamService(ctx, Hub(), frozenset(str(pair) for pair in settings.ingest_symbols))
+    service = StreamService(
+        ctx,
+        Hub(),
+        frozenset(str(pair) for pair in settings.ingest_symbols),
+        Admission(settings.stream_max_connections_per_client, settings.stream_max_connections),
+    )
     gcpolicy.install()
     service.tasks.append(asyncio.create_task(gcpolicy.govern(), name="gc-policy"))
 

@@ -29,6 +29,7 @@ from .metrics import DROPS, MESSAGES_OUT, SEND_LATENCY
 
 MAX_QUEUED = 256
 MAX_OVERFLOWS = 1024
+MAX_CONTROL_QUEUED = 64
 SEND_TIMEOUT_S = 10.0
 HISTORY = 2048
 
@@ -80,6 +81,7 @@ class Connection:
         self.held = False  # while a resume replays, the writer waits so replayed and live frames are ordered
         self._max_queued = max_queued
         self._overflows = 0
+        self._controls = 0  # protocol messages queued and not yet written
         self._wake = asyncio.Event()
         self.closed = False
         self.last_seen = asyncio.get_running_loop().time()  # the client's last message
@@ -114,7 +116,15 @@ class Connection:
         self._wake.set()
 
     def control(self, frame: str) -> None:
-        """Queue a protocol message (connection, pong, error, heartbeat) in order with the data."""
+        """Queue a protocol message (connection, pong, error, heartbeat) in order with the data. A client that
+        lets MAX_CONTROL_QUEUED of them pile up unread is not reading: it is disconnected, like a slow one."""
+        if self.closed:
+            return
+        self._controls += 1
+        if self._controls > MAX_CONTROL_QUEUED:
+            DROPS.labels("control", "queue_full").inc()
+            self.end(SLOW_CONSUMER)
+            return
         self._queue.append(Frame(None, frame, None))
         self._wake.set()
 
@@ -199,6 +209,7 @@ class Connection:
             return
         if feed is None:
             frame = text
+            self._controls -= 1
         else:
             self.seq += 1
             frame = f'{text},"seq":{self.seq}}}'

@@ -18,6 +18,7 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from suite_shared.envelope import now_ms
+from suite_shared.guards import current_client
 
 from . import resume
 from .channels import ALL, CHANNELS, FEEDS
@@ -32,6 +33,8 @@ router = APIRouter()
 MAX_SUBSCRIPTIONS = 100
 MESSAGES_PER_SECOND = 20
 BURST = 40
+ERRORS_PER_SECOND = 2  # error answers to one client; the rest of a flood is counted, not answered
+ERROR_BURST = 10
 
 
 class RateLimit:
@@ -152,7 +155,7 @@ def _frame(message: dict[str, object]) -> str:
 async def _read(
     websocket: WebSocket, service: StreamService, connection: Connection, implied: str | None, state: dict[str, str]
 ) -> None:
-    limit, streamed = RateLimit(), service.streamed
+    limit, errors, streamed = RateLimit(), RateLimit(ERRORS_PER_SECOND, ERROR_BURST), service.streamed
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -171,7 +174,8 @@ async def _read(
                 await _handle(service, connection, request)
         except ProtocolError as error:
             CLIENT_ERRORS.labels(error.code).inc()
-            connection.control(error.frame())
+            if errors.allow():  # a flood of bad messages gets a few answers, not one each
+                connection.control(error.frame())
 
 
 async def _heartbeat(connection: Connection, every_s: float, idle_s: float) -> None:
@@ -199,7 +203,21 @@ def _sender(websocket: WebSocket) -> Callable[[str], Awaitable[None]]:
 
 
 async def serve(websocket: WebSocket, service: StreamService, implied: str | None) -> None:
+    client = current_client() or "unknown"
+    refused = service.admission.admit(client)
     await websocket.accept()
+    if refused is not None:
+        code, reason, label = refused
+        DISCONNECTS.labels(label).inc()
+        await websocket.close(code, reason)
+        return
+    try:
+        await _serve(websocket, service, implied)
+    finally:
+        service.admission.leave(client)
+
+
+async def _serve(websocket: WebSocket, service: StreamService, implied: str | None) -> None:
     connection = Connection(_sender(websocket), lambda code, reason: websocket.close(code, reason))
     channels = [implied] if implied else list(CHANNELS)
     settings = service.ctx.settings

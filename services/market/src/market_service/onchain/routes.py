@@ -12,10 +12,11 @@ from suite_shared.envelope import ERROR_RESPONSES
 from ..state import Market
 from .history import address_transactions, transaction_query
 from .models import OnchainTransaction, TransactionsResponse, WhaleAlertsResponse
-from .whales import recent_whales, select_alerts, upstream_query, whale_chain
+from .whales import UPSTREAM_QUERY, recent_whales, select_alerts, whale_chain
 
 router = APIRouter(tags=["blockchain"])
 
+MAX_USD = 1e13  # more than any transfer that ever happened; a larger threshold is surely a mistake
 MAX_OFFSET = 10_000  # explorers page at most this deep (Etherscan: page × offset ≤ 10 000)
 
 
@@ -39,11 +40,13 @@ async def get_transactions(
 async def get_whale_alerts(
     market: Market,
     ctx: Context,
-    min_value: Annotated[float, Query(ge=0, description="minimum transfer value in USD")] = 1_000_000,
+    min_value: Annotated[
+        float, Query(ge=0, le=MAX_USD, allow_inf_nan=False, description="minimum transfer value in USD")
+    ] = 1_000_000,
     chain: Annotated[str | None, Query(description="bitcoin, ethereum, bsc, polygon, tron, ripple, ...")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> WhaleAlertsResponse:
     """Large transfers from about the last hour, newest first, with exchange owners labelled."""
     chain_filter = whale_chain(chain)
-    result = await recent_whales(ctx.cache, market.onchain.whale_alerts, upstream_query(min_value))
+    result = await recent_whales(ctx.cache, market.onchain.whale_alerts, UPSTREAM_QUERY)
     return WhaleAlertsResponse(alerts=select_alerts(result.value, min_value, chain_filter, limit), meta=result.meta())

@@ -1,4 +1,6 @@
-"""Whale alerts: one cached upstream window per threshold, then the client's filters applied locally."""
+"""Whale alerts: one cached upstream window at the plan's lowest threshold, the client's filters applied
+locally — a client choosing thresholds freely cannot make more upstream calls (Whale Alert's budget is a
+few calls a minute)."""
 
 from __future__ import annotations
 
@@ -40,9 +42,7 @@ def whale_chain(chain: str | None) -> str | None:
     return None if chain is None or not chain.strip() else canonical_chain(chain, WHALE_CHAINS)
 
 
-def upstream_query(min_value_usd: float) -> WhaleQuery:
-    """Ask upstream for at least the client's threshold, never below what the plan accepts."""
-    return WhaleQuery(min_value_usd=max(int(min_value_usd), UPSTREAM_MIN_USD))
+UPSTREAM_QUERY = WhaleQuery(min_value_usd=UPSTREAM_MIN_USD)
 
 
 async def recent_whales(

@@ -22,7 +22,7 @@ from ..models import (
     Trade,
     TradesResponse,
 )
-from ..quotes import cached_chain, pair_key
+from ..quotes import cached_chain, order_book, pair_key, recent_trades, trades_since
 from ..state import Market, MarketState
 
 router = APIRouter(tags=["market"])
@@ -61,11 +61,14 @@ async def get_orderbook(
     market: Market, ctx: Context, symbol: SymbolPath, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> OrderBookResponse:
     pair = await _pair(market, ctx, symbol)
-    query = PairQuery(base=pair.base, quote=pair.quote, limit=limit)
-    result = await cached_chain(ctx.cache, "orderbook", pair_key(query, limit), market.chains.orderbook, query)
+    result = await order_book(ctx.cache, market.chains.orderbook, PairQuery(base=pair.base, quote=pair.quote))
     book = OrderBook.model_validate(result.value)
     return OrderBookResponse(
-        **book.model_dump(exclude={"timestamp"}), timestamp=result.record.as_of, meta=result.meta()
+        symbol=book.symbol,
+        bids=book.bids[:limit],
+        asks=book.asks[:limit],
+        timestamp=result.record.as_of,
+        meta=result.meta(),
     )
 
 
@@ -78,14 +81,12 @@ async def get_trades(
     since: Annotated[int | None, Query(ge=0, description="epoch ms")] = None,
 ) -> TradesResponse:
     pair = await _pair(market, ctx, symbol)
-    query = PairQuery(base=pair.base, quote=pair.quote, limit=limit, since=since)
-    result = await cached_chain(
-        ctx.cache,
-        "trades",
-        pair_key(query, limit, since),
-        market.chains.trades,
-        query,
-        as_of=lambda trades: max((trade.timestamp for trade in trades), default=None),
-    )
-    trades = [Trade.model_validate(row) for row in result.value]
+    query = PairQuery(base=pair.base, quote=pair.quote, limit=limit)
+    if since is None:
+        result = await recent_trades(ctx.cache, market.chains.trades, query)
+        rows = result.value[:limit]
+    else:
+        result = await trades_since(ctx.cache, market.chains.trades, query, since)
+        rows = result.value
+    trades = [Trade.model_validate(row) for row in rows]
     return TradesResponse(symbol=str(pair), trades=trades, meta=result.meta())

@@ -27,11 +27,12 @@ from ..models import (
 from ..quotes import cached_chain
 from ..routes.quotes import SymbolPath
 from ..state import Market, MarketState
-from ..stats import bucket_start, dominance, global_snapshot, movers, resample
+from ..stats import bucket_end, bucket_start, dominance, global_snapshot, movers, resample
 
 router = APIRouter(tags=["market"])
 
 HISTORY_MAX_POINTS = 1000
+MAX_TIME_MS = 4_102_444_800_000  # 2100-01-01: later times are mistakes, and would overflow date arithmetic
 INTERVAL_MS = {"1h": 3_600_000, "1d": 86_400_000, "1w": 604_800_000, "1M": 2_629_746_000}
 
 
@@ -56,8 +57,8 @@ async def get_price_history(
     market: Market,
     ctx: Context,
     symbol: SymbolPath,
-    start: Annotated[int, Query(alias="from", ge=0, description="epoch ms")],
-    end: Annotated[int, Query(alias="to", ge=0, description="epoch ms")],
+    start: Annotated[int, Query(alias="from", ge=0, le=MAX_TIME_MS, description="epoch ms (before 2100)")],
+    end: Annotated[int, Query(alias="to", ge=0, le=MAX_TIME_MS, description="epoch ms (before 2100)")],
     interval: HistoryInterval = "1d",
 ) -> HistoryResponse:
     if end <= start:
@@ -70,15 +71,16 @@ async def get_price_history(
         )
     coin_ids = await _coin_ids(market, ctx)
     asset = require_known(parse_asset(symbol, set(coin_ids)), set(coin_ids), symbol)
-    query = HistoryQuery(symbol=asset, coin_id=coin_ids[asset], start=start, end=end, interval=interval)
-    final = end < now_ms() - INTERVAL_MS[interval]
+    # Whole intervals only: every range inside the same buckets is one cache key and one upstream call.
+    first, last = bucket_start(start, interval), bucket_end(end, interval)
+    query = HistoryQuery(symbol=asset, coin_id=coin_ids[asset], start=first, end=last, interval=interval)
     result = await cached_chain(
         ctx.cache,
         "history",
-        f"{asset}:{interval}:{start}:{end}",
+        f"{asset}:{interval}:{first}:{last}",
         market.chains.history,
         query,
-        forever=final,
+        forever=last < now_ms() - INTERVAL_MS[interval],
     )
     data = resample(
         [HistoryPoint.model_validate(row) for row in result.value], interval, bucket_start(start, interval), end
