@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from fastapi import FastAPI
 from fastapi.routing import APIWebSocketRoute
 from starlette.routing import BaseRoute
 
@@ -21,8 +22,8 @@ SAMPLE = {"symbol": "BTC/USDT", "address": "0x0000000000000000000000000000000000
 _PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
-def served_routes() -> dict[str, list[str]]:
-    """Each service's public route templates (`/api/price/{symbol:path}`, `/ws`), from its own app."""
+def served_apps() -> dict[str, FastAPI]:
+    """Each service's FastAPI app, as it is built to run (not started)."""
     from ai_service.app import create_app as ai_app
     from market_service.app import create_app as market_app
     from news_service.app import create_app as news_app
@@ -30,9 +31,13 @@ def served_routes() -> dict[str, list[str]]:
     from stream_service.app import create_app as stream_app
 
     apps = {"market": market_app, "news": news_app, "sentiment": sentiment_app, "ai": ai_app, "stream": stream_app}
+    return {name: create() for name, create in apps.items()}
+
+
+def served_routes() -> dict[str, list[str]]:
+    """Each service's public route templates (`/api/price/{symbol:path}`, `/ws`), from its own app."""
     served: dict[str, list[str]] = {}
-    for name, create in apps.items():
-        app = create()
+    for name, app in served_apps().items():
         paths = [*app.openapi()["paths"], *_websocket_paths(app.router.routes)]
         served[name] = sorted(path for path in paths if not path.startswith(INTERNAL))
     return served

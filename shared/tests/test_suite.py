@@ -43,3 +43,26 @@ def test_gateway_error_page_carries_rate_limit_headers() -> None:
     assert response.json()["error"]["code"] == "RATE_LIMITED"
     plain = TestClient(app).get("/suite/errors/502")
     assert plain.status_code == 502 and plain.json()["error"]["code"] == "UPSTREAM_ERROR"
+
+
+def test_docs_page_loads_swagger_ui_from_the_suite_not_a_cdn() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from suite_shared.errors import install_error_handlers
+    from suite_shared.suite import router
+
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(router)
+    client = TestClient(app)
+    page = client.get("/suite/docs").text
+    assert 'src="docs/assets/swagger-ui-bundle.js"' in page and 'href="docs/assets/swagger-ui.css"' in page
+    assert "cdn" not in page
+    script = client.get("/suite/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "SwaggerUIBundle" in script.text
+    assert client.get("/suite/docs/assets/swagger-ui.css").headers["content-type"].startswith("text/css")
+    for name in ("redoc.standalone.js", "..%2F__init__.py", "nope.js"):  # only the page's own assets
+        missing = client.get(f"/suite/docs/assets/{name}")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "NOT_FOUND"

@@ -61,6 +61,10 @@ def build_app(name: str) -> FastAPI:
     async def suite_docs() -> HTMLResponse:
         return HTMLResponse(f"<html><body>swagger ui ({name})</body></html>")
 
+    @app.get("/suite/docs/assets/{name}")
+    async def suite_docs_asset(name: str, request: Request) -> JSONResponse:
+        return JSONResponse({"asset": name, "path": request.url.path})
+
     @app.api_route("/suite/errors/{status}", methods=["GET", "POST", "HEAD", "OPTIONS"])
     async def suite_error(status: int, request: Request) -> JSONResponse:
         # The gateway passes the limit it enforced; a 429 gets Retry-After and the RateLimit-* headers.

@@ -102,6 +102,9 @@ def test_docs_and_openapi_are_the_suite_ones(gateway: Gateway) -> None:
     assert docs.status_code == 200 and "swagger ui" in docs.text
     openapi = httpx.get(f"{gateway.url}/openapi.json")
     assert openapi.status_code == 200 and "x-answered-by" in openapi.json()
+    # Swagger UI's own files come from the suite too (no CDN): /docs/assets/x is /suite/docs/assets/x.
+    asset = httpx.get(f"{gateway.url}/docs/assets/swagger-ui.css")
+    assert asset.status_code == 200 and asset.json()["path"] == "/suite/docs/assets/swagger-ui.css"
 
 
 @pytest.mark.parametrize("path", ["/nope", "/api-nope", "/metrics"])

@@ -43,6 +43,7 @@ def test_latest_news_is_aggregated_deduplicated_and_scored_by_the_model(suite: S
         assert set(item) == CONTRACT_FIELDS
         assert item["sentiment"] in ("positive", "neutral", "negative") and -1 <= item["sentiment_score"] <= 1
         assert item["published_at"].endswith("Z")
+        assert isinstance(item["summary"], str)  # never null: empty when the source has no description
     times = [item["published_at"] for item in news]
     assert times == sorted(times, reverse=True)
     assert len({item["id"] for item in news}) == len(news)

@@ -181,6 +181,7 @@ MIDDLEWARE_TYPES = {
     "compress",
     "retry",
     "replacePath",
+    "replacePathRegex",
     "stripPrefix",
     "circuitBreaker",
     "chain",
@@ -465,6 +466,20 @@ def test_example_secret_lists_every_upstream_key_and_is_not_deployed(rendered: d
     assert "API_KEYS" in example["crypto-suite-api-keys"]["stringData"]
     for objects in rendered.values():
         assert not by_kind(objects, "Secret"), "secrets must be created out of band, not rendered"
+
+
+def test_example_cors_patch_allows_exactly_its_origins_with_credentials(tmp_path: Path) -> None:
+    """k8s/examples/cors-origins.yaml, added to an overlay, is the cluster's CORS_ALLOW_ORIGINS."""
+    shutil.copy(K8S / "examples" / "cors-origins.yaml", tmp_path / "cors-origins.yaml")
+    kustomization = {"resources": [str(K8S / "overlays" / "prod")], "patches": [{"path": "cors-origins.yaml"}]}
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    objects = render(tmp_path)
+    assert check_traefik(objects) == []
+    cors = by_kind(objects, "Middleware")["cors"]["spec"]["headers"]
+    assert "http://localhost:5173" in cors["accessControlAllowOriginList"]
+    assert "*" not in cors["accessControlAllowOriginList"]  # with credentials on, Traefik would echo any origin
+    assert cors["accessControlAllowCredentials"] is True and cors["addVaryHeader"] is True
+    assert {"X-API-Key", "Authorization"} <= set(cors["accessControlAllowHeaders"])  # the base's, kept
 
 
 # --- the validators have teeth ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 
 from news_service.articles import NewsQuery
 from news_service.sources import RSS_FEEDS, CoinDeskRss, CryptoPanicPosts, NewsApiEverything, RssFeed, strip_html
+from suite_shared.messages.news import Article
 from suite_shared.upstream import MalformedBody, UpstreamClient
 from upstream_sandbox.upstreams import cryptopanic, rss
 
@@ -105,6 +106,16 @@ def test_rss_strips_html_and_finds_image_in_summary() -> None:
     assert article.image_url == "https://img.test/e.png"
     assert article.canonical_url == "https://coindesk.com/a"
     assert article.related_symbols == ["ETH"] and article.tags == ["ethereum"]
+
+
+def test_a_story_without_description_has_an_empty_summary_never_null() -> None:
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+    <item><title>Bitcoin moves</title><link>https://www.coindesk.com/b/</link></item></channel></rss>"""
+    [article] = CoinDeskRss(NO_CLIENT).parse(body)
+    assert article.summary == "" and article.to_contract()["summary"] == ""
+    # A story stored before the rule (summary null) reads the same way.
+    stored = Article.model_validate_json(article.model_copy(update={"summary": None}).model_dump_json())
+    assert stored.summary == ""
 
 
 @pytest.mark.parametrize("body", [None, {"detail": "x"}, [1, 2], {"results": "nope"}, "<html>"])

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from stream_service.channels import contract_head
 from stream_service.connection import MAX_OVERFLOWS, Closed, Connection, Cursor
 from stream_service.metrics import DROPS
 
@@ -31,9 +32,9 @@ async def test_ticker_is_coalesced_to_the_newest_and_trades_keep_their_order() -
     socket = Socket()
     connection = Connection(socket.send, socket.close)
     for price in (1, 2, 3):
-        connection.offer("ticker", "BTC/USDT", f'{{"price":{price}}}', Cursor("MARKET", price))
+        connection.offer("ticker", "BTC/USDT", contract_head("ticker", f'{{"price":{price}}}'), Cursor("MARKET", price))
     for trade in (4, 5):
-        connection.offer("trades", "BTC/USDT", f'{{"id":{trade}}}', Cursor("MARKET", trade))
+        connection.offer("trades", "BTC/USDT", contract_head("trades", f'{{"id":{trade}}}'), Cursor("MARKET", trade))
     writer = asyncio.create_task(connection.run_writer())
     await asyncio.sleep(0.01)
     writer.cancel()
@@ -49,15 +50,15 @@ async def test_a_client_that_stops_reading_loses_the_oldest_then_is_disconnected
     socket = Socket(stuck=True)
     connection = Connection(socket.send, socket.close, max_queued=4)
     writer = asyncio.create_task(connection.run_writer())
-    connection.offer("trades", "BTC/USDT", '{"id":0}')
+    connection.offer("trades", "BTC/USDT", contract_head("trades", '{"id":0}'))
     await asyncio.sleep(0.01)  # the writer is now stuck sending frame 0
     before = DROPS.labels("trades", "queue_full")._value.get()
     for index in range(1, 5 + 10):
-        connection.offer("trades", "BTC/USDT", f'{{"id":{index}}}')
+        connection.offer("trades", "BTC/USDT", contract_head("trades", f'{{"id":{index}}}'))
     assert DROPS.labels("trades", "queue_full")._value.get() - before == 10
     assert not connection.closed
     for index in range(MAX_OVERFLOWS):
-        connection.offer("trades", "BTC/USDT", f'{{"id":{index}}}')
+        connection.offer("trades", "BTC/USDT", contract_head("trades", f'{{"id":{index}}}'))
     assert connection.closed
     writer.cancel()  # a real stuck send ends with the batch timeout; here the writer is cancelled
     with pytest.raises(asyncio.CancelledError):

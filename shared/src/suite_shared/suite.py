@@ -8,21 +8,26 @@ contract's error envelope for statuses the gateway itself produces (429, 502-504
 `/suite/key-check` is the gateway's ForwardAuth target for requests that carry an API key: by the time it
 runs, `ApiKeyMiddleware` has refused unknown (401), malformed or ambiguous (400) keys; it answers with the
 key's client id (`X-Client-Id`), which the gateway's key limiter counts under.
+
+The Swagger page loads its script and stylesheet from the suite itself (`/docs/assets/...`, the files the
+`fastapi-offline` package bundles), not from a CDN: it works offline, behind a firewall and under a strict CSP.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import APIRouter, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from .envelope import JSONBody
-from .errors import error_for_status, error_response
+from .errors import NotFound, error_for_status, error_response
 from .keys import client_id
 
 router = APIRouter(prefix="/suite", include_in_schema=False)
@@ -133,9 +138,30 @@ async def key_check(request: Request) -> Response:
     return Response(status_code=204, headers={"X-Client-Id": client_id(key)} if key else {})
 
 
+# Swagger UI 5 (it renders OpenAPI 3.1) as the fastapi-offline package ships it; only these files are served.
+DOCS_ASSETS = {"swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"}
+ASSETS_DIR = Path(str(files("fastapi_offline") / "static"))  # installed wheels are plain files
+# Relative to the page: `/docs` (through the gateway) loads `/docs/assets/...`, `/suite/docs` (a service
+# reached directly) loads `/suite/docs/assets/...`; both end here.
+ASSETS_URL = "docs/assets"
+
+
 @router.get("/docs")
 async def suite_docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="Unified crypto data API")
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Unified crypto data API",
+        swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+        swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
+    )
+
+
+@router.get("/docs/assets/{name}")
+async def suite_docs_asset(name: str) -> FileResponse:
+    if name not in DOCS_ASSETS:
+        raise NotFound(f"No documentation asset {name!r}.", {"assets": sorted(DOCS_ASSETS)})
+    return FileResponse(ASSETS_DIR / name, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.api_route("/errors/{status}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
 
-from . import publisher, responders, routes
+from . import compat, publisher, responders, routes
 from .engine import AiEngine
 from .registry import ARTIFACTS, load_registry
 
@@ -49,7 +49,7 @@ def create_app(
     return create_service_app(
         "ai",
         settings or get_settings(),
-        routers=[routes.router],
+        routers=[routes.router, compat.router],
         setup=setup,
         transport=transport,
         description=__doc__ or "",

@@ -10,7 +10,7 @@ from suite_shared.settings import Settings, get_settings
 
 from . import ingest, onchain, responders
 from .chains import build_chains, register_upstreams
-from .routes import exchange, market, ohlcv, providers, quotes, stats
+from .routes import compat, exchange, market, ohlcv, providers, quotes, stats
 from .state import MarketState
 
 
@@ -47,5 +47,6 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
             stats.router,
             providers.router,
             onchain.router,
+            compat.router,  # last: /api/ohlcv/{symbol} must not shadow a canonical path
         ],
     )

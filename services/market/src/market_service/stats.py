@@ -29,14 +29,23 @@ async def global_snapshot(
 
 def movers(coins: list[MarketCoin]) -> tuple[list[Mover], list[Mover]]:
     """Top gainers and losers by 24 h change among coins with real volume."""
-    liquid = [coin for coin in coins if coin.change_24h is not None and (coin.volume_24h or 0) >= MOVER_MIN_VOLUME_USD]
-    ranked = sorted(liquid, key=lambda coin: coin.change_24h or 0.0, reverse=True)
+    ranked = sorted(liquid(coins), key=lambda coin: coin.change_24h or 0.0, reverse=True)
     as_mover = [
         Mover(symbol=coin.symbol, change_24h=coin.change_24h or 0.0, volume_24h=coin.volume_24h) for coin in ranked
     ]
     gainers = [mover for mover in as_mover[:MOVERS] if mover.change_24h > 0]
     losers = [mover for mover in reversed(as_mover[-MOVERS:]) if mover.change_24h < 0]
     return gainers, losers
+
+
+def liquid(coins: list[MarketCoin]) -> list[MarketCoin]:
+    """Coins with a 24 h change and real volume (at least MOVER_MIN_VOLUME_USD traded)."""
+    return [coin for coin in coins if coin.change_24h is not None and (coin.volume_24h or 0) >= MOVER_MIN_VOLUME_USD]
+
+
+def trending(coins: list[MarketCoin], limit: int) -> list[MarketCoin]:
+    """Top movers: the liquid coins with the largest 24 h change, up or down."""
+    return sorted(liquid(coins), key=lambda coin: abs(coin.change_24h or 0.0), reverse=True)[:limit]
 
 
 def dominance(snapshot: GlobalSnapshot) -> dict[str, float]:

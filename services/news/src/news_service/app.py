@@ -19,6 +19,7 @@ from suite_shared.settings import Settings, get_settings
 from suite_shared.streams import news_stream
 from suite_shared.upstream import UpstreamConfig
 
+from . import compat
 from .ingest import Ingestor
 from .routes import router, status_report
 from .scoring import Scorer
@@ -122,7 +123,7 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
     return create_service_app(
         "news",
         settings or get_settings(),
-        routers=[router],
+        routers=[router, compat.router],
         setup=setup,
         teardown=teardown,
         transport=transport,

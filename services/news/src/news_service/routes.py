@@ -9,12 +9,13 @@ from pydantic import BaseModel, Field
 
 from suite_shared.envelope import ERROR_RESPONSES, Envelope, Meta, now_ms
 from suite_shared.errors import ServiceUnavailable
-from suite_shared.messages.news import Article, Sentiment
+from suite_shared.messages.news import Article, Sentiment, Summary
 from suite_shared.redis_link import RedisDown
 
 from .articles import Category, matches_category
 from .ingest import Ingestor
-from .state import News
+from .state import News, NewsState
+from .store import source_key
 
 router = APIRouter(tags=["news"])
 
@@ -27,7 +28,7 @@ class NewsItem(BaseModel):
     published_at: str | None = Field(description="ISO 8601, as the source gave it (UTC)")
     sentiment: Sentiment | None = Field(description="from the ai service's model; null until scored")
     sentiment_score: float | None = Field(description="-1…1; null until scored")
-    summary: str | None
+    summary: Summary
     image_url: str | None
     tags: list[str]
     related_symbols: list[str]
@@ -47,14 +48,29 @@ async def latest(
     sentiment: Annotated[Sentiment | None, Query(description="only stories the model scored so")] = None,
     as_of: Annotated[int | None, Query(ge=0, description="epoch ms: only what was known then (backtests)")] = None,
 ) -> NewsResponse:
+    return await stories(news, limit, category, language, sentiment, as_of)
+
+
+async def stories(
+    news: NewsState,
+    limit: int,
+    category: Category,
+    language: str,
+    sentiment: Sentiment | None,
+    as_of: int | None,
+    source: str | None = None,
+) -> NewsResponse:
+    """GET /api/news/latest's answer; `source` (a publisher) narrows it for the compatibility path."""
     store = news.store
     try:
         if as_of is None:
-            page = await store.page(limit, category, language, sentiment)
+            page = await store.page(limit, category, language, sentiment, source)
             total, articles = page.total, page.articles
         else:
             known = [
-                article for article in await store.as_of(as_of) if _matches(article, category, language, sentiment)
+                article
+                for article in await store.as_of(as_of)
+                if _matches(article, category, language, sentiment, source)
             ]
             total, articles = len(known), known[:limit]
     except RedisDown as exc:
@@ -66,11 +82,12 @@ async def latest(
     )
 
 
-def _matches(article: Article, category: Category, language: str, sentiment: str | None) -> bool:
+def _matches(article: Article, category: Category, language: str, sentiment: str | None, source: str | None) -> bool:
     return (
         matches_category(article, category)
         and article.language == language
         and (sentiment is None or article.sentiment == sentiment)
+        and (source is None or source_key(article.source) == source_key(source))
     )
 
 

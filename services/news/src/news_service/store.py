@@ -5,8 +5,8 @@ Keys (all under `news:`):
 - `url:<canonical url>`: the story id a URL belongs to (cross-replica de-duplication by URL);
 - `time`: every id scored by its sort time (the source's `published_at`, else when we ingested it);
 - `ingested`: every id scored by when we first ingested it (for `as_of`, no look-ahead);
-- `cat:<tag>`, `lang:<code>`, `sent:<label>`: the same ids, per filter value, scored by sort time, so a
-  filtered page is one ZINTERSTORE and a ZREVRANGE whatever the number of articles;
+- `cat:<tag>`, `lang:<code>`, `sent:<label>`, `src:<publisher>`: the same ids, per filter value, scored by
+  sort time, so a filtered page is one ZINTERSTORE and a ZREVRANGE whatever the number of articles;
 - `unscored`: ids the ai service has not scored yet, scored by ingest time (oldest offered first);
 - `scores`: id → the model's score (label, score, when, which model), kept apart from the article so that
   a poll merging a duplicate into a story can never overwrite a score given meanwhile.
@@ -35,6 +35,11 @@ SCORE_FIELDS = ("sentiment", "sentiment_score", "scored_at", "sentiment_model")
 
 def _article_key(article_id: str) -> str:
     return f"{PREFIX}a:{article_id}"
+
+
+def source_key(publisher: str) -> str:
+    """The index key of a publisher's stories: its name case-folded, spaces collapsed (`CoinDesk` → `coindesk`)."""
+    return f"{PREFIX}src:" + " ".join(publisher.casefold().split())
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class NewsStore:
             pipe.zadd(f"{PREFIX}time", {article.id: sort_ms})
             pipe.zadd(f"{PREFIX}ingested", {article.id: article.ingested_at})
             pipe.zadd(f"{PREFIX}lang:{article.language}", {article.id: sort_ms})
+            pipe.zadd(source_key(article.source), {article.id: sort_ms})
             for tag in article.tags:
                 if tag in TAGS:
                     pipe.zadd(f"{PREFIX}cat:{tag}", {article.id: sort_ms})
@@ -140,22 +146,28 @@ class NewsStore:
             pipe = client.pipeline(transaction=False)
             if old:
                 pipe.hdel(SCORES, *old)
-            languages = [key async for key in client.scan_iter(match=f"{PREFIX}lang:*", count=100)]
+            # Per-value indexes whose values are open-ended (languages, publishers).
+            open_ended = [key async for key in client.scan_iter(match=f"{PREFIX}lang:*", count=100)]
+            open_ended += [key async for key in client.scan_iter(match=f"{PREFIX}src:*", count=100)]
             for key in (
                 ["time", "ingested", "unscored"]
                 + [f"cat:{tag}" for tag in TAGS]
                 + [f"sent:{label}" for label in get_args(Sentiment)]
             ):
                 pipe.zremrangebyscore(f"{PREFIX}{key}", "-inf", cutoff)
-            for key in languages:
+            for key in open_ended:
                 pipe.zremrangebyscore(key, "-inf", cutoff)
             await pipe.execute()
 
         await self.redis.call(run)
 
-    async def page(self, limit: int, category: str, language: str, sentiment: str | None) -> Page:
-        """The newest `limit` stories matching every filter, and how many match in all."""
+    async def page(
+        self, limit: int, category: str, language: str, sentiment: str | None, source: str | None = None
+    ) -> Page:
+        """The newest `limit` stories matching every filter (`source`: the publisher), and how many match in all."""
         keys = [f"{PREFIX}time", f"{PREFIX}lang:{language}"]
+        if source is not None:
+            keys.append(source_key(source))
         if category != "all":
             keys.append(f"{PREFIX}cat:{category}")
         if sentiment is not None:

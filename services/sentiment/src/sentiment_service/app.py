@@ -15,6 +15,7 @@ from suite_shared.streams import news_stream
 from suite_shared.topics import SENTIMENT_SYMBOL_GET
 from suite_shared.upstream import UpstreamConfig
 
+from . import compat
 from .aggregates import NewsAggregates, NewsFeed
 from .fear_greed import AlternativeMeFearGreed
 from .routes import router, symbol_summary
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
     return create_service_app(
         "sentiment",
         settings or get_settings(),
-        routers=[router],
+        routers=[router, compat.router],
         setup=setup,
         teardown=teardown,
         transport=transport,

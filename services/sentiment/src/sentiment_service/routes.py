@@ -19,6 +19,7 @@ from suite_shared.service import ServiceContext
 from suite_shared.symbols import parse_asset, parse_pair, require_known
 
 from .components import compute
+from .fear_greed import FearGreedWord, fear_greed_word
 from .state import Sentiment, SentimentState
 
 router = APIRouter(tags=["sentiment"])
@@ -38,7 +39,8 @@ class ComponentsModel(BaseModel):
 
 class GlobalSentimentResponse(Envelope):
     fearGreedIndex: int = Field(ge=0, le=100, description="Alternative.me Fear & Greed Index")
-    sentiment: Label
+    fear_greed_index: int = Field(ge=0, le=100, description="the same number as fearGreedIndex")
+    sentiment: FearGreedWord = Field(description="the index's classification in lower case (Alternative.me's bands)")
     value_classification: str = Field(description="Alternative.me's own words, e.g. 'Fear'")
     components: ComponentsModel
     description: str
@@ -63,10 +65,6 @@ def label(score: float | None) -> Label | None:
     return "positive" if score > LABEL_BAND else "negative" if score < -LABEL_BAND else "neutral"
 
 
-def index_sentiment(value: int) -> Label:
-    return "negative" if value < 45 else "positive" if value > 55 else "neutral"
-
-
 @router.get("/api/sentiment/global", response_model=GlobalSentimentResponse, responses=ERROR_RESPONSES)
 async def global_sentiment(ctx: Context, state: Sentiment) -> GlobalSentimentResponse:
     async def fetch() -> Fetched:
@@ -80,7 +78,6 @@ async def global_sentiment(ctx: Context, state: Sentiment) -> GlobalSentimentRes
         )
         value = {
             "fearGreedIndex": reading.value,
-            "sentiment": index_sentiment(reading.value),
             "value_classification": reading.classification,
             "components": components.scores(),
             "description": description,
@@ -89,7 +86,10 @@ async def global_sentiment(ctx: Context, state: Sentiment) -> GlobalSentimentRes
         return Fetched(value, result.source, result.sources_tried, reading.as_of)
 
     cached = await ctx.cache.get_or_fetch("sentiment", "global", fetch)
-    return GlobalSentimentResponse(**cached.value, meta=cached.meta())
+    index = int(cached.value["fearGreedIndex"])
+    # Derived from the cached index on every answer, so a reading cached by an older release reads the same.
+    reading = {**cached.value, "fear_greed_index": index, "sentiment": fear_greed_word(index)}
+    return GlobalSentimentResponse(**reading, meta=cached.meta())
 
 
 def asset_of(raw: str) -> str:

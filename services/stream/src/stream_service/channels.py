@@ -4,12 +4,19 @@ client is treated, what a frame's `data` looks like and where a new subscriber's
 Everything else in the stream service (protocol checks, fan-out, resume, snapshots, the connection message)
 reads this registry, so a new channel is one `Channel` here plus a publisher of its topic (see the README's
 "adding a channel").
+
+A subscription receives a `Feed`: a channel's events in one frame style. Each channel is the feed of its own
+name, with the contract's frames (`{"channel", "data", "seq"}`); an alias feed carries a channel's events in
+the frames another client routes on (the Dreammaker frontend's `market_data`, `price_update`,
+`signal_update`: a top-level `type` and the fields its code reads). Fan-out, resume and snapshots work on
+feeds, so an alias subscription behaves like any other (coalescing, resume, `seq`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
@@ -17,7 +24,7 @@ from pydantic import BaseModel
 
 from suite_shared.messages.ai import Signal
 from suite_shared.messages.market import BookEvent, CandleEvent, TickerEvent, TradeEvent, latest_key
-from suite_shared.messages.news import ScoredArticle
+from suite_shared.messages.news import ScoredArticle, iso_utc
 from suite_shared.symbols import parse_pair
 from suite_shared.topics import AI_SIGNAL, MARKET_BOOK, MARKET_CANDLE, MARKET_TICKER, MARKET_TRADE, NEWS_SCORED, Topic
 
@@ -46,12 +53,35 @@ class Channel:
             return self.topic.filter(pair=parse_pair(key).subject_token)
         return self.topic.pattern
 
-    def decode(self, raw: bytes) -> tuple[list[str], str]:
-        """An event as stored in its stream → its keys and the frame's `data`, serialised once."""
-        return self.encode(self.topic.model.model_validate_json(raw))
 
-    def encode(self, event: BaseModel) -> tuple[list[str], str]:
-        return self.keys(event), orjson.dumps(self.data(event)).decode()
+@dataclass(frozen=True)
+class Feed:
+    """What one subscription receives: `channel`'s events, framed by `frame` (None: the contract's frame)."""
+
+    name: str
+    channel: Channel
+    frame: Callable[[Any], dict[str, Any]] | None = None  # the event → the whole frame but its `seq`
+
+    @property
+    def is_alias(self) -> bool:
+        return self.frame is not None
+
+    def head(self, event: BaseModel) -> str:
+        """The frame for `event` without its closing `,"seq":n}`: serialised once for every subscriber, each
+        connection adds its own `seq`."""
+        if self.frame is None:
+            return contract_head(self.name, orjson.dumps(self.channel.data(event)).decode())
+        return orjson.dumps(self.frame(event)).decode()[:-1]
+
+    def decode(self, raw: bytes) -> tuple[list[str], str]:
+        """An event as stored in its stream (or as a Redis snapshot) → its keys and this feed's frame head."""
+        event = self.channel.topic.model.model_validate_json(raw)
+        return self.channel.keys(event), self.head(event)
+
+
+def contract_head(channel: str, data: str) -> str:
+    """The contract's data frame, `{"channel": ..., "data": ..., "seq": n}`, up to its `seq`."""
+    return f'{{"channel":"{channel}","data":{data}'
 
 
 def _ticker(event: TickerEvent) -> dict[str, Any]:
@@ -103,5 +133,70 @@ CHANNELS: dict[str, Channel] = {
         Channel("signals", AI_SIGNAL, "asset", "queue", _as_published, _signal_keys),
     )
 }
-MARKET_CHANNELS = frozenset(name for name, channel in CHANNELS.items() if channel.keyed_by == "pair")
-LATEST_ONLY = frozenset(name for name, channel in CHANNELS.items() if channel.policy == "latest")
+
+
+def _frontend_symbol(pair: str) -> str:
+    """`BTC/USDT` → `BTCUSDT`: the spelling these clients subscribe with and match frames by."""
+    return pair.replace("/", "")
+
+
+def _price_frame(kind: str) -> Callable[[TickerEvent], dict[str, Any]]:
+    """A ticker as the frontend's MarketData (dataManager `market_data`, WebSocketManager `price_update`)."""
+
+    def frame(event: TickerEvent) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "symbol": _frontend_symbol(event.symbol),
+            "pair": event.symbol,
+            "price": event.price,
+            "changePercent24h": event.change_24h,
+            "volume24h": event.volume_24h,
+            "high24h": event.high_24h,
+            "low24h": event.low_24h,
+            "timestamp": event.timestamp,
+        }
+
+    return frame
+
+
+def _signal_update(signal: Signal) -> dict[str, Any]:
+    """A signal as useSignalWebSocket's eight-stage view and dataManager's `signal_update`. Stages our
+    signal has no counterpart for (pattern detectors) are `idle` with nothing invented for them."""
+    done: dict[str, Any] = {"status": "completed", "progress": 100}
+    indicators = signal.indicators
+    stages = {
+        "stage1": {**done, "data": {"price": signal.entry_price}},
+        "stage2": {**done, "data": {"forecast": signal.forecast}},
+        "stage3": {"status": "idle", "progress": 0, "detectors": {}},
+        "stage4": {**done, "rsi": indicators.rsi, "macd": indicators.macd.get("histogram")},
+        "stage5": {**done, "finalScore": signal.score},
+        "stage6": {
+            **done,
+            "consensus": {signal.timeframe: {"action": signal.direction, "confidence": signal.confidence}},
+        },
+        "stage7": {**done, "atr": indicators.atr},
+        "stage8": {**done, "signal": signal.direction, "confidence": signal.confidence},
+    }
+    symbol = _frontend_symbol(signal.symbol)
+    decision = {"BUY": "LONG", "SELL": "SHORT", "HOLD": "HOLD"}[signal.direction]
+    data = {
+        "symbol": symbol,
+        "price": signal.entry_price,
+        "timestamp": iso_utc(datetime.fromtimestamp(signal.timestamp / 1000, tz=UTC)),
+        "stages": stages,
+        "decision": {"signal": decision, "confidence": signal.confidence, "reason": "; ".join(signal.reasoning)},
+        "signal": signal.model_dump(),
+    }
+    return {"type": "signal_update", "symbol": symbol, "data": data}
+
+
+FEEDS: dict[str, Feed] = {
+    **{name: Feed(name, channel) for name, channel in CHANNELS.items()},
+    "market_data": Feed("market_data", CHANNELS["ticker"], _price_frame("market_data")),
+    "price_update": Feed("price_update", CHANNELS["ticker"], _price_frame("price_update")),
+    "signal_update": Feed("signal_update", CHANNELS["signals"], _signal_update),
+}
+FEEDS_OF: dict[str, tuple[Feed, ...]] = {
+    name: tuple(feed for feed in FEEDS.values() if feed.channel.name == name) for name in CHANNELS
+}
+LATEST_ONLY = frozenset(name for name, feed in FEEDS.items() if feed.channel.policy == "latest")

@@ -3,8 +3,8 @@
 Fast channels (ticker, orderbook, candles) keep only the latest value per symbol, so a slow client gets the
 newest state rather than a backlog; trades, news and signals queue in order up to a bound. A client whose
 queue overflows `max_overflows` times in a row without catching up is disconnected with a reason. `seq` is
-per connection, so each frame is the pre-serialised data with this connection's `seq` spliced in: the event
-is encoded once for all clients.
+per connection, so each frame is the pre-serialised frame head (channels.Feed.head) with this connection's
+`seq` appended: the event is encoded once per feed for all clients.
 
 For resume, each data frame remembers where its event sits in its JetStream stream (`Cursor`). A batch is
 written in stream order (an event offered twice, live and by a resume replay, goes out once), so per stream
@@ -40,8 +40,8 @@ class Cursor(NamedTuple):
 
 
 class Frame(NamedTuple):
-    channel: str | None  # None: a protocol message, sent as is
-    data: str
+    feed: str | None  # None: a protocol message, sent as is; "": a mark (history only)
+    text: str  # a data frame's head (everything but `,"seq":n}`), or the whole protocol message
     cursor: Cursor | None
 
 
@@ -87,18 +87,18 @@ class Connection:
         self.last_seen = asyncio.get_running_loop().time()  # the client's last message
         self._ending: tuple[int, str, str] = SLOW_CONSUMER
 
-    def offer(self, channel: str, symbol: str, data: str, cursor: Cursor | None = None) -> None:
-        """Queue one event's serialised `data` for this client (never blocks)."""
+    def offer(self, feed: str, symbol: str, head: str, cursor: Cursor | None = None) -> None:
+        """Queue one event's frame `head` of a feed for this client (never blocks)."""
         if self.closed:
             return
-        frame = Frame(channel, data, cursor)
-        if channel in LATEST_ONLY:
-            held = self._latest.get((channel, symbol))
+        frame = Frame(feed, head, cursor)
+        if feed in LATEST_ONLY:
+            held = self._latest.get((feed, symbol))
             if held is None or held.cursor is None or cursor is None or cursor.seq >= held.cursor.seq:
-                self._latest[(channel, symbol)] = frame
+                self._latest[(feed, symbol)] = frame
         elif len(self._queue) >= self._max_queued:
             self._overflows += 1
-            DROPS.labels(channel, "queue_full").inc()
+            DROPS.labels(feed, "queue_full").inc()
             if self._overflows >= MAX_OVERFLOWS:
                 self.end(SLOW_CONSUMER)
                 return
@@ -164,7 +164,7 @@ class Connection:
                 with contextlib.suppress(Exception):
                     await self._close(code, reason)
                 raise Closed(label)
-            if self.held and all(frame.channel is not None for frame in self._queue):  # marks wait too
+            if self.held and all(frame.feed is not None for frame in self._queue):  # marks wait too
                 continue
             # One timer per batch (not per frame): a send only waits while the client's socket buffer is
             # full, and a client stuck that long is gone.
@@ -177,11 +177,11 @@ class Connection:
         """The outbox as one batch: protocol messages first (in order); during a hold, only those."""
         if not self._latest and len(self._queue) == 1 and not self.held:  # the common case: one frame
             return [self._queue.pop()]
-        control = [frame for frame in self._queue if frame.channel is None]
+        control = [frame for frame in self._queue if frame.feed is None]
         if self.held:
-            self._queue = deque(frame for frame in self._queue if frame.channel is not None)
+            self._queue = deque(frame for frame in self._queue if frame.feed is not None)
             return control
-        data = [frame for frame in self._queue if frame.channel is not None] + list(self._latest.values())
+        data = [frame for frame in self._queue if frame.feed is not None] + list(self._latest.values())
         self._queue.clear()
         self._latest = {}
         # Stream order within the batch (stable: frames without a cursor keep their place at the front).
@@ -202,17 +202,17 @@ class Connection:
             self._base[dropped.stream] = dropped.seq
 
     async def _write(self, item: Frame) -> None:
-        channel, data, cursor = item
-        if channel == "":  # a mark: history only
+        feed, text, cursor = item
+        if feed == "":  # a mark: history only
             if cursor is not None:
                 self._remember(cursor)
             return
-        if channel is None:
-            frame = data
+        if feed is None:
+            frame = text
             self._controls -= 1
         else:
             self.seq += 1
-            frame = f'{{"channel":"{channel}","data":{data},"seq":{self.seq}}}'
+            frame = f'{text},"seq":{self.seq}}}'
             if cursor is not None:
                 self._remember(cursor)
         # No asyncio.wait_for here: it wraps every send in a new task, which profiling showed was 40 % of the
@@ -220,5 +220,5 @@ class Connection:
         started = time.perf_counter()
         await self._send(frame)
         SEND_LATENCY.observe(time.perf_counter() - started)
-        if channel is not None:
-            _sent(channel).inc()
+        if feed is not None:
+            _sent(feed).inc()

@@ -1,5 +1,6 @@
-"""Fan-out: one NATS consumer per channel for the whole replica, each event serialised once and offered to
-the connections subscribed to its channel and symbol.
+"""Fan-out: one NATS consumer per channel for the whole replica, each event serialised once per feed that has
+subscribers (channels.py: the channel's own contract frames, and any alias frames) and offered to the
+connections subscribed to that feed and symbol.
 
 Market channels are keyed by pair (`BTC/USDT`); news and signals by asset (`BTC`), matched against the
 event's `symbol` or `related_symbols`, and a subscription without symbols receives them all (channels.py).
@@ -20,7 +21,7 @@ from suite_shared.bus import Bus
 from suite_shared.redis_link import RedisDown, RedisLink
 from suite_shared.streams import StreamSpec, market_stream, news_stream, signals_stream
 
-from .channels import ALL, CHANNELS, Channel
+from .channels import ALL, CHANNELS, FEEDS, FEEDS_OF, Channel
 from .connection import Connection, Cursor
 from .metrics import SUBSCRIPTIONS
 
@@ -32,27 +33,27 @@ def streams(resume_window_s: float, news_retention_s: float) -> list[StreamSpec]
 
 class Hub:
     def __init__(self) -> None:
-        self.subscribers: dict[tuple[str, str], set[Connection]] = defaultdict(set)
+        self.subscribers: dict[tuple[str, str], set[Connection]] = defaultdict(set)  # (feed, key)
         self.position: dict[str, int] = {}  # per stream: the last event fanned out (or the stream's end at start)
 
-    def mark(self, connection: Connection, channel: str) -> None:
+    def mark(self, connection: Connection, feed: str) -> None:
         """A new subscription starts at the stream's current position (see Connection.mark)."""
-        stream = CHANNELS[channel].topic.stream
+        stream = FEEDS[feed].channel.topic.stream
         if stream in self.position:
             connection.mark(Cursor(stream, self.position[stream]))
 
-    def add(self, connection: Connection, channel: str, symbols: tuple[str, ...]) -> list[str]:
-        keys = [CHANNELS[channel].key_of(symbol) for symbol in symbols] or [ALL]
+    def add(self, connection: Connection, feed: str, symbols: tuple[str, ...]) -> list[str]:
+        keys = [FEEDS[feed].channel.key_of(symbol) for symbol in symbols] or [ALL]
         for key in keys:
-            self.subscribers[(channel, key)].add(connection)
-            connection.subscriptions.add((channel, key))
+            self.subscribers[(feed, key)].add(connection)
+            connection.subscriptions.add((feed, key))
         self._count()
         return keys
 
-    def remove(self, connection: Connection, channel: str, symbols: tuple[str, ...]) -> None:
-        for key in [CHANNELS[channel].key_of(symbol) for symbol in symbols] or [ALL]:
-            self.subscribers.get((channel, key), set()).discard(connection)
-            connection.subscriptions.discard((channel, key))
+    def remove(self, connection: Connection, feed: str, symbols: tuple[str, ...]) -> None:
+        for key in [FEEDS[feed].channel.key_of(symbol) for symbol in symbols] or [ALL]:
+            self.subscribers.get((feed, key), set()).discard(connection)
+            connection.subscriptions.discard((feed, key))
         self._count()
 
     def remove_all(self, connection: Connection) -> None:
@@ -64,12 +65,18 @@ class Hub:
     def _count(self) -> None:
         SUBSCRIPTIONS.set(sum(len(group) for group in self.subscribers.values()))
 
-    def fan_out(self, channel: str, keys: list[str], data: str, cursor: Cursor | None = None) -> None:
-        targets: set[Connection] = set()
-        for key in [*keys, ALL]:
-            targets |= self.subscribers.get((channel, key), set())
-        for connection in targets:
-            connection.offer(channel, keys[0] if keys else ALL, data, cursor)
+    def fan_out(self, channel: Channel, event: BaseModel, cursor: Cursor | None = None) -> None:
+        """Offer `event` to every connection subscribed to one of its channel's feeds for one of its keys."""
+        keys = channel.keys(event)
+        for feed in FEEDS_OF[channel.name]:
+            targets: set[Connection] = set()
+            for key in [*keys, ALL]:
+                targets |= self.subscribers.get((feed.name, key), set())
+            if not targets:
+                continue  # no one reads this feed's frames: never serialised
+            head = feed.head(event)
+            for connection in targets:
+                connection.offer(feed.name, keys[0] if keys else ALL, head, cursor)
 
     async def start(self, bus: Bus, resume_window_s: float, news_retention_s: float) -> None:
         """Declare the streams and follow each channel's topic once (called when NATS connects)."""
@@ -84,16 +91,15 @@ class Hub:
         assert stream is not None
 
         async def on_event(event: BaseModel, seq: int) -> None:
-            keys, data = channel.encode(event)
-            self.fan_out(channel.name, keys, data, Cursor(stream, seq))
+            self.fan_out(channel, event, Cursor(stream, seq))
             self.position[stream] = max(seq, self.position.get(stream, 0))
 
         return on_event
 
 
-async def snapshot(redis: RedisLink, channel: str, symbol: str) -> str | None:
-    """The latest value of a market channel for a pair, shaped for the client, from Redis (None if none)."""
-    key_of = CHANNELS[channel].snapshot_key
+async def snapshot(redis: RedisLink, feed: str, symbol: str) -> str | None:
+    """The latest value of a market channel for a pair as the feed's frame head, from Redis (None if none)."""
+    key_of = FEEDS[feed].channel.snapshot_key
     if key_of is None:
         return None
     try:
@@ -102,4 +108,4 @@ async def snapshot(redis: RedisLink, channel: str, symbol: str) -> str | None:
         return None
     if not raw:
         return None
-    return CHANNELS[channel].decode(raw if isinstance(raw, bytes) else raw.encode())[1]
+    return FEEDS[feed].decode(raw if isinstance(raw, bytes) else raw.encode())[1]

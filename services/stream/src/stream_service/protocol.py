@@ -4,6 +4,13 @@ Client messages: `{"action": "subscribe"|"unsubscribe", "channel": "...", "symbo
 "session": "...", "last_seq": n}` and `{"type": "ping"}`. Anything else — not JSON, too large, an unknown action,
 channel or symbol, too many subscriptions — becomes a `ProtocolError`, answered with `{"type": "error", ...}` on an
 open connection.
+
+The Dreammaker frontend's subscribe spellings are accepted too, each subscribing to an alias feed (channels.py)
+whose frames that client routes on:
+- `{"action": "subscribe", "type": "market_data"|"signal_update", "symbols": [...]}` (its dataManager);
+- `{"type": "subscribe", "topic": "price_update"}` (its WebSocketManager; no symbols: every streamed pair);
+- `{"type": "subscribe", "symbol": "BTCUSDT"}` (its signal view: `signal_update` for that asset);
+and the same with `unsubscribe`. Any other spelling gets the contract's error.
 """
 
 from __future__ import annotations
@@ -17,11 +24,13 @@ import orjson
 from suite_shared.errors import InvalidSymbol
 from suite_shared.symbols import parse_pair
 
-from .channels import CHANNELS, MARKET_CHANNELS
+from .channels import CHANNELS, FEEDS
 
 MAX_MESSAGE_BYTES = 4096
 MAX_SYMBOLS_PER_MESSAGE = 50
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+ACTIONS = ("subscribe", "unsubscribe")
+ALIASES = tuple(name for name, feed in FEEDS.items() if feed.is_alias)
 
 
 class ProtocolError(Exception):
@@ -48,8 +57,8 @@ class Resume:
 @dataclass(frozen=True)
 class Subscription:
     action: str  # subscribe | unsubscribe
-    channel: str
-    symbols: tuple[str, ...]  # canonical pairs; empty for all of a non-market channel
+    feed: str  # a channel (the contract's frames) or an alias feed (channels.FEEDS)
+    symbols: tuple[str, ...]  # canonical pairs; empty: every symbol (not for a contract market channel)
 
 
 def parse_message(
@@ -66,17 +75,32 @@ def parse_message(
         raise ProtocolError("INVALID_MESSAGE", "Messages must be JSON objects.")
     if message.get("type") == "ping":
         return Ping()
-    action = message.get("action")
-    if action == "resume":
+    if message.get("action") == "resume":
         return _resume(message)
-    if action not in ("subscribe", "unsubscribe"):
+    action, feed, symbols = _subscription(message, implied_channel)
+    if implied_channel is not None and FEEDS[feed].channel.name != implied_channel:
+        raise ProtocolError("UNKNOWN_CHANNEL", f"This endpoint carries only the {implied_channel} channel.")
+    return Subscription(action, feed, _symbols(symbols, feed, streamed))
+
+
+def _subscription(message: dict[str, object], implied_channel: str | None) -> tuple[str, str, object]:
+    """(action, feed, raw symbols) of a subscribe or unsubscribe, in the contract's spelling or the frontend's."""
+    action, kind = message.get("action"), message.get("type")
+    if action in ACTIONS and "channel" not in message and kind in ALIASES:
+        return str(action), str(kind), message.get("symbols")
+    if kind in ACTIONS and "topic" in message:
+        topic = message["topic"]
+        if topic not in ALIASES:
+            raise ProtocolError("UNKNOWN_CHANNEL", f"Unknown topic {topic!r}; topics: {', '.join(ALIASES)}.")
+        return str(kind), str(topic), message.get("symbols")
+    if kind in ACTIONS and "symbol" in message:
+        return str(kind), "signal_update", [message["symbol"]]
+    if action not in ACTIONS:
         raise ProtocolError("UNKNOWN_ACTION", "Use action subscribe, unsubscribe or resume, or type ping.")
     channel = message.get("channel") or implied_channel
     if channel not in CHANNELS:
         raise ProtocolError("UNKNOWN_CHANNEL", f"Unknown channel {channel!r}; channels: {', '.join(CHANNELS)}.")
-    if implied_channel is not None and channel != implied_channel:
-        raise ProtocolError("UNKNOWN_CHANNEL", f"This endpoint carries only the {implied_channel} channel.")
-    return Subscription(action, channel, _symbols(message.get("symbols"), channel, streamed))
+    return str(action), str(channel), message.get("symbols")
 
 
 def _resume(message: dict[str, object]) -> Resume:
@@ -88,9 +112,10 @@ def _resume(message: dict[str, object]) -> Resume:
     return Resume(session, last_seq)
 
 
-def _symbols(raw: object, channel: str, streamed: Collection[str]) -> tuple[str, ...]:
+def _symbols(raw: object, feed: str, streamed: Collection[str]) -> tuple[str, ...]:
+    by_pair = FEEDS[feed].channel.keyed_by == "pair"
     if raw is None or raw == []:
-        if channel in MARKET_CHANNELS:
+        if by_pair and not FEEDS[feed].is_alias:  # the frontend's price feeds may mean every streamed pair
             raise ProtocolError("INVALID_SYMBOL", 'Name the symbols to subscribe to, e.g. ["BTC/USDT"].')
         return ()
     if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
@@ -103,7 +128,7 @@ def _symbols(raw: object, channel: str, streamed: Collection[str]) -> tuple[str,
             pair = str(parse_pair(item))
         except InvalidSymbol as exc:
             raise ProtocolError("INVALID_SYMBOL", f"Malformed symbol {item!r}.") from exc
-        if channel in MARKET_CHANNELS and pair not in streamed:
+        if by_pair and pair not in streamed:
             raise ProtocolError("INVALID_SYMBOL", f"{pair} is not streamed; streamed: {', '.join(sorted(streamed))}.")
         pairs.append(pair)
     return tuple(dict.fromkeys(pairs))

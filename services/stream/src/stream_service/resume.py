@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from suite_shared.bus import Bus
 from suite_shared.redis_link import RedisDown, RedisLink
 
-from .channels import ALL, CHANNELS, LATEST_ONLY
+from .channels import ALL, FEEDS, LATEST_ONLY
 from .connection import Connection, Cursor
 from .metrics import RESUMES
 
@@ -100,10 +100,10 @@ async def replay(
     """Offer the connection every event after `cursors` on its subscriptions; it must be held meanwhile."""
     result = Replay()
     by_stream: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for channel, key in subscriptions:
-        stream = CHANNELS[channel].topic.stream
+    for feed, key in subscriptions:
+        stream = FEEDS[feed].channel.topic.stream
         if stream is not None:
-            by_stream[stream].append((channel, key))
+            by_stream[stream].append((feed, key))
     for stream, subs in by_stream.items():
         start = cursors.get(stream)
         if start is None:
@@ -115,7 +115,7 @@ async def replay(
 async def _replay_stream(
     bus: Bus, connection: Connection, stream: str, subs: list[tuple[str, str]], start: int, result: Replay
 ) -> None:
-    channels = sorted({channel for channel, _ in subs})
+    channels = sorted({feed for feed, _ in subs})  # feed names (a channel's own, or an alias)
     try:
         state = await bus.stream_state(stream)
     except Exception as exc:
@@ -133,25 +133,24 @@ async def _replay_stream(
     if state.last_seq <= start:
         return
     wanted = set(subs)
-    filters = sorted({CHANNELS[channel].filter_subject(key) for channel, key in subs})
+    filters = sorted({FEEDS[feed].channel.filter_subject(key) for feed, key in subs})
     queued: dict[str, list[tuple[list[str], str, Cursor]]] = defaultdict(list)
     latest: dict[tuple[str, str], tuple[str, Cursor]] = {}
     async for record in bus.replay(stream, filters, start + 1):
-        channel = next((name for name in channels if CHANNELS[name].topic.matches(record.subject)), None)
-        if channel is None:
-            continue
-        try:
-            keys, data = CHANNELS[channel].decode(record.data)
-        except ValidationError:
-            continue
-        keys = [key for key in keys if (channel, key) in wanted] or ([ALL] if (channel, ALL) in wanted else [])
-        if not keys:
-            continue
-        cursor = Cursor(stream, record.seq)
-        if channel in LATEST_ONLY:
-            latest[(channel, keys[0])] = (data, cursor)
-        else:
-            queued[channel].append((keys, data, cursor))
+        for channel in (name for name in channels if FEEDS[name].channel.topic.matches(record.subject)):
+            try:
+                event_keys, data = FEEDS[channel].decode(record.data)
+            except ValidationError:
+                continue
+            keys = [key for key in event_keys if (channel, key) in wanted]
+            keys = keys or ([ALL] if (channel, ALL) in wanted else [])
+            if not keys:
+                continue
+            cursor = Cursor(stream, record.seq)
+            if channel in LATEST_ONLY:  # the newest per symbol, also for a subscription to every symbol
+                latest[(channel, event_keys[0] if event_keys else ALL)] = (data, cursor)
+            else:
+                queued[channel].append((keys, data, cursor))
     for (channel, key), (data, cursor) in latest.items():
         connection.offer(channel, key, data, cursor)
         result.replayed += 1

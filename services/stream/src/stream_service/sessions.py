@@ -21,7 +21,7 @@ from suite_shared.envelope import now_ms
 from suite_shared.guards import current_client
 
 from . import resume
-from .channels import CHANNELS, MARKET_CHANNELS
+from .channels import ALL, CHANNELS, FEEDS
 from .connection import IDLE, Closed, Connection
 from .hub import snapshot
 from .metrics import CLIENT_ERRORS, CONNECTIONS, DISCONNECTS
@@ -56,25 +56,32 @@ class RateLimit:
 async def _handle(service: StreamService, connection: Connection, request: Subscription) -> None:
     hub = service.hub
     if request.action == "unsubscribe":
-        hub.remove(connection, request.channel, request.symbols)
-        connection.control(
-            _frame({"type": "unsubscribed", "channel": request.channel, "symbols": list(request.symbols)})
-        )
+        hub.remove(connection, request.feed, request.symbols)
+        connection.control(_frame({"type": "unsubscribed", **_described(request)}))
         return
     if len(connection.subscriptions) + max(len(request.symbols), 1) > MAX_SUBSCRIPTIONS:
         raise ProtocolError("TOO_MANY_SUBSCRIPTIONS", f"At most {MAX_SUBSCRIPTIONS} subscriptions per connection.")
-    hub.add(connection, request.channel, request.symbols)
-    hub.mark(connection, request.channel)
-    connection.control(_frame({"type": "subscribed", "channel": request.channel, "symbols": list(request.symbols)}))
-    await _snapshots(service, connection, request.channel, request.symbols)
+    hub.add(connection, request.feed, request.symbols)
+    hub.mark(connection, request.feed)
+    connection.control(_frame({"type": "subscribed", **_described(request)}))
+    await _snapshots(service, connection, request.feed, request.symbols or (ALL,))
 
 
-async def _snapshots(service: StreamService, connection: Connection, channel: str, symbols: tuple[str, ...]) -> None:
-    if channel in MARKET_CHANNELS:
-        for symbol in symbols:
-            data = await snapshot(service.ctx.redis, channel, symbol)
-            if data is not None:
-                connection.offer(channel, symbol, data)
+def _described(request: Subscription) -> dict[str, object]:
+    """A subscription as its acknowledgement names it: the channel, and for an alias the frames' `type`."""
+    feed = FEEDS[request.feed]
+    alias = {"frames": feed.name} if feed.is_alias else {}
+    return {"channel": feed.channel.name, **alias, "symbols": list(request.symbols)}
+
+
+async def _snapshots(service: StreamService, connection: Connection, feed: str, keys: tuple[str, ...]) -> None:
+    """The latest value of each subscribed pair (`ALL`: every streamed pair) of a market feed."""
+    if FEEDS[feed].channel.snapshot_key is None:
+        return
+    for symbol in sorted(service.streamed) if ALL in keys else keys:
+        data = await snapshot(service.ctx.redis, feed, symbol)
+        if data is not None:
+            connection.offer(feed, symbol, data)
 
 
 async def _resume(service: StreamService, connection: Connection, request: Resume, state: dict[str, str]) -> None:

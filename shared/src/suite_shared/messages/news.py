@@ -9,11 +9,18 @@ when we first read the story (epoch ms). Sentiment stays `None` until the ai ser
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_serializer, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_serializer, field_validator
 
 Sentiment = Literal["positive", "negative", "neutral"]
+# A story's summary is a string, empty when its source gave none (the contract; clients render it as is). A
+# null from a source, or from a story stored before this rule, reads as empty.
+Summary = Annotated[
+    str,
+    BeforeValidator(lambda value: "" if value is None else value),
+    Field(description="plain text from the source's description; empty when it has none"),
+]
 CONTRACT_FIELDS: tuple[str, ...] = (
     "id",
     "title",
@@ -45,7 +52,7 @@ class Article(BaseModel):
     published_at: datetime | None = None
     ingested_at: int
     language: str = "en"
-    summary: str | None = None
+    summary: Summary = ""
     image_url: str | None = None
     tags: list[str] = Field(default_factory=list)
     related_symbols: list[str] = Field(default_factory=list)
@@ -90,7 +97,7 @@ class ScoredArticle(BaseModel):
     published_at: str | None = Field(description="ISO-8601 UTC")
     sentiment: Sentiment
     sentiment_score: float = Field(ge=-1.0, le=1.0)
-    summary: str | None = None
+    summary: Summary = ""
     image_url: str | None = None
     tags: list[str] = Field(default_factory=list)
     related_symbols: list[str] = Field(default_factory=list)
