@@ -37,9 +37,7 @@ class SentimentRequest(BaseModel):
     text: str | None = Field(
         None, max_length=MAX_CHARS, description=f"one headline or sentence (≤ {MAX_CHARS} characters)"
     )
-    texts: list[str] | None = Field(
-        None, max_length=MAX_TEXTS, description=f"up to {MAX_TEXTS} texts scored together"
-    )
+    texts: list[str] | None = Field(None, max_length=MAX_TEXTS, description=f"up to {MAX_TEXTS} texts scored together")
 
     @model_validator(mode="after")
     def one_of(self) -> SentimentRequest:
