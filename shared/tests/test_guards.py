@@ -27,6 +27,15 @@ async def numbers(body: Numbers) -> dict[str, int]:
     return {"count": len(body.values)}
 
 
+class Words(BaseModel):
+    values: list[str]
+
+
+@router.post("/words")
+async def words(body: Words) -> dict[str, int]:
+    return {"count": len(body.values)}
+
+
 @router.get("/whoami")
 async def whoami() -> dict[str, str | None]:
     return {"client": current_client()}
@@ -71,6 +80,14 @@ def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(open_service: Te
 
     response = open_service.post("/numbers", content=chunks(), headers={"content-type": "application/json"})
     assert response.status_code == 413 and response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_a_validation_answer_shows_inputs_beyond_64_bits_as_text(open_service: TestClient) -> None:
+    body = b'{"values": [-57233473355570151424, 1e999]}'  # what schemathesis sent (ints beyond int64 broke orjson)
+    response = open_service.post("/words", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    inputs = [problem["input"] for problem in response.json()["error"]["details"]["errors"]]
+    assert inputs == ["-57233473355570151424", "inf"]
 
 
 def test_validation_answers_list_at_most_ten_problems_and_say_how_many(open_service: TestClient) -> None:

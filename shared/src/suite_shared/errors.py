@@ -8,6 +8,7 @@ contract's error envelope, and that no traceback ever reaches a client.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -185,8 +186,16 @@ def first_problem(exc: ValidationError) -> str:
 
 
 def _printable(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value if not isinstance(value, str) or len(value) <= 200 else value[:200] + "…"
+    """An offending input as the error answer can show it: short strings and JSON-safe numbers as they are
+    (an integer beyond 64 bits, or a float that is not finite, as text), anything else left out."""
+    if isinstance(value, str):
+        return value if len(value) <= 200 else value[:200] + "…"
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else str(value)[:200]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
     return None
 
 
