@@ -70,6 +70,9 @@ SUITE_ENV = {
     "WS_CONNECT_PER_MIN_PER_IP": "10000000",
     "WS_CONNECT_BURST": "1000000",
     "RATE_LIMIT_IP_PER_MIN": "100000",
+    # Every bench client connects from 127.0.0.1: one client as far as the stream's caps are concerned.
+    "STREAM_MAX_CONNECTIONS_PER_CLIENT": "1000000",
+    "STREAM_MAX_CONNECTIONS": "1000000",
     "LOG_LEVEL": "warning",
 }
 CONNECT_CONCURRENCY = 64  # connects in flight per worker process
