@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from suite_shared.cache import Cache, CacheRecord, Fetched, LocalStore
+from suite_shared.caller import CLIENT
 from suite_shared.errors import RateLimited, UpstreamUnavailable
 from suite_shared.fairness import MissAllowance
-from suite_shared.guards import CLIENT
 from suite_shared.redis_link import RedisLink
 from suite_shared.settings import CacheTTLs
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from suite_shared.guards import current_client
+from suite_shared.caller import current_client
 from suite_shared.keys import client_id
 from suite_shared.service import create_service_app
 from suite_shared.settings import Settings

@@ -7,12 +7,15 @@ from typing import Any
 import httpx
 import pytest
 
+from suite_shared.caller import CLIENT
 from suite_shared.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from suite_shared.providers import Fetcher, ProviderChain, UpstreamRequest
 from suite_shared.upstream import (
+    Budget,
     BudgetExhausted,
     CircuitBreaker,
     CircuitOpen,
+    ClientBudgetSpent,
     MalformedBody,
     UpstreamBlocked,
     UpstreamClient,
@@ -187,3 +190,19 @@ async def test_retries_spend_budget_too() -> None:
     client = client_for(handler, retries=2, budget=2)
     with pytest.raises(BudgetExhausted):
         await client.get_json("up", "/x")
+
+
+async def test_one_client_spends_at_most_its_share_of_a_budget_and_others_keep_theirs() -> None:
+    config = UpstreamConfig("shared-api", "https://shared.test", budget=8)
+    budget = Budget(config, None, client_share=0.25)  # two calls per client per window
+    token = CLIENT.set("ip:203.0.113.1")
+    try:
+        assert await budget.spend(1, "ip:203.0.113.1") == 7
+        assert await budget.spend(1, "ip:203.0.113.1") == 6
+        with pytest.raises(ClientBudgetSpent) as spent:
+            await budget.spend(1, "ip:203.0.113.1")
+        assert spent.value.upstream == "shared-api" and 1 <= spent.value.retry_after_s <= 60
+    finally:
+        CLIENT.reset(token)
+    assert await budget.spend(1, "ip:203.0.113.2") == 5  # the refused call was handed back
+    assert await budget.spend(1, None) == 4  # work for no client is bounded by the budget alone

@@ -27,6 +27,7 @@ from .fairness import MissAllowance
 from .metrics import CACHE_REQUESTS
 from .redis_link import RedisDown, RedisLink
 from .settings import CacheTTLs
+from .upstream import ClientBudgetSpent
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,11 @@ class Cache:
             # Written before the lock goes: a replica waiting on the lock must find the value when it sees
             # the lock released, or it would fetch again.
             await self._write(full_key, record, self._retention_s(kind, ttl_s, record.fresh_until == 0))
+        except ClientBudgetSpent as spent:
+            if previous is None:
+                raise
+            log.info("serving stale %s: the client's share of %s is spent", full_key, spent.upstream)
+            return CacheResult(previous.value, "stale", previous)
         except _UPSTREAM_ERRORS:
             if previous is None:
                 raise

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .envelope import ErrorDetail, ErrorEnvelope, JSONBody
-from .upstream import BudgetExhausted, CircuitOpen, UpstreamFailure, UpstreamTimedOut
+from .upstream import BudgetExhausted, CircuitOpen, ClientBudgetSpent, UpstreamFailure, UpstreamTimedOut
 
 log = logging.getLogger(__name__)
 MAX_PROBLEMS = 10  # validation problems listed in an error answer (their total is given too)
@@ -158,6 +158,15 @@ def upstream_error(failure: UpstreamFailure) -> ApiError:
     return UpstreamError(f"{failure.upstream} answered badly ({failure.reason}).", details)
 
 
+def share_spent(spent: ClientBudgetSpent) -> ApiError:
+    """A client that used its share of an upstream's budget: 429 for it, the budget stays for the others."""
+    return RateLimited(
+        f"This client has used its share of {spent.upstream}'s budget this window; cached data still answers.",
+        {"source": spent.upstream, "reason": "client_budget_share", "retry_after_s": spent.retry_after_s},
+        {"Retry-After": str(spent.retry_after_s)},
+    )
+
+
 def validation_error(exc: RequestValidationError) -> ApiError:
     """Bad query/path/header values are 400 INVALID_PARAMETER; a bad request body is 422 VALIDATION_ERROR.
     At most MAX_PROBLEMS problems are listed (and how many there were), so the answer stays small."""
@@ -221,6 +230,10 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, UpstreamFailure)
         return error_response(upstream_error(exc))
 
+    async def on_share_spent(_: Request, exc: Exception) -> JSONBody:
+        assert isinstance(exc, ClientBudgetSpent)
+        return error_response(share_spent(exc))
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONBody:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(InternalError("Internal error. It has been logged."))
@@ -229,4 +242,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(UpstreamFailure, on_upstream)
+    app.add_exception_handler(ClientBudgetSpent, on_share_spent)
     app.add_exception_handler(Exception, on_unexpected)

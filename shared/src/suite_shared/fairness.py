@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .guards import current_client
+from .caller import current_client
 from .redis_link import RedisDown, RedisLink
 
 WINDOW_S = 60

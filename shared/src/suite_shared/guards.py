@@ -5,8 +5,7 @@ Client identity: behind the gateway, a request carries `X-Client-Id` (`key:<dige
 key check for a verified API key; the gateway strips any a client sends itself) or else the client's address
 as the gateway saw it, the first `X-Forwarded-For` entry (Traefik removes those a client sends on the public
 entrypoint). Reached directly, the TCP peer is the client. The identity lives in a context variable for the
-request, so deeper layers (the cache's miss allowance) can charge the right client without threading it
-through every call. Work done for no client (NATS requests, background jobs) has none.
+request (caller.py), so deeper layers can charge the right client without threading it through every call.
 
 Body limit: a declared `Content-Length` over the limit is refused at once; a body without one (chunked) is
 counted as it arrives and refused as soon as it passes the limit. Either way the client gets 413 in the
@@ -15,14 +14,11 @@ contract's envelope and nothing larger than the limit is ever buffered.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .caller import CLIENT
 from .errors import PayloadTooLarge, error_response
-
-CLIENT: ContextVar[str | None] = ContextVar("client", default=None)
 
 
 def client_of(headers: dict[bytes, bytes], peer: tuple[str, int] | None) -> str:
@@ -33,10 +29,6 @@ def client_of(headers: dict[bytes, bytes], peer: tuple[str, int] | None) -> str:
     forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")[0].strip()
     address = forwarded or (peer[0] if peer else "unknown")
     return f"ip:{address[:64]}"
-
-
-def current_client() -> str | None:
-    return CLIENT.get()
 
 
 class BodyTooLarge(HTTPException):

@@ -83,6 +83,7 @@ def build_context(name: str, settings: Settings, transport: httpx.AsyncBaseTrans
             breaker_failures=settings.breaker_failures,
             breaker_reset_s=settings.breaker_reset_s,
             transport=transport,
+            client_share=settings.budgets.client_share,
         ),
         bus=Bus(settings.nats_url, name),
         suite_http=httpx.AsyncClient(timeout=3.0),

@@ -102,6 +102,8 @@ class UpstreamBudgets(BaseSettings):
     newsapi_per_day: int = 100
     cryptopanic_per_day: int = 500
     default_per_min: int = 60
+    # The share of each budget one client (address or API key) may spend per window (at least one call).
+    client_share: float = Field(0.25, gt=0, le=1)
 
 
 class Settings(BaseSettings):

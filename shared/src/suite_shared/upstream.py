@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
+from .caller import current_client
 from .metrics import UPSTREAM_BUDGET_REMAINING, UPSTREAM_CIRCUIT_OPEN, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
 from .redis_link import RedisDown, RedisLink
 
@@ -67,6 +68,17 @@ class MalformedBody(UpstreamFailure):
 
 class BudgetExhausted(UpstreamFailure):
     reason = "budget_exhausted"
+
+
+class ClientBudgetSpent(Exception):
+    """The calling client has used its share of an upstream's budget this window (fairness.py's rule applied
+    to each upstream): it is refused, the budget stays for the others. Not an UpstreamFailure, so no provider
+    chain falls back on it (which would spend the next provider's budget for the same client)."""
+
+    def __init__(self, upstream: str, retry_after_s: int) -> None:
+        super().__init__(f"this client has used its share of {upstream}'s budget")
+        self.upstream = upstream
+        self.retry_after_s = retry_after_s
 
 
 class CircuitOpen(UpstreamFailure):
@@ -145,47 +157,82 @@ class CircuitBreaker:
 
 
 class Budget:
-    """Calls (or weight units) left in the current window, counted in Redis so replicas share it."""
+    """Calls (or weight units) left in the current window, counted in Redis so replicas share it.
 
-    def __init__(self, config: UpstreamConfig, redis: RedisLink | None) -> None:
+    A call made for a client (guards.current_client) also counts against that client's share of the window
+    (`client_share` of the budget, at least one call): past it the client is refused with ClientBudgetSpent
+    and its units are handed back, so no one client can spend what every client shares."""
+
+    def __init__(self, config: UpstreamConfig, redis: RedisLink | None, client_share: float = 1.0) -> None:
         self.config = config
         self.redis = redis
+        self.client_allowance = max(1, int(config.budget * client_share))
         self._local_window = 0
         self._local_used = 0
+        self._local_clients: dict[str, int] = {}
 
     def _window(self) -> int:
         return int(time.time()) // self.config.budget_window_s
 
-    async def spend(self, units: int) -> int:
+    async def spend(self, units: int, client: str | None = None) -> int:
         """Take `units` from the window; return what is left (negative means over budget)."""
         window = self._window()
         key = f"budget:{self.config.name}:{window}"
+        client_key = f"{key}:client:{client}" if client is not None else None
         try:
-            used = await self._spend_shared(key, units)
+            used, client_used = await self._spend_shared(key, client_key, units)
         except RedisDown:
-            used = self._spend_local(window, units)
+            used, client_used = self._spend_local(window, client, units)
+        if client_used > self.client_allowance:
+            await self._refund(key, client_key, client, units)
+            raise ClientBudgetSpent(
+                self.config.name, self.config.budget_window_s - int(time.time()) % self.config.budget_window_s
+            )
         left = self.config.budget - used
         UPSTREAM_BUDGET_REMAINING.labels(self.config.name).set(max(left, 0))
         return left
 
-    async def _spend_shared(self, key: str, units: int) -> int:
+    async def _spend_shared(self, key: str, client_key: str | None, units: int) -> tuple[int, int]:
         if self.redis is None:
             raise RedisDown("no redis")
 
-        async def incr(client: Any) -> int:
-            pipe = client.pipeline()
+        async def incr(redis: Any) -> tuple[int, int]:
+            pipe = redis.pipeline()
             pipe.incrby(key, units)
             pipe.expire(key, self.config.budget_window_s * 2)
-            used, _ = await pipe.execute()
-            return int(used)
+            if client_key is not None:
+                pipe.incrby(client_key, units)
+                pipe.expire(client_key, self.config.budget_window_s * 2)
+            results = await pipe.execute()
+            return int(results[0]), int(results[2]) if client_key is not None else 0
 
         return await self.redis.call(incr)
 
-    def _spend_local(self, window: int, units: int) -> int:
+    async def _refund(self, key: str, client_key: str | None, client: str | None, units: int) -> None:
+        async def decr(redis: Any) -> None:
+            pipe = redis.pipeline()
+            pipe.decrby(key, units)
+            if client_key is not None:
+                pipe.decrby(client_key, units)
+            await pipe.execute()
+
+        try:
+            if self.redis is None:
+                raise RedisDown("no redis")
+            await self.redis.call(decr)
+        except RedisDown:
+            self._local_used -= units
+            if client is not None:
+                self._local_clients[client] = self._local_clients.get(client, units) - units
+
+    def _spend_local(self, window: int, client: str | None, units: int) -> tuple[int, int]:
         if window != self._local_window:
-            self._local_window, self._local_used = window, 0
+            self._local_window, self._local_used, self._local_clients = window, 0, {}
         self._local_used += units
-        return self._local_used
+        if client is None:
+            return self._local_used, 0
+        self._local_clients[client] = self._local_clients.get(client, 0) + units
+        return self._local_used, self._local_clients[client]
 
     async def remaining(self) -> int:
         key = f"budget:{self.config.name}:{self._window()}"
@@ -221,6 +268,7 @@ class UpstreamClient:
         breaker_reset_s: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "crypto-data-suite",
+        client_share: float = 1.0,
     ) -> None:
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 3.0)),
@@ -234,6 +282,7 @@ class UpstreamClient:
         self.backoff_s = backoff_s
         self.breaker_failures = breaker_failures
         self.breaker_reset_s = breaker_reset_s
+        self.client_share = client_share
         self.configs: dict[str, UpstreamConfig] = {}
         self.breakers: dict[str, CircuitBreaker] = {}
         self.budgets: dict[str, Budget] = {}
@@ -242,7 +291,7 @@ class UpstreamClient:
     def register(self, config: UpstreamConfig) -> None:
         self.configs[config.name] = config
         self.breakers[config.name] = CircuitBreaker(config.name, self.breaker_failures, self.breaker_reset_s)
-        self.budgets[config.name] = Budget(config, self.redis)
+        self.budgets[config.name] = Budget(config, self.redis, self.client_share)
         self.stats[config.name] = UpstreamStats()
 
     async def get_json(
@@ -281,7 +330,7 @@ class UpstreamClient:
         url, params, all_headers = self._prepare(config, path, params, headers)
         attempt = 0
         while True:
-            if await self.budgets[upstream].spend(weight) < 0:  # every attempt is a real call upstream
+            if await self.budgets[upstream].spend(weight, current_client()) < 0:  # every attempt is a real call
                 raise self._count(
                     BudgetExhausted(upstream, f"budget of {config.budget}/{config.budget_window_s}s spent")
                 )

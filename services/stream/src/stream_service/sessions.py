@@ -18,7 +18,7 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from suite_shared.envelope import now_ms
-from suite_shared.guards import current_client
+from suite_shared.caller import current_client
 
 from . import resume
 from .channels import ALL, CHANNELS, FEEDS
