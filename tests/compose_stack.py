@@ -42,6 +42,7 @@ PROJECT = f"crypto-suite-test-{_CHECKOUT}"
 IMAGE_TAG = f"test-{_CHECKOUT}"
 
 BASE_IMAGE = "crypto-suite-test/debian:bookworm"
+TEST_LABEL = "crypto-suite.test"  # on every image the tests build (compose.test.yml adds it to the services')
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BUILT = ("market", "news", "sentiment", "ai", "stream", "sandbox")
 # Grafana has no stand-in (no Debian package, no wheel): it runs only if its image is already on the daemon.
@@ -234,7 +235,15 @@ def build_standins() -> None:
     project = {
         "name": "crypto-suite-standins",
         "services": {
-            name: {"image": image, "build": {"context": str(context), "target": name, "args": {"BASE": BASE_IMAGE}}}
+            name: {
+                "image": image,
+                "build": {
+                    "context": str(context),
+                    "target": name,
+                    "args": {"BASE": BASE_IMAGE},
+                    "labels": [TEST_LABEL],
+                },
+            }
             for name, image in standin_images().items()
         },
     }
@@ -416,12 +425,14 @@ def prepare() -> None:
 
 
 def clean() -> None:
-    """Take down a stack a killed run left behind, and drop this checkout's image tags."""
+    """Take down a stack a killed run left behind, drop this checkout's image tags and the test's dangling images."""
     if not docker_answers():
         return
     ComposeStack.create(WORK / "clean").down()
     for service in BUILT:
         subprocess.run(["docker", "image", "rm", image(service)], capture_output=True)
+    # Images the tests built that no tag names any more (superseded by a rebuild); the build cache stays.
+    run(["docker", "image", "prune", "--force", "--filter", f"label={TEST_LABEL}"])
 
 
 def main() -> None:
