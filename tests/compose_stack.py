@@ -103,9 +103,10 @@ def apt_install(*packages: str) -> None:
     if os.geteuid() != 0:
         raise SystemExit(f"missing {', '.join(packages)}: install them (apt-get install) or run as root")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
+    wait_for_lock = ["-o", "DPkg::Lock::Timeout=600"]  # someone else's apt run must not fail ours
+    command = ["apt-get", *wait_for_lock, "install", "-y", "-q", "--no-install-recommends", *packages]
     if subprocess.run(command, env=env, capture_output=True).returncode != 0:
-        run(["apt-get", "update", "-q"], env=env)  # a fresh machine may have no package lists yet
+        run(["apt-get", *wait_for_lock, "update", "-q"], env=env)  # a fresh machine may have no package lists yet
         run(command, env=env)
 
 
