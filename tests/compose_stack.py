@@ -311,7 +311,7 @@ class ComposeStack:
     # -- compose ---------------------------------------------------------------------------------------
 
     def compose(self, *args: str, timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
-        command = [
+        command: list[str | Path] = [
             COMPOSE,
             "--project-name",
             PROJECT,

@@ -141,7 +141,7 @@ def test_market_category_filter_narrows_the_list(gateway: httpx.Client) -> None:
     "params",
     [{"limit": 0}, {"limit": 501}, {"limit": "ten"}, {"sort": "name"}, {"currency": "xyz"}, {"category": "gaming"}],
 )
-def test_bad_market_parameters_get_400_envelope(gateway: httpx.Client, params: dict[str, object]) -> None:
+def test_bad_market_parameters_get_400_envelope(gateway: httpx.Client, params: dict[str, Any]) -> None:
     assert_error(gateway.get("/api/market", params=params), 400, "INVALID_PARAMETER")
 
 
