@@ -272,6 +272,7 @@ def service_environment() -> dict[str, str]:
 def compose_process_env(variables: Mapping[str, str]) -> dict[str, str]:
     """A clean environment for docker-compose: the shell's own values must not change the test's stack."""
     kept = {name: os.environ[name] for name in ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG") if name in os.environ}
+    # Compose's own BuildKit client: `bake` would need the buildx plugin, which Debian's docker.io lacks.
     return {**kept, "COMPOSE_BAKE": "false", **variables}
 
 
