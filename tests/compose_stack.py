@@ -191,7 +191,9 @@ def build_base() -> None:
         slim_rootfs(rootfs)
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         run(["docker", "import", "--change", 'CMD ["bash"]', "-", BASE_IMAGE], stdin=tar.stdout)
-        tar.wait()
+        if tar.wait() != 0:
+            run(["docker", "image", "rm", BASE_IMAGE])
+            raise RuntimeError(f"tar of {rootfs} failed: the imported base was removed")
 
 
 def standin_images() -> dict[str, str]:
