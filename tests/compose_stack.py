@@ -302,7 +302,7 @@ class ComposeStack:
             "NATS_IMAGE": images["nats"],
             "REDIS_IMAGE": images["redis"],
             "PROMETHEUS_IMAGE": images["prometheus"],
-            "SUITE_HOST": "127.0.0.1",
+            "GATEWAY_HOST": "127.0.0.1",
             **{name: str(free_port()) for name in PUBLISHED_PORTS},
             **{name: TEST_ENV[name] for name in DEFAULT_LIMITS},
             "SUITE_TEST_ENV_FILE": str(services_env),
@@ -373,10 +373,13 @@ class ComposeStack:
         """Run Python in a container (every built image has it) and return what it printed."""
         return run(["docker", "exec", container, "python", "-c", code], timeout=60).stdout
 
-    def get_json(self, container: str, url: str) -> Any:
-        """GET a URL from inside a container (its own loopback, or the stack's network) and parse the JSON."""
+    def get_text(self, container: str, url: str) -> str:
+        """GET a URL from inside a container (its own loopback, or the stack's network): the body."""
         code = f"import urllib.request; print(urllib.request.urlopen({url!r}, timeout=10).read().decode())"
-        return json.loads(self.python(container, code))
+        return self.python(container, code)
+
+    def get_json(self, container: str, url: str) -> Any:
+        return json.loads(self.get_text(container, url))
 
     def kill(self, container: str) -> None:
         run(["docker", "kill", container])
