@@ -56,7 +56,7 @@ def kustomize(directory: Path) -> subprocess.CompletedProcess[str]:
 def render(directory: Path) -> list[Obj]:
     """The objects `kubectl kustomize` renders for a kustomization directory."""
     done = kustomize(directory)
-    assert done.returncode == 0, f"kubectl kustomize {directory.relative_to(ROOT)} failed:\n{done.stderr}"
+    assert done.returncode == 0, f"kubectl kustomize {directory} failed:\n{done.stderr}"
     return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
 
@@ -381,10 +381,14 @@ def test_example_secret_lists_every_upstream_key_and_is_not_deployed(rendered: d
 
 def test_example_cors_patch_allows_exactly_its_origins_with_credentials(tmp_path: Path) -> None:
     """k8s/examples/cors-origins.yaml, added to an overlay, is the cluster's CORS_ALLOW_ORIGINS."""
-    shutil.copy(K8S / "examples" / "cors-origins.yaml", tmp_path / "cors-origins.yaml")
-    kustomization = {"resources": [str(K8S / "overlays" / "prod")], "patches": [{"path": "cors-origins.yaml"}]}
-    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
-    objects = render(tmp_path)
+    # kustomize takes relative resource paths only: an overlay beside a copy of k8s/.
+    shutil.copytree(K8S, tmp_path / "k8s")
+    overlay = tmp_path / "with-cors"
+    overlay.mkdir()
+    shutil.copy(K8S / "examples" / "cors-origins.yaml", overlay / "cors-origins.yaml")
+    kustomization = {"resources": ["../k8s/overlays/prod"], "patches": [{"path": "cors-origins.yaml"}]}
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    objects = render(overlay)
     assert traefik_problems(objects) == []
     cors = by_kind(objects, "Middleware")["cors"]["spec"]["headers"]
     assert "http://localhost:5173" in cors["accessControlAllowOriginList"]
