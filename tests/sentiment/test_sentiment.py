@@ -1,5 +1,5 @@
-"""Sentiment through the real gateway: the Fear & Greed reading with computed components, per-symbol news
-sentiment from news.scored, catch-up from JetStream after a restart, stale-if-error and bad input."""
+"""Sentiment through the real gateway: the Fear & Greed reading with computed components, catch-up from
+JetStream after a restart, stale-if-error. (Per-symbol sentiment and unknown symbols: tests/smoke.)"""
 
 from __future__ import annotations
 
@@ -49,33 +49,6 @@ def test_global_reading_served_stale_when_alternative_me_fails(sandbox: Suite, g
     time.sleep(2.5)  # CACHE_TTL_SENTIMENT=2 in the tests: the cached reading is no longer fresh
     body = gateway.get("/api/sentiment/global").json()
     assert body["success"] is True and body["meta"]["stale"] is True and body["meta"]["cache"] == "stale"
-
-
-def test_symbol_sentiment_from_scored_news(gateway: httpx.Client) -> None:
-    def ready() -> dict[str, Any] | None:
-        body = gateway.get("/api/sentiment/symbol/BTC").json()
-        return body if body.get("social_volume") else None
-
-    body = wait_for(ready)
-    assert body["symbol"] == "BTC" and -1 <= body["sentiment_score"] <= 1
-    assert body["news_sentiment"] == body["sentiment_score"]
-    assert body["sentiment"] in ("positive", "neutral", "negative")
-    assert 0 < body["social_dominance"] <= 100
-    assert body["twitter_sentiment"] is None and body["reddit_sentiment"] is None
-    for spelling in ("btc", "BTC-USDT", "btc_usdt", "BTC/USDT"):
-        assert gateway.get(f"/api/sentiment/symbol/{spelling}").json()["symbol"] == "BTC"
-    quiet = gateway.get("/api/sentiment/symbol/ALGO").json()  # tracked, but the sandbox news never names it
-    assert quiet["social_volume"] == 0 and quiet["sentiment_score"] is None and quiet["sentiment"] is None
-
-
-@pytest.mark.parametrize("symbol", ["NOPE", "BTCC", "B$D"])
-def test_unknown_symbol_is_404_with_suggestions(gateway: httpx.Client, symbol: str) -> None:
-    response = gateway.get(f"/api/sentiment/symbol/{symbol}")
-    assert response.status_code == 404
-    error = response.json()["error"]
-    assert error["code"] == "INVALID_SYMBOL" and error["message"]
-    if symbol == "BTCC":
-        assert "BTC" in error["details"]["suggestions"]
 
 
 async def test_sentiment_catches_up_from_jetstream_after_a_restart(suite: Suite) -> None:
