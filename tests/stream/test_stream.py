@@ -353,7 +353,7 @@ async def test_a_connection_with_no_subscription_that_says_nothing_is_closed_as_
             await drain_until_closed(socket)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
         assert closed.value.rcvd.reason.startswith("idle")
-        assert 4 <= time.monotonic() - started < 8
+        assert 3.5 <= time.monotonic() - started < 8  # the server counts from its accept, a moment earlier
     async with httpx.AsyncClient() as client:
         metrics = (await client.get(f"{suite.env.values['STREAM_URL']}/metrics")).text
     assert 'stream_disconnects_total{reason="idle"}' in metrics

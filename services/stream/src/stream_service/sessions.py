@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from suite_shared.envelope import now_ms
 from suite_shared.caller import current_client
+from suite_shared.envelope import now_ms
 
 from . import resume
 from .channels import ALL, CHANNELS, FEEDS
