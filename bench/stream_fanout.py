@@ -444,7 +444,7 @@ def main() -> None:
     runs = []
     try:
         print(f"starting the suite (logs in {suite.run_dir}); fd limit {soft} -> {hard}", flush=True)
-        suite.start(["nats", "redis", "sandbox"])
+        suite.start(["nats", "redis", "redis-cache", "sandbox"])
         suite.start(["market", "news", "sentiment", "ai", "stream"])
         suite.start(["gateway"])
         for via, clients in [(via, clients) for via in args.via for clients in args.clients]:

@@ -41,7 +41,11 @@ NATS_CONSUMED = Counter(
     "Messages of a durable JetStream consumer by outcome (handled, skipped, invalid, redelivered)",
     ["service", "consumer", "outcome"],
 )
-REDIS_AVAILABLE = Gauge("redis_available", "1 while Redis answers, 0 while the service runs degraded", ["service"])
+REDIS_AVAILABLE = Gauge(
+    "redis_available",
+    "1 while Redis answers, 0 while the service runs degraded (role: state or cache)",
+    ["service", "role"],
+)
 SERVICE_INFO = Gauge("service_info", "Static facts about the running service", ["service", "version", "data_source"])
 
 # Live market ingest (one leader per feed across replicas).

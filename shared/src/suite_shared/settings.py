@@ -117,7 +117,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     suite_host: str = "127.0.0.1"
 
+    # Two Redis roles (see the README's "Cache and state"): state (news, sentiment, budgets, leases, sessions;
+    # noeviction + AOF) and cache (provider answers, latest market values; LRU, no persistence). Either URL may be
+    # redis-sentinel://host:port,.../<master>/<db> for a Sentinel-managed primary.
     redis_url: str = "redis://127.0.0.1:6379/0"
+    cache_redis_url: str = "redis://127.0.0.1:6380/0"
     redis_timeout_s: float = 0.5
     nats_url: str = "nats://127.0.0.1:4222"
 

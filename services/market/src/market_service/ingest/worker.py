@@ -43,7 +43,7 @@ class IngestWorker:
         self.chains = chains
         self.configured = list(pairs)
         self.grace_s = grace_s
-        self.sink = EventSink(ctx.bus, ctx.redis)
+        self.sink = EventSink(ctx.bus, ctx.cache_redis)  # latest values: fed again by the live stream
         self.lease = LeaderLease(ctx.bus, key=FEED)
         self.pairs: list[Pair] = []
         self.link: LinkState | None = None
