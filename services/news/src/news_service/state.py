@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends
 
 from suite_shared.deps import state_of
+from suite_shared.rebuild import StreamRebuild
 
 from .ingest import Ingestor
+from .outbox import Relay
 from .scoring import Scorer
 from .store import NewsStore
 
@@ -19,6 +21,8 @@ class NewsState:
     store: NewsStore
     ingestor: Ingestor
     scorer: Scorer
+    relay: Relay
+    rebuilder: StreamRebuild
 
 
 News = Annotated[NewsState, Depends(state_of(NewsState))]

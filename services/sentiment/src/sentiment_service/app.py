@@ -44,7 +44,15 @@ async def setup(ctx: ServiceContext) -> SentimentState:
     state.feed.start()
 
     async def news_health() -> ComponentHealth:
-        return ComponentHealth(status="up", detail={"last_message_ms": state.feed.last_message_ms})
+        rebuild = state.feed.rebuild
+        return ComponentHealth(
+            status="up",
+            detail={
+                "last_message_ms": state.feed.last_message_ms,
+                "rebuilt_articles": rebuild.last_restored,
+                "rebuild": rebuild.last_error,
+            },
+        )
 
     ctx.health_checks["news_feed"] = news_health
     return state
