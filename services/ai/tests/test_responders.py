@@ -41,5 +41,5 @@ def test_predict_responder_returns_a_prediction_or_the_contract_error(client: Te
     assert good.prediction is not None and len(good.prediction.predictions) == 6
     too_far = call(client, responders.answer_predict, {"symbol": "BTC", "horizon": 500})
     unknown = call(client, responders.answer_predict, {"symbol": "NOPE"})
-    assert too_far.error is not None and too_far.error.code == "VALIDATION_ERROR"
+    assert too_far.error is not None and too_far.error.code == "INVALID_PARAMETER"  # beyond the trained 1…168
     assert unknown.error is not None and unknown.error.code == "INVALID_SYMBOL"

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from suite_shared.envelope import Envelope
 from suite_shared.events import RequestError
 
-from .sentiment import MAX_CHARS, MAX_TEXTS
+from .sentiment import MAX_CHARS, MAX_TEXTS, SentimentScore
 
 Timeframe = Literal["1h", "4h", "1d"]
 MAX_HORIZON = 168
@@ -47,10 +47,25 @@ class SentimentRequest(BaseModel):
         return [self.text] if self.text is not None else list(self.texts or [])
 
 
+SentimentLabel = Literal["positive", "neutral", "negative"]
+
+
 class SentimentResult(BaseModel):
-    label: Literal["positive", "neutral", "negative"]
+    label: SentimentLabel
+    sentiment: SentimentLabel = Field(description="the same word as `label`")
     score: float = Field(description="P(positive) − P(negative), in −1…1")
+    confidence: float = Field(ge=0, le=1, description="the winning class's probability")
     probabilities: dict[str, float] = Field(description="per class: negative, neutral, positive")
+
+    @classmethod
+    def of(cls, scored: SentimentScore) -> SentimentResult:
+        return cls(
+            label=scored.label,  # type: ignore[arg-type]
+            sentiment=scored.label,  # type: ignore[arg-type]
+            score=scored.score,
+            confidence=scored.confidence,
+            probabilities=scored.probabilities,
+        )
 
 
 class SentimentResponse(Envelope):
@@ -59,7 +74,9 @@ class SentimentResponse(Envelope):
     model: str
     model_version: str
     label: str | None = None
+    sentiment: str | None = Field(None, description="the same word as `label`")
     score: float | None = None
+    confidence: float | None = Field(None, description="the winning class's probability, 0–1")
     probabilities: dict[str, float] | None = None
     results: list[SentimentResult] | None = None
 
@@ -83,7 +100,11 @@ class SentimentScoreReply(BaseModel):
 class PredictRequest(BaseModel):
     symbol: str = Field(min_length=1, description="BTC, BTC/USDT, BTCUSDT, …")
     timeframe: Timeframe = "1h"
-    horizon: int = Field(24, ge=1, le=MAX_HORIZON, description="candles ahead")
+    horizon: int = Field(
+        24,
+        description=f"candles ahead, 1…{MAX_HORIZON} (the range the model was trained on); outside it the answer "
+        "is 400 INVALID_PARAMETER",
+    )
     model: Literal["default", "forecast", "quantile-gbm"] = "default"
 
 
@@ -134,7 +155,13 @@ class Signal(BaseModel):
     id: str
     symbol: str
     type: Literal["buy", "sell", "hold"]
-    confidence: float = Field(ge=0, le=1, description="held-out rate at which signals this strong were right")
+    direction: Literal["BUY", "SELL", "HOLD"] = Field(description="`type` in upper case, for clients that read it")
+    confidence: float = Field(
+        ge=0,
+        le=1,
+        description="rate at which signals this strong were right on non-overlapping windows after the "
+        "model's training cut-off (calibration table in /api/models)",
+    )
     score: float = Field(ge=0, le=10, description="0 strongly bearish, 5 neutral, 10 strongly bullish")
     timeframe: str
     entry_price: float
@@ -159,14 +186,23 @@ class AnalysisResponse(Envelope):
     analysis: dict[str, Any]
 
 
+ModelStatus = Literal["loaded", "fallback", "standby", "unavailable"]
+
+
 class ModelInfo(BaseModel):
     name: str
     version: str | None
     kind: str | None
-    status: Literal["loaded", "unavailable"]
+    status: ModelStatus = Field(
+        description="loaded: serving; fallback: serving in place of a model that failed to load; standby: "
+        "loaded, serves if the primary fails; unavailable: failed to load"
+    )
     trained_range: list[str] | None = None
     trained_on: dict[str, Any] | None = None
     evaluation: dict[str, Any] | None = None
+    card: dict[str, Any] | None = Field(
+        None, description="the model card: algorithm, data and licences, figures (with the data each is on), limits"
+    )
     reason: str | None = None
 
 
