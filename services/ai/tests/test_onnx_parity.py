@@ -14,9 +14,11 @@ import pytest
 from ai_service.registry import ARTIFACTS, load_registry
 from ai_service.sentiment import SentimentModel
 
-# int8 weights move probabilities a little; the bound below is what quantization costs on this sample
-# (measured at export: see parity_reference.probabilities_onnx_int8_at_export), with headroom.
-INT8_PROBABILITY_TOLERANCE = 0.1
+# What int8 quantization may cost against torch fp32 on the fixed sample: at export the mean |difference| of
+# the probabilities was 0.02 and 2 labels of 48 differed (the int8 = fp32 label agreement per evaluation set
+# is in REPORT.md: 0.96-1.0). A broken export, wrong tokenisation or wrong class order breaks these at once.
+MEAN_ABS_TOLERANCE = 0.05
+MIN_LABEL_AGREEMENT = 0.9
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +34,9 @@ def test_transformer_int8_matches_torch_on_the_fixed_sample(registry) -> None:  
     probabilities = SentimentModel(model).probabilities(reference["texts"])
     torch_fp32 = np.asarray(reference["probabilities_torch_fp32"])
     assert len(reference["texts"]) >= 40
-    assert np.max(np.abs(probabilities - torch_fp32)) < INT8_PROBABILITY_TOLERANCE
+    assert np.mean(np.abs(probabilities - torch_fp32)) < MEAN_ABS_TOLERANCE
     agreement = np.mean(probabilities.argmax(axis=1) == torch_fp32.argmax(axis=1))
-    assert agreement >= 0.95, agreement
+    assert agreement >= MIN_LABEL_AGREEMENT, agreement
     # and exactly what the export produced: the service's tokenisation, bucketing and padding change nothing
     np.testing.assert_allclose(probabilities, reference["probabilities_onnx_int8_at_export"], atol=1e-4)
 
@@ -44,7 +46,7 @@ def test_transformer_batch_results_do_not_depend_on_the_batch(registry) -> None:
     texts = registry.models["sentiment"].metadata["parity_reference"]["texts"][:40]
     together = model.probabilities(texts)
     one_by_one = np.concatenate([model.probabilities([text]) for text in texts])
-    np.testing.assert_allclose(together, one_by_one, atol=1e-4)  # padding is masked out
+    np.testing.assert_allclose(together, one_by_one, atol=1e-6)  # a text's score never depends on its batch
 
 
 def test_tfidf_onnx_matches_sklearn_probabilities(registry) -> None:  # type: ignore[no-untyped-def]

@@ -20,12 +20,14 @@ def test_tfidf_serves_when_the_transformer_cannot_load(fallback_client: tuple[Te
 def test_health_says_the_fallback_serves_without_exception_text(fallback_client: tuple[TestClient, str]) -> None:
     client, reason = fallback_client
     response = client.get("/health")
-    assert response.status_code == 200
+    assert response.status_code == 200  # still serving: not taken out of rotation
     body = response.json()
-    assert body["status"] == "degraded"  # working, on the weaker model
+    assert body["status"] == "degraded"
     assert body["dependencies"]["models"]["status"] == "up"
-    detail = body["dependencies"]["sentiment_model"]["detail"]
-    assert detail["fallback"] == f"TF-IDF serves: the transformer {reason}"
+    check = body["dependencies"]["sentiment_model"]
+    assert check["status"] == "down" and check["critical"] is False  # working, on the weaker model
+    detail = check["detail"]
+    assert detail["fallback"] == f"TF-IDF serves (transformer: {reason})"
     assert "TF-IDF" in detail["serving"]
     text = response.text
     assert "Error" not in text and "Traceback" not in text and "INVALID_PROTOBUF" not in text
@@ -37,6 +39,11 @@ def test_models_lists_the_tfidf_model_as_fallback(fallback_client: tuple[TestCli
     assert models["sentiment"]["status"] == "fallback" and reason in models["sentiment"]["reason"]
     assert models["sentiment"]["card"]["model"].startswith("sentiment-tfidf")
     assert "sentiment-tfidf" not in models  # nothing stands by: it serves
+
+
+def test_health_says_the_transformer_serves_when_it_loads(client: TestClient) -> None:
+    check = client.get("/health").json()["dependencies"]["sentiment_model"]
+    assert check["status"] == "up" and "MiniLM" in check["detail"]["serving"] and "fallback" not in check["detail"]
 
 
 def test_registry_with_every_file_loads_the_transformer_and_keeps_tfidf_on_standby() -> None:

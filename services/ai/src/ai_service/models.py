@@ -33,8 +33,8 @@ def check_texts(texts: list[str]) -> list[str]:
 
 
 class SentimentRequest(BaseModel):
-    text: str | None = Field(None, description=f"one headline or sentence (≤ {MAX_CHARS} characters)")
-    texts: list[str] | None = Field(None, description=f"up to {MAX_TEXTS} texts scored together")
+    text: str | None = Field(default=None, description=f"one headline or sentence (≤ {MAX_CHARS} characters)")
+    texts: list[str] | None = Field(default=None, description=f"up to {MAX_TEXTS} texts scored together")
 
     @model_validator(mode="after")
     def one_of(self) -> SentimentRequest:
@@ -74,9 +74,9 @@ class SentimentResponse(Envelope):
     model: str
     model_version: str
     label: str | None = None
-    sentiment: str | None = Field(None, description="the same word as `label`")
+    sentiment: str | None = Field(default=None, description="the same word as `label`")
     score: float | None = None
-    confidence: float | None = Field(None, description="the winning class's probability, 0–1")
+    confidence: float | None = Field(default=None, description="the winning class's probability, 0–1")
     probabilities: dict[str, float] | None = None
     results: list[SentimentResult] | None = None
 
@@ -201,7 +201,8 @@ class ModelInfo(BaseModel):
     trained_on: dict[str, Any] | None = None
     evaluation: dict[str, Any] | None = None
     card: dict[str, Any] | None = Field(
-        None, description="the model card: algorithm, data and licences, figures (with the data each is on), limits"
+        default=None,
+        description="the model card: algorithm, data and licences, figures (with the data each is on), limits",
     )
     reason: str | None = None
 

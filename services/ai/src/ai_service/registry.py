@@ -71,7 +71,7 @@ class ModelRegistry:
         model = self.models.get("sentiment")
         detail: dict[str, Any] = {"serving": _variant(model) if model else None}
         if "sentiment" in self.fallbacks:
-            detail["fallback"] = f"TF-IDF serves: the transformer {self.fallbacks['sentiment']}"
+            detail["fallback"] = f"TF-IDF serves (transformer: {self.fallbacks['sentiment']})"
         return ComponentHealth(status="down" if self.fallbacks else "up", critical=False, detail=detail)
 
 
@@ -106,7 +106,7 @@ def _load_transformer(registry: ModelRegistry, directory: Path) -> None:
     """Serve the transformer as "sentiment" and keep the TF-IDF model on standby; or record why not."""
     try:
         transformer = _load(directory, TRANSFORMER, with_graph=True)
-        transformer.tokenizer = Tokenizer.from_file(str(directory / f"{TRANSFORMER}.tokenizer.json"))
+        transformer.tokenizer = Tokenizer.from_file(str(existing(directory / f"{TRANSFORMER}.tokenizer.json")))
     except Exception as exc:  # the TF-IDF model (if it loaded) serves instead
         registry.fallbacks["sentiment"] = reason_of(exc)
         log.error("transformer sentiment model could not be loaded from %s, TF-IDF serves: %s", directory, exc)
@@ -129,6 +129,13 @@ def _load(directory: Path, name: str, with_graph: bool) -> LoadedModel:
     if not with_graph:
         return LoadedModel(name, metadata)
     session = ort.InferenceSession(
-        str(directory / f"{name}.onnx"), session_options(), providers=["CPUExecutionProvider"]
+        str(existing(directory / f"{name}.onnx")), session_options(), providers=["CPUExecutionProvider"]
     )
     return LoadedModel(name, metadata, session)
+
+
+def existing(path: Path) -> Path:
+    """The path, or FileNotFoundError (onnxruntime and tokenizers raise their own kinds for a missing file)."""
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    return path

@@ -120,7 +120,7 @@ async def list_models(request: Request) -> ModelsResponse:
     """Every model this replica has: status, version, data trained on, held-out figures and the model card."""
     registry = engine_of(request).registry
     infos = [
-        _info(name, model.metadata, "fallback", f"TF-IDF serves: the transformer {registry.fallbacks[name]}")
+        _info(name, model.metadata, "fallback", f"TF-IDF serves (transformer: {registry.fallbacks[name]})")
         if name in registry.fallbacks
         else _info(name, model.metadata, "loaded")
         for name, model in registry.models.items()

@@ -1,9 +1,9 @@
 """Headline sentiment: label, score, confidence and probabilities, from whichever model the registry serves.
 
 The transformer (fine-tuned MiniLM, int8 ONNX) takes token ids: texts are tokenised by the `tokenizers`
-package with the exact configuration training used (truncation at 64 tokens, no padding), sorted by length
-and cut into buckets, each padded only to its own longest text, so a batch of mixed lengths does not pay
-for its longest one everywhere. The TF-IDF fallback's graph takes the raw strings as a (n, 1) tensor.
+package with the exact configuration training used (truncation at 64 tokens), the batch at once, then each
+text runs alone (tokens.run_each, the same code training evaluated: why one call per text is explained
+there). The TF-IDF fallback's graph takes the raw strings as a (n, 1) tensor.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ import numpy as np
 from suite_shared.metrics import MODEL_BATCH_ROWS, MODEL_INFERENCE
 
 from .registry import LoadedModel
-from .tokens import pad
+from .tokens import run_each
 
 MAX_TEXTS = 64
 MAX_CHARS = 2000
-BUCKET = 16  # texts per padded sub-batch: measured faster per item than one 64-row batch (bench/)
 
 
 @dataclass(frozen=True)
@@ -52,13 +51,10 @@ class SentimentModel:
         if self.tokenizer is None:
             return np.asarray(self.session.run(None, {"text": np.asarray(texts, dtype=object).reshape(-1, 1)})[1])
         encodings = [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
-        order = sorted(range(len(texts)), key=lambda index: len(encodings[index]))
-        result = np.empty((len(texts), len(self.classes)), dtype=np.float32)
-        for start in range(0, len(order), BUCKET):
-            rows = order[start : start + BUCKET]
-            ids, mask = pad([encodings[index] for index in rows])
-            result[rows] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        return result
+        return run_each(encodings, self._run)
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.asarray(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
 
     def _one(self, row: np.ndarray) -> SentimentScore:
         by_class = {label: round(float(value), 4) for label, value in zip(self.classes, row, strict=True)}

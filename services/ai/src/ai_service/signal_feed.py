@@ -139,6 +139,11 @@ def _levels(decision: Decision, indicators: SignalIndicators) -> str:
 
 
 def _rule(decision: Decision, calibration: Calibration) -> str:
+    if decision.type == "hold" and calibration.z_threshold >= calibration.edges[-1]:
+        return (
+            "Hold: on the calibration windows no signal strength paid the 0.2% round-trip fees on average, "
+            "so the rule does not trade."
+        )
     if decision.type == "hold":
         return (
             f"Hold: |{decision.z:.2f}| sigma is below the {calibration.z_threshold} sigma threshold "
