@@ -311,7 +311,7 @@ def backtest_lines(title: str, block: dict[str, Any]) -> list[str]:
         ci = row["realised_ci95"]
         realised = "—" if row["realised_trade_win_rate"] is None else f"{row['realised_trade_win_rate']:.3f}"
         lines.append(
-            f"| {row['bin'][0]:.3f} – {row['bin'][1]:g} | {row['stated_trade_win_rate']:.3f} | {row['n']} | "
+            f"| {row['bin'][0]:.4g} – {row['bin'][1]:.4g} | {row['stated_trade_win_rate']:.3f} | {row['n']} | "
             f"{realised} | {'—' if ci is None else f'{ci[0]:.3f} – {ci[1]:.3f}'} |"
         )
     lines += [
@@ -352,8 +352,9 @@ def signals_section(meta: dict[str, Any], names: dict[str, str]) -> list[str]:
     edges = calibration["edges"]
     for index, count in enumerate(calibration["counts"]):
         lines.append(
-            f"| {edges[index]:.3f} – {edges[index + 1]:g} | {count} | {calibration['raw_trade_win_rate'][index]:.3f} | "
-            f"{calibration['trade_win_rate'][index]:.3f} | {calibration['hold_right_rate'][index]:.3f} |"
+            f"| {edges[index]:.4g} – {edges[index + 1]:.4g} | {count} | "
+            f"{calibration['raw_trade_win_rate'][index]:.3f} | {calibration['trade_win_rate'][index]:.3f} | "
+            f"{calibration['hold_right_rate'][index]:.3f} |"
         )
     lines += [
         "",
@@ -410,11 +411,25 @@ def model_card(
         f"{forecast['trained_on']['range'][1]}; not refitted, so {forecast['evaluation']['held_out_range'][0]} → "
         f"{forecast['evaluation']['held_out_range'][1]} is unseen and its figures there are what the API quotes.",
         f"- Horizons 1…168 at 1h, 4h and 1d, all trained ({forecast['horizon_sampling']}); others get a 400.",
+        "- After the cut-off: "
+        + "; ".join(
+            f"{key} coverage of the 80 % interval {row['model']['coverage_80']:.3f} (baseline "
+            f"{row['baseline_zero_histvol']['coverage_80']:.3f}), direction {row['model']['directional_accuracy']:.3f} "
+            f"(always up {row['baseline_always_up_directional_accuracy']:.3f})"
+            for key, row in forecast["evaluation"]["summary"].items()
+            if key in ("1h_h1", "1h_h24", "1d_h168")
+        )
+        + ". Long daily horizons fall inside one regime (the 2022 crash) and are poor.",
         "",
         "## 3. Signals — `signals.json`",
         f"- Calibrated with the shipped forecast on {signals['calibration']['period']} "
         f"({signals['calibration']['windows']} non-overlapping windows, equal-count bins, monotone). Sentiment: "
         f"{signals['sentiment']}.",
+        "- **The rule never trades today**: on the calibration windows no signal strength had a positive mean "
+        "return after the 0.2 % round-trip fee, so every signal is a hold whose confidence is the rate at which a "
+        "trade would have lost."
+        if signals["calibration"]["never_trades"]
+        else f"- Threshold {signals['calibration']['chosen_threshold']} σ.",
         f"- On {signals['calibration_check']['later_period']['period']}: {later['signals']} signals in "
         f"{later['windows']} windows; rule {_ci(later['rule_per_window'])} per window vs buy-and-hold "
         f"{_ci(later['buy_and_hold_per_window'])} vs always-hold 0.",
