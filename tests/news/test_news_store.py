@@ -5,7 +5,6 @@ JetStream took it; a replay restores what a flush lost."""
 from __future__ import annotations
 
 import time
-
 import uuid
 
 from harness import Suite, free_port

@@ -8,7 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from suite_shared.envelope import Envelope
-from suite_shared.messages.ai import MAX_CHARS, MAX_TEXTS, Signal, TextScore
+from suite_shared.messages.ai import MAX_CHARS, MAX_TEXTS, Label, Signal, TextScore
+
+from .sentiment import SentimentScore
 
 Timeframe = Literal["1h", "4h", "1d"]
 MAX_HORIZON = 168
@@ -51,7 +53,20 @@ class SentimentRequest(BaseModel):
 
 
 class SentimentResult(TextScore):
-    """One text's reading (the `ai.sentiment.score` reply's per-text model, as served by REST)."""
+    """One text's reading: the `ai.sentiment.score` reply's per-text model, and what REST adds for clients."""
+
+    sentiment: Label = Field(description="the same word as `label`")
+    confidence: float = Field(ge=0, le=1, description="the winning class's probability")
+
+    @classmethod
+    def of(cls, scored: SentimentScore) -> SentimentResult:
+        return cls(
+            label=scored.label,
+            sentiment=scored.label,
+            score=scored.score,
+            confidence=scored.confidence,
+            probabilities=scored.probabilities,
+        )
 
 
 class SentimentResponse(Envelope):
@@ -60,7 +75,9 @@ class SentimentResponse(Envelope):
     model: str
     model_version: str
     label: str | None = None
+    sentiment: str | None = Field(default=None, description="the same word as `label`")
     score: float | None = None
+    confidence: float | None = Field(default=None, description="the winning class's probability, 0–1")
     probabilities: dict[str, float] | None = None
     results: list[SentimentResult] | None = None
 
@@ -71,7 +88,11 @@ class SentimentResponse(Envelope):
 class PredictRequest(BaseModel):
     symbol: str = Field(min_length=1, description="BTC, BTC/USDT, BTCUSDT, …")
     timeframe: Timeframe = "1h"
-    horizon: int = Field(24, ge=1, le=MAX_HORIZON, description="candles ahead")
+    horizon: int = Field(
+        24,
+        description=f"candles ahead, 1…{MAX_HORIZON} (the range the model was trained on); outside it the answer "
+        "is 400 INVALID_PARAMETER",
+    )
     model: Literal["default", "forecast", "quantile-gbm"] = "default"
 
 
@@ -113,14 +134,24 @@ class AnalysisResponse(Envelope):
     analysis: dict[str, Any]
 
 
+ModelStatus = Literal["loaded", "fallback", "standby", "unavailable"]
+
+
 class ModelInfo(BaseModel):
     name: str
     version: str | None
     kind: str | None
-    status: Literal["loaded", "unavailable"]
+    status: ModelStatus = Field(
+        description="loaded: serving; fallback: serving in place of a model that failed to load; standby: "
+        "loaded, serves if the primary fails; unavailable: failed to load"
+    )
     trained_range: list[str] | None = None
     trained_on: dict[str, Any] | None = None
     evaluation: dict[str, Any] | None = None
+    card: dict[str, Any] | None = Field(
+        default=None,
+        description="the model card: algorithm, data and licences, figures (with the data each is on), limits",
+    )
     reason: str | None = None
 
 
