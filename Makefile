@@ -7,7 +7,8 @@ PYTHON ?= python3
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
-export UV_PYTHON := $(shell command -v $(PYTHON))
+# The interpreter's own path, not a shim's (pyenv): uv rebuilds .venv whenever the path it was made from changes.
+export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: install run test test-containers lint format lock clean

@@ -373,6 +373,7 @@ class Bus:
             sorted(current.subjects or []) != sorted(spec.subjects)
             or current.max_age != spec.max_age_s
             or current.max_bytes != spec.max_bytes
+            or current.num_replicas != spec.replicas
         ):
             info = await js.update_stream(spec.config())
             log.info("updated JetStream stream %s to the suite's definition", spec.name)

@@ -209,6 +209,14 @@ class Settings(BaseSettings):
         100, ge=1, description="WebSocket connections one client (address or API key) holds on one replica"
     )
 
+    # JetStream: the streams' size caps (oldest dropped beyond) and the replicas of streams and KV buckets.
+    nats_replicas: int = Field(
+        1, ge=1, le=5, description="replicas of every JetStream stream and KV bucket (3 on a 3-node NATS cluster)"
+    )
+    stream_max_mib_market: int = Field(512, ge=1, description="MiB the MARKET stream keeps at most")
+    stream_max_mib_news: int = Field(1024, ge=1, description="MiB the NEWS stream keeps at most")
+    stream_max_mib_signals: int = Field(64, ge=1, description="MiB the SIGNALS stream keeps at most")
+
     ttl: CacheTTLs = Field(default_factory=CacheTTLs)
     budgets: UpstreamBudgets = Field(default_factory=UpstreamBudgets)
 

@@ -94,7 +94,7 @@ async def setup(ctx: ServiceContext) -> NewsState:
     )
 
     async def declare_stream() -> None:
-        await ctx.bus.ensure_stream(news_stream(retention_s))
+        await ctx.bus.ensure_stream(news_stream(ctx.settings))
 
     ctx.bus.on_connect(declare_stream)
     state.rebuilder.start()

@@ -37,7 +37,7 @@ async def setup(ctx: ServiceContext) -> SentimentState:
     )
 
     async def on_connect() -> None:
-        await ctx.bus.ensure_stream(news_stream(retention_s))  # the same definition the news service declares
+        await ctx.bus.ensure_stream(news_stream(settings))  # the same definition the news service declares
         await ctx.bus.serve(SENTIMENT_SYMBOL_GET, lambda request: symbol_summary(ctx, state, request.symbol))
 
     ctx.bus.on_connect(on_connect)

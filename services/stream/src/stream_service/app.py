@@ -33,7 +33,7 @@ async def setup(ctx: ServiceContext) -> StreamService:
     service.tasks.append(asyncio.create_task(gcpolicy.govern(), name="gc-policy"))
 
     async def subscribe() -> None:
-        await service.hub.start(ctx.bus, settings.stream_resume_window_s, settings.news_retention_s)
+        await service.hub.start(ctx.bus, settings)
 
     ctx.bus.on_connect(subscribe)
     return service
