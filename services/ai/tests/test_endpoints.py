@@ -81,6 +81,7 @@ def test_predict_returns_horizon_points_with_intervals(client: TestClient) -> No
         {"symbol": "BTC", "horizon": 169},
         {"symbol": "BTC", "timeframe": "4h", "horizon": 169},
         {"symbol": "BTC", "timeframe": "1d", "horizon": -1},
+        {"symbol": "BNB/ETH", "model": "forecast", "horizon": 1857450090266980778772907109122048},  # beyond 64 bits
     ],
 )
 def test_predict_horizon_outside_the_trained_range_is_400(client: TestClient, body: dict[str, Any]) -> None:

@@ -58,9 +58,10 @@ class Forecaster:
         """The contract's 400 for a horizon outside the range the model was trained on at that timeframe."""
         low, high = self.metadata["trained_horizons"][timeframe]
         if not low <= horizon <= high:
+            shown = horizon if abs(horizon) < 10**12 else "a number far outside it"
             raise InvalidParameter(
                 f"horizon must be {low}…{high} candles at {timeframe} (the range the model was trained on), "
-                f"got {horizon}.",
+                f"got {shown}.",
                 {"horizon": horizon, "timeframe": timeframe, "min": low, "max": high},
             )
 

@@ -3,9 +3,9 @@ shared library: `suite_shared.messages.ai`)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from suite_shared.envelope import Envelope
 from suite_shared.messages.ai import MAX_CHARS, MAX_TEXTS, Label, Signal, TextScore
@@ -33,13 +33,26 @@ def check_texts(texts: list[str]) -> list[str]:
 # -- sentiment -----------------------------------------------------------------------------------------
 
 
+def _exactly_one_text_field(schema: dict[str, Any]) -> None:
+    """The JSON schema says what the validator enforces: exactly one of the two fields, never null."""
+    for field in ("text", "texts"):
+        variants = schema["properties"][field].pop("anyOf")
+        schema["properties"][field].update(next(v for v in variants if v.get("type") != "null"))
+    schema["oneOf"] = [{"required": ["text"]}, {"required": ["texts"]}]
+
+
+NonBlank = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CHARS, pattern=r"\S")]
+
+
 class SentimentRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_exactly_one_text_field)  # other fields are ignored
+
     # The bounds are declared on the fields, not only checked after: pydantic then stops at the first item
     # over them, so a body of 400,000 wrong items costs microseconds, not seconds of error objects.
-    text: str | None = Field(
-        None, max_length=MAX_CHARS, description=f"one headline or sentence (≤ {MAX_CHARS} characters)"
+    text: NonBlank | None = Field(None, description=f"one headline or sentence (≤ {MAX_CHARS} characters)")
+    texts: list[NonBlank] | None = Field(
+        None, min_length=1, max_length=MAX_TEXTS, description=f"up to {MAX_TEXTS} texts scored together"
     )
-    texts: list[str] | None = Field(None, max_length=MAX_TEXTS, description=f"up to {MAX_TEXTS} texts scored together")
 
     @model_validator(mode="after")
     def one_of(self) -> SentimentRequest:
