@@ -78,6 +78,7 @@ async def test_a_topic_only_carries_its_own_model(suite: Suite) -> None:
     await bus.close()
 
 
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")  # the wrong-shaped request is on purpose
 async def test_requests_are_shared_by_a_queue_group_and_errors_are_answered(suite: Suite) -> None:
     url = suite.env.values["NATS_URL"]
     endpoint = Endpoint(unique("test.double."), Question, Answer, queue="doublers")
