@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from suite_shared.suite import _service_health, _service_openapi, merge_openapi, replicas
+from suite_shared.settings import replica_urls
+from suite_shared.suite import _service_health, _service_openapi, merge_openapi
 
 
 def doc(paths: dict[str, object], schemas: dict[str, object]) -> dict[str, object]:
@@ -82,9 +83,9 @@ def transport(answering: str) -> httpx.MockTransport:
     return httpx.MockTransport(handle)
 
 
-def test_replicas_splits_and_trims() -> None:
-    assert replicas("http://a:1, http://b:2,") == ["http://a:1", "http://b:2"]
-    assert replicas("http://a:1") == ["http://a:1"]
+def test_replica_urls_splits_and_trims() -> None:
+    assert replica_urls("http://a:1, http://b:2,") == ["http://a:1", "http://b:2"]
+    assert replica_urls("http://a:1") == ["http://a:1"]
 
 
 async def test_health_and_openapi_come_from_the_first_replica_that_answers() -> None:

@@ -247,6 +247,12 @@ class Settings(BaseSettings):
         return KeyRing(_split(self.api_keys), _split(self.admin_api_keys))
 
 
+def replica_urls(urls: str) -> list[str]:
+    """The addresses a service URL setting lists: one, or several replicas comma-separated (the gateway
+    spreads requests over them; the suite health asks them in turn)."""
+    return [url.strip() for url in urls.split(",") if url.strip()]
+
+
 def _split(text: str) -> frozenset[str]:
     return frozenset(item.strip() for item in text.split(",") if item.strip())
 

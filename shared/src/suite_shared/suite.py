@@ -29,6 +29,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from .envelope import JSONBody
 from .errors import NotFound, error_for_status, error_response
 from .keys import client_id
+from .settings import replica_urls
 
 router = APIRouter(prefix="/suite", include_in_schema=False)
 
@@ -69,7 +70,7 @@ async def _service_health(http: httpx.AsyncClient, name: str, urls: str) -> dict
     """The service's own health report: from the first of its replicas that answers (a `*_URL` may list
     several, comma-separated, as the gateway's does); unreachable only when none does."""
     error = "no address"
-    for url in replicas(urls):
+    for url in replica_urls(urls):
         started = time.perf_counter()
         try:
             response = await http.get(f"{url}/health", timeout=2.0)
@@ -80,11 +81,6 @@ async def _service_health(http: httpx.AsyncClient, name: str, urls: str) -> dict
         report["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return report
     return {"status": "unreachable", "error": error}
-
-
-def replicas(urls: str) -> list[str]:
-    """The addresses of a `*_URL` setting (one, or several comma-separated)."""
-    return [url.strip() for url in urls.split(",") if url.strip()]
 
 
 @router.get("/openapi.json")
@@ -103,7 +99,7 @@ async def suite_openapi(request: Request) -> JSONBody:
 
 
 async def _service_openapi(http: httpx.AsyncClient, urls: str) -> dict[str, Any] | None:
-    for url in replicas(urls):
+    for url in replica_urls(urls):
         document = await _replica_openapi(http, url)
         if document is not None:
             return document
