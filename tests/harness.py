@@ -116,6 +116,7 @@ class Suite:
         self.run_dir = run_dir
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.ready_urls: dict[str, str] = {}
+        self.launched: dict[str, tuple[str, dict[str, str]]] = {}  # alias → (command, env) of spawn/launch
         self.commands = read_procfile()
 
     @classmethod
@@ -139,11 +140,33 @@ class Suite:
             for name in names:
                 self.wait_ready(name)
 
-    def spawn(self, alias: str, process: str, ready_url: str, **overrides: str) -> None:
-        """Start another copy of a Procfile process (a second replica, a private Redis) with changed env."""
-        self._popen(alias, self.commands[process], {**self.env.values, **overrides})
+    def spawn(
+        self, alias: str, process: str, ready_url: str, *, args: str = "", wait: bool = True, **overrides: str
+    ) -> None:
+        """Start another copy of a Procfile process (a second replica, a private Redis) with changed env, and
+        `args` appended to its command line (a NATS node's cluster flags)."""
+        command = f"{self.commands[process]} {args}".strip()
+        self.launch(alias, command, ready_url, wait=wait, **overrides)
+
+    def launch(self, alias: str, command: str, ready_url: str, *, wait: bool = True, **overrides: str) -> None:
+        """Start any command (a Redis Sentinel) in the suite's environment with changed env; `restart` can
+        start it again the same way after a stop or a kill."""
+        self.launched[alias] = (command, {**self.env.values, **overrides})
+        self._popen(alias, *self.launched[alias])
         self.ready_urls[alias] = ready_url
-        self.wait_ready(alias)
+        if wait:
+            self.wait_ready(alias)
+
+    def restart(self, alias: str, wait: bool = True) -> None:
+        """Start a stopped (or killed) process again: a `spawn`ed or `launch`ed one as it was, a Procfile one
+        with the suite's environment."""
+        self.stop(alias)
+        if alias in self.launched:
+            self._popen(alias, *self.launched[alias])
+        else:
+            self._popen(alias, self.commands[alias], self.env.values)
+        if wait:
+            self.wait_ready(alias)
 
     def private_redis(self, alias: str, role: str = "redis") -> str:
         """Another Redis of a role the Procfile defines (`redis`: state, `redis-cache`: cache); its URL."""

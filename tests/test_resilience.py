@@ -1,15 +1,17 @@
-"""Resilience across processes: single-flight across two market replicas, running without Redis,
-and the gateway's inbound rate limit."""
+"""Resilience across processes: single-flight across two market replicas, running without Redis, a state
+Redis restart ridden through, and the gateway's inbound rate limit."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from harness import Suite, free_port
+from suite_shared.redis_link import RedisDown, RedisLink
 
 
 @pytest.fixture
@@ -106,3 +108,29 @@ def test_one_ip_past_its_limit_gets_429_with_retry_after_and_envelope(limited_ga
         # No keys are configured in this suite, so there is no keyed tier: a key header buys nothing.
         keyed = client.get("/api/market", params={"limit": 1}, headers={"X-API-Key": "key-one"})
         assert keyed.status_code == 429
+
+
+async def test_a_state_redis_restart_is_ridden_through_and_a_lasting_outage_fails_fast(suite: Suite) -> None:
+    url = suite.private_redis("redis-ride")
+    link = RedisLink(url, "ride-test", ride_through_s=4.0)
+    try:
+        await link.call(lambda client: client.set("ride", "1"))
+        suite.stop("redis-ride")  # SIGTERM: the AOF is flushed, the server comes back with the key
+        call = asyncio.create_task(link.call(lambda client: client.get("ride")))
+        await asyncio.sleep(1.0)
+        assert not call.done()  # waiting, not failed
+        await asyncio.to_thread(suite.restart, "redis-ride")
+        assert await call == b"1" and link.available
+
+        suite.stop("redis-ride")  # for good this time: one wait, then Redis is down and calls fail at once
+        started = time.monotonic()
+        with pytest.raises(RedisDown):
+            await link.call(lambda client: client.get("ride"))
+        assert 3.5 <= time.monotonic() - started < 8 and not link.available
+        started = time.monotonic()
+        with pytest.raises(RedisDown):
+            await link.call(lambda client: client.get("ride"))
+        assert time.monotonic() - started < 0.5
+    finally:
+        await link.close()
+        suite.stop("redis-ride")

@@ -1,8 +1,12 @@
-"""The suite-wide endpoints: merging the services' OpenAPI documents, and the gateway's error pages."""
+"""The suite-wide endpoints: merging the services' OpenAPI documents, the gateway's error pages, and a `*_URL`
+listing several replicas (health and OpenAPI from the first that answers)."""
 
 from __future__ import annotations
 
-from suite_shared.suite import merge_openapi
+import httpx
+
+from suite_shared.settings import replica_urls
+from suite_shared.suite import _service_health, _service_openapi, merge_openapi
 
 
 def doc(paths: dict[str, object], schemas: dict[str, object]) -> dict[str, object]:
@@ -66,3 +70,29 @@ def test_docs_page_loads_swagger_ui_from_the_suite_not_a_cdn() -> None:
     for name in ("redoc.standalone.js", "..%2F__init__.py", "nope.js"):  # only the page's own assets
         missing = client.get(f"/suite/docs/assets/{name}")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "NOT_FOUND"
+
+
+def transport(answering: str) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.host != answering:
+            raise httpx.ConnectError("refused", request=request)
+        if request.url.path == "/health":
+            return httpx.Response(200, json={"status": "healthy", "host": answering})
+        return httpx.Response(200, json={"openapi": "3.1.0", "host": answering})
+
+    return httpx.MockTransport(handle)
+
+
+def test_replica_urls_splits_and_trims() -> None:
+    assert replica_urls("http://a:1, http://b:2,") == ["http://a:1", "http://b:2"]
+    assert replica_urls("http://a:1") == ["http://a:1"]
+
+
+async def test_health_and_openapi_come_from_the_first_replica_that_answers() -> None:
+    async with httpx.AsyncClient(transport=transport("b")) as http:
+        report = await _service_health(http, "market", "http://a:1,http://b:2")
+        assert report["status"] == "healthy" and report["host"] == "b"
+        document = await _service_openapi(http, "http://a:1,http://b:2")
+        assert document is not None and document["host"] == "b"
+        assert (await _service_health(http, "market", "http://a:1"))["status"] == "unreachable"
+        assert await _service_openapi(http, "http://a:1") is None

@@ -157,7 +157,7 @@ def test_the_gateway_keeps_answering_when_a_market_replica_is_killed(stack: Comp
     answered = 0
     started = time.monotonic()
     with httpx.Client(base_url=stack.gateway_url, timeout=15.0) as client:
-        while time.monotonic() - started < 15:  # past the ingest lease's takeover time (~10 s)
+        while time.monotonic() - started < 15:  # then ingest_roles waits past the lease's takeover (~22 s)
             for path in ("/api/providers", "/api/price/BTC", "/api/market?limit=5"):
                 response = client.get(path)
                 answered += 1

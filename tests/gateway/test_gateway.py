@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 import websockets
+from gateway_harness import STUB, free_port, kill_group, start_gateway, start_stubs
+from gateway_harness import wait_until as harness_wait  # tolerates a refused connection
 from websockets.exceptions import InvalidStatus
 
 if TYPE_CHECKING:
@@ -289,3 +294,31 @@ def test_traefik_metrics_on_the_metrics_port(gateway: Gateway) -> None:
     assert "traefik_entrypoint_requests_total" in metrics.text
     assert 'router="market@file"' in metrics.text and 'service="market@file"' in metrics.text
     assert httpx.get(f"{gateway.metrics_url}/ping").text == "OK"
+
+
+def test_a_service_url_listing_two_replicas_spreads_requests_and_survives_one_dying(tmp_path: Path) -> None:
+    private = start_stubs()
+    second_port = free_port()
+    second = subprocess.Popen(
+        [sys.executable, str(STUB), "market-b", str(second_port)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    urls = f"http://127.0.0.1:{private.ports['market']}, http://127.0.0.1:{second_port}"
+    try:
+        harness_wait(lambda: httpx.get(f"http://127.0.0.1:{second_port}/health").status_code == 200, "second market")
+        running = start_gateway(private, tmp_path, {"RATE_LIMIT_IP_PER_MIN": "100000", "MARKET_URL": urls})
+        try:
+            with running.client() as client:
+                answered_by = {client.get("/api/market").json()["service"] for _ in range(10)}
+                assert answered_by == {"market", "market-b"}
+                kill_group(second)  # refused from now on: a GET is retried on the other replica
+                answers = [client.get("/api/market") for _ in range(20)]
+            assert [answer.status_code for answer in answers] == [200] * 20
+            assert {answer.json()["service"] for answer in answers} == {"market"}
+        finally:
+            kill_group(running.process)
+    finally:
+        kill_group(second)
+        private.stop()

@@ -14,6 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from suite_shared.settings import replica_urls
+
 from .env import SERVICES, SuiteEnv, build_env
 from .procfile import PROCFILE, ROOT, processes_for
 
@@ -39,12 +41,12 @@ def run_suite() -> None:
 
 
 def wait_for_services(env: SuiteEnv, timeout_s: float = 60.0) -> list[str]:
-    """Wait until every service answers its liveness probe; return those that never did.
+    """Wait until every service replica answers its liveness probe; return those that never did.
 
     Traefik's per-service circuit breakers would trip on connection errors from services still starting,
     leaving the suite half-available for seconds after boot; so the gateway opens only once they answer.
     """
-    pending = {name: f"{env.url(name)}/health/live" for name in SERVICES}
+    pending = {url: f"{url}/health/live" for name in SERVICES for url in replica_urls(env.url(name))}
     deadline = time.monotonic() + timeout_s
     while pending and time.monotonic() < deadline:
         for name, url in list(pending.items()):

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from market_service.ingest.sink import EventSink, topic_for
+from market_service.ingest.sink import EventSink, message_id, topic_for
 from suite_shared.bus import BusUnavailable
 from suite_shared.messages.market import BookEvent, CandleEvent, TickerEvent, TradeEvent
 from suite_shared.redis_link import RedisDown
@@ -17,15 +17,30 @@ from suite_shared.topics import MARKET_BOOK, MARKET_CANDLE, MARKET_TICKER, MARKE
 
 
 class RecordingBus:
+    """Stands in for the Bus: records what the stream acknowledged; `unacked` leaves the next N unanswered."""
+
     def __init__(self, up: bool = True) -> None:
         self.up = up
+        self.unacked = 0
         self.published: list[tuple[str, dict[str, Any]]] = []
+        self.message_ids: list[str] = []
 
-    async def publish(self, topic: Topic[Any], payload: Any, *, subject: str, encoded: bytes) -> None:
+    async def publish_acked(
+        self, messages: list[tuple[Topic[Any], Any, str, bytes, str]], timeout_s: float
+    ) -> list[bool]:
         if not self.up:
             raise BusUnavailable("NATS is not connected")
-        assert isinstance(payload, topic.model) and topic.matches(subject)
-        self.published.append((subject, orjson.loads(encoded)))
+        stored = []
+        for topic, payload, subject, encoded, msg_id in messages:
+            assert isinstance(payload, topic.model) and topic.matches(subject)
+            if self.unacked > 0:
+                self.unacked -= 1
+                stored.append(False)
+                continue
+            self.published.append((subject, orjson.loads(encoded)))
+            self.message_ids.append(msg_id)
+            stored.append(True)
+        return stored
 
 
 class RecordingRedis:
@@ -145,12 +160,66 @@ async def test_trades_beyond_the_buffer_drop_the_oldest() -> None:
     assert [body["id"] for _, body in bus.published] == ["2", "3", "4"]
 
 
-async def test_with_nats_down_latest_values_are_still_stored() -> None:
+async def test_with_nats_down_latest_values_are_still_stored_and_the_events_wait() -> None:
     bus, redis = RecordingBus(up=False), RecordingRedis()
     events = sink(bus, redis)
     events.offer(ticker(5.0))
     await events.flush()
     assert bus.published == [] and redis.values["latest:ticker:BTC/USDT"][0]["price"] == 5.0
+    assert events.waiting == 1
+    bus.up = True
+    await events.flush()
+    assert [body["price"] for _, body in bus.published] == [5.0] and events.waiting == 0
+
+
+async def test_unacknowledged_trades_are_published_again_ahead_of_newer_ones() -> None:
+    bus, redis = RecordingBus(), RecordingRedis()
+    events = sink(bus, redis)
+    for trade_id in range(4):
+        events.offer(trade(trade_id))
+    bus.unacked = 2  # the stream between two leaders: 0 and 1 unanswered, 2 and 3 stored
+    await events.flush()
+    events.offer(trade(4))
+    await events.flush()
+    assert [body["id"] for _, body in bus.published] == ["2", "3", "0", "1", "4"]
+    assert events.waiting == 0 and events.retried == 2
+    assert bus.message_ids[2] == "binance:trade:BTC/USDT:0"  # a repeat of a stored one is dropped by this id
+
+
+async def test_an_unacknowledged_ticker_gives_way_to_a_newer_one() -> None:
+    bus, redis = RecordingBus(), RecordingRedis()
+    events = sink(bus, redis)
+    events.offer(ticker(1.0))
+    events.offer(ticker(1.0, "ETH/USDT"))
+    bus.unacked = 2
+    await events.flush()
+    events.offer(ticker(2.0))  # newer BTC value arrived meanwhile: the old one is not sent again
+    await events.flush()
+    assert sorted((subject, body["price"]) for subject, body in bus.published) == [
+        ("market.ticker.btcusdt", 2.0),
+        ("market.ticker.ethusdt", 1.0),
+    ]
+
+
+async def test_the_runner_retries_until_the_stream_acknowledges() -> None:
+    bus, redis = RecordingBus(up=False), RecordingRedis()
+    events = sink(bus, redis, flush_interval_s=0.01, retry_s=0.02)
+    runner = asyncio.create_task(events.run())
+    events.offer(trade(7))
+    await asyncio.sleep(0.1)
+    bus.up = True  # no new offer: the waiting trade goes out on a retry
+    for _ in range(100):
+        if bus.published:
+            break
+        await asyncio.sleep(0.01)
+    runner.cancel()
+    assert [body["id"] for _, body in bus.published] == ["7"]
+
+
+def test_message_ids_tell_events_apart_and_repeats_alike() -> None:
+    assert message_id(trade(1)) == message_id(trade(1)) != message_id(trade(2))
+    assert message_id(candle(0, False)) != message_id(candle(0, True))
+    assert message_id(ticker(1.0)) != message_id(ticker(1.0, "ETH/USDT"))
 
 
 async def test_with_redis_down_events_are_still_published() -> None:

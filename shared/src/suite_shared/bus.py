@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -38,6 +38,9 @@ from .tasks import cancel_all
 from .topics import Endpoint, Topic
 
 log = logging.getLogger(__name__)
+# An ordered consumer's heartbeat: nats-py recreates one that misses two, so a follower whose consumer was on
+# a NATS node that died resumes after ~2 s (nats-py's default, 5 s, left WebSocket clients 10 s without data).
+FOLLOW_HEARTBEAT_S = 1.0
 EventT = TypeVar("EventT", bound=BaseModel)
 RequestT = TypeVar("RequestT", bound=BaseModel)
 ReplyT = TypeVar("ReplyT", bound=Reply)
@@ -86,6 +89,7 @@ class Bus:
         self._on_connect: list[Callback] = []
         self._connected_once = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._js_publisher: JetStreamContext | None = None
 
     # -- connection --------------------------------------------------------------------------------------
 
@@ -206,6 +210,39 @@ class Bus:
         self._count("out", subject)
         return int(ack.seq)
 
+    async def publish_acked(
+        self, messages: Sequence[tuple[Topic[Any], BaseModel, str, bytes, str]], timeout_s: float = 2.0
+    ) -> list[bool]:
+        """Publish a batch of (topic, payload, subject, encoded payload, Nats-Msg-Id) into their streams,
+        pipelined, and wait up to `timeout_s` for JetStream's acknowledgements: which of them are stored (a
+        repeat the stream dropped as a duplicate of its Nats-Msg-Id counts as stored). The caller keeps and
+        publishes again what was not stored (no leader for the stream yet, the connection lost mid-batch);
+        the Nats-Msg-Id makes a repeat of a message that was stored after all a no-op. BusUnavailable when
+        NATS is not connected: nothing was sent."""
+        for topic, payload, *_ in messages:
+            _check(topic, payload)
+        js = self._publisher()
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for _, _, subject, data, msg_id in messages:
+                futures.append(await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id}))
+                self._count("out", subject)
+        except Exception as exc:  # the connection closed mid-batch: the rest was not sent
+            log.info("published %d of %d messages: %s", len(futures), len(messages), exc)
+        if futures:
+            await asyncio.wait(futures, timeout=timeout_s)
+        stored = [future.done() and not future.cancelled() and future.exception() is None for future in futures]
+        for future in futures:
+            future.cancel()  # no-op when done; frees the pending slot of an unanswered one
+        return stored + [False] * (len(messages) - len(futures))
+
+    def _publisher(self) -> JetStreamContext:
+        """One JetStream context for acknowledged publishes: its reply subscription is made once and kept."""
+        client = self._client()
+        if self._js_publisher is None:
+            self._js_publisher = client.jetstream()
+        return self._js_publisher
+
     async def subscribe(
         self,
         topic: Topic[EventT],
@@ -232,7 +269,8 @@ class Bus:
         subject: str | None = None,
     ) -> None:
         """New messages of the topic's stream as they arrive, with their stream sequence (a JetStream
-        ordered consumer: one per subject per process, recreated by nats-py if it falls out of order)."""
+        ordered consumer: one per subject per process, recreated by nats-py from the next sequence if it
+        falls out of order or goes silent — two missed heartbeats, e.g. the node holding it died)."""
         if topic.stream is None:
             raise ValueError(f"{topic.template} is kept by no stream")
 
@@ -247,6 +285,7 @@ class Bus:
             stream=topic.stream,
             ordered_consumer=True,
             deliver_policy=DeliverPolicy.NEW,
+            idle_heartbeat=FOLLOW_HEARTBEAT_S,
             cb=on_message,
         )
 

@@ -4,6 +4,14 @@ After a failure, calls are skipped (raising `RedisDown` at once) for `retry_afte
 let through to see whether Redis is back. Callers fall back to in-process state and the service
 reports `degraded` while `available` is false.
 
+A link may ride through a short outage first (`ride_through_s`, the state Redis's REDIS_RIDE_THROUGH_S):
+when Redis was up and a call cannot connect (a restart loading its AOF, a Sentinel failover promoting
+the replica), the call is tried again every RIDE_EVERY_S for that long before Redis counts as down, so a
+request waits a few seconds instead of failing. Only connection errors are retried — the command never
+ran, or ran on a server that is gone — and the suite's state writes are idempotent or safe to repeat
+(sorted sets keyed by id, SETs; a budget counter counted twice errs on the side of spending less). A
+timeout is not retried, and once Redis is down calls fail fast as above.
+
 The URL is a plain `redis://[user:password@]host:port/db` or, for a Redis kept highly available by Sentinel,
 `redis-sentinel://[user:password@]sentinel1:26379,sentinel2:26379/<master name>/<db>`: the client asks the
 Sentinels where the primary is and follows a failover by itself (redis-py's Sentinel support).
@@ -11,6 +19,7 @@ Sentinels where the primary is and follows a failover by itself (redis-py's Sent
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -19,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.sentinel import Sentinel
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from .metrics import REDIS_AVAILABLE
@@ -26,6 +36,7 @@ from .metrics import REDIS_AVAILABLE
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SENTINEL_SCHEME = "redis-sentinel://"
+RIDE_EVERY_S = 0.2  # how often a call riding through an outage tries again
 
 
 def as_texts(values: Iterable[Any]) -> list[str]:
@@ -60,12 +71,20 @@ def connect(url: str, timeout_s: float) -> aioredis.Redis:
 
 class RedisLink:
     def __init__(
-        self, url: str, service: str, timeout_s: float = 0.5, retry_after_s: float = 2.0, role: str = "state"
+        self,
+        url: str,
+        service: str,
+        timeout_s: float = 0.5,
+        retry_after_s: float = 2.0,
+        role: str = "state",
+        ride_through_s: float = 0.0,
     ) -> None:
         self.client: aioredis.Redis = connect(url, timeout_s)
         self.service = service
         self.role = role
+        self.timeout_s = timeout_s
         self.retry_after_s = retry_after_s
+        self.ride_through_s = ride_through_s
         self._down_since: float | None = None
         self._skip_until = 0.0
         self._gauge = REDIS_AVAILABLE.labels(service, role)
@@ -80,7 +99,7 @@ class RedisLink:
         if self._down_since is not None and time.monotonic() < self._skip_until:
             raise RedisDown("redis unavailable (recent failure)")
         try:
-            result = await operation(self.client)
+            result = await self._ride_through(operation)
         except (RedisError, OSError) as exc:
             self._mark_down(exc)
             raise RedisDown(str(exc)) from exc
@@ -89,6 +108,19 @@ class RedisLink:
             self._down_since = None
             self._gauge.set(1)
         return result
+
+    async def _ride_through(self, operation: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+        """The operation's result; while Redis was up until now, connection failures are retried for
+        `ride_through_s` (see the module doc)."""
+        deadline = time.monotonic() + self.ride_through_s
+        while True:
+            try:
+                return await operation(self.client)
+            except (RedisConnectionError, ConnectionRefusedError, ConnectionResetError) as exc:
+                if self._down_since is not None or time.monotonic() + RIDE_EVERY_S > deadline:
+                    raise
+                log.debug("redis (%s) connection failed (%s); trying again", self.role, exc)
+                await asyncio.sleep(RIDE_EVERY_S)
 
     def _mark_down(self, exc: BaseException) -> None:
         now = time.monotonic()
@@ -99,9 +131,10 @@ class RedisLink:
         self._skip_until = now + self.retry_after_s
 
     async def ping(self) -> bool:
+        """Whether Redis answers now (health checks): a ride-through in progress counts as not answering."""
         try:
-            return bool(await self.call(lambda client: client.ping()))
-        except RedisDown:
+            return bool(await asyncio.wait_for(self.call(lambda client: client.ping()), 2 * self.timeout_s))
+        except (RedisDown, TimeoutError):
             return False
 
     async def close(self) -> None:

@@ -63,7 +63,9 @@ Hook = Callable[[ServiceContext], Awaitable[None]]
 
 
 def build_context(name: str, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> ServiceContext:
-    redis = RedisLink(settings.redis_url, name, timeout_s=settings.redis_timeout_s)
+    redis = RedisLink(
+        settings.redis_url, name, timeout_s=settings.redis_timeout_s, ride_through_s=settings.redis_ride_through_s
+    )
     cache_redis = RedisLink(settings.cache_redis_url, name, timeout_s=settings.redis_timeout_s, role="cache")
     context = ServiceContext(
         name=name,

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     cache_redis_url: str = "redis://127.0.0.1:6380/0"
     redis_timeout_s: float = 0.5
+    # A state-Redis call that cannot connect while Redis was up is tried again for this long (a restart, a
+    # Sentinel failover) before the service counts Redis as down: requests wait instead of failing. Set it
+    # above the Sentinels' down-after plus their failover time to hide a failover from clients.
+    redis_ride_through_s: float = Field(3.0, ge=0, le=30)
     nats_url: str = "nats://127.0.0.1:4222"
 
     market_url: str = "http://127.0.0.1:8101"
@@ -241,6 +245,12 @@ class Settings(BaseSettings):
 
     def key_ring(self) -> KeyRing:
         return KeyRing(_split(self.api_keys), _split(self.admin_api_keys))
+
+
+def replica_urls(urls: str) -> list[str]:
+    """The addresses a service URL setting lists: one, or several replicas comma-separated (the gateway
+    spreads requests over them; the suite health asks them in turn)."""
+    return [url.strip() for url in urls.split(",") if url.strip()]
 
 
 def _split(text: str) -> frozenset[str]:

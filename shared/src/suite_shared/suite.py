@@ -30,6 +30,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from .envelope import JSONBody
 from .errors import NotFound, Unauthorized, error_for_status, error_response
 from .keys import client_id
+from .settings import replica_urls
 
 router = APIRouter(prefix="/suite", include_in_schema=False)
 
@@ -66,15 +67,21 @@ async def suite_health(request: Request) -> JSONBody:
     return JSONBody(body, status_code=200 if overall != "unhealthy" else 503)
 
 
-async def _service_health(http: httpx.AsyncClient, name: str, url: str) -> dict[str, Any]:
-    started = time.perf_counter()
-    try:
-        response = await http.get(f"{url}/health", timeout=2.0)
-        report: dict[str, Any] = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        return {"status": "unreachable", "error": type(exc).__name__}
-    report["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return report
+async def _service_health(http: httpx.AsyncClient, name: str, urls: str) -> dict[str, Any]:
+    """The service's own health report: from the first of its replicas that answers (a `*_URL` may list
+    several, comma-separated, as the gateway's does); unreachable only when none does."""
+    error = "no address"
+    for url in replica_urls(urls):
+        started = time.perf_counter()
+        try:
+            response = await http.get(f"{url}/health", timeout=2.0)
+            report: dict[str, Any] = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            error = type(exc).__name__
+            continue
+        report["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        return report
+    return {"status": "unreachable", "error": error}
 
 
 @router.get("/openapi.json")
@@ -92,7 +99,15 @@ async def suite_openapi(request: Request) -> JSONBody:
     return JSONBody(merged)
 
 
-async def _service_openapi(http: httpx.AsyncClient, url: str) -> dict[str, Any] | None:
+async def _service_openapi(http: httpx.AsyncClient, urls: str) -> dict[str, Any] | None:
+    for url in replica_urls(urls):
+        document = await _replica_openapi(http, url)
+        if document is not None:
+            return document
+    return None
+
+
+async def _replica_openapi(http: httpx.AsyncClient, url: str) -> dict[str, Any] | None:
     try:
         response = await http.get(f"{url}/openapi.json", timeout=3.0)
         response.raise_for_status()

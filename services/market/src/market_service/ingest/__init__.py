@@ -41,7 +41,12 @@ def ingest_health(worker: IngestWorker | None) -> HealthCheck:
     async def check() -> ComponentHealth:
         if worker is None:
             return ComponentHealth(status="up", detail={"state": "disabled"})
-        detail: dict[str, object] = {"state": worker.state, "owner": worker.lease.owner}
+        detail: dict[str, object] = {
+            "state": worker.state,
+            "owner": worker.lease.owner,
+            "unacknowledged": worker.sink.waiting,  # events the MARKET stream has not confirmed yet
+            "republished": worker.sink.retried,
+        }
         if worker.state != "leader":
             return ComponentHealth(status="up", detail=detail)
         now = time.monotonic()

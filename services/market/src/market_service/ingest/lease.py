@@ -3,9 +3,16 @@
 `create()` on a key succeeds for exactly one contender; the winner refreshes it with a compare-and-set
 `update(last=revision)` every few seconds, and the bucket's TTL (its stream's max age) removes a lease
 nobody refreshes, so a standby's next `create()` wins within about `ttl_s + retry_s` of a leader dying.
-The leader gives up at its first failed refresh (NATS gone, or the revision moved), well before its
-lease can expire and another replica take over, so two replicas never ingest at once for long. A
-graceful stop deletes the lease (only our own revision), letting a standby take over at once.
+A graceful stop deletes the lease (only our own revision), letting a standby take over at once.
+
+A refresh that fails is tried again until `hold_s` after the last one that succeeded was sent; only then
+does the leader stop. The lease cannot expire before `ttl_s` after that send (the server stored it
+later), and `hold_s` is well below `ttl_s`, so two replicas never lead at once; but a leader whose NATS
+node dies reconnects to another node and keeps its lease (the KV bucket is replicated on a cluster:
+`NATS_REPLICAS`), instead of stopping and leaving the feed unled until the TTL frees the lease
+(tests/test_nats_cluster.py). A refresh refused because the revision moved is checked against the
+stored value: if it is still ours (an earlier refresh was stored but its answer was lost), we go on with
+that revision; anyone else's, and we stop at once.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -35,10 +43,16 @@ LeaseState = Literal["standby", "leader"]
 
 @dataclass(frozen=True)
 class LeaseTimings:
-    ttl_s: float = 10.0  # the bucket's max age: how long an unrefreshed lease survives
+    # The bucket's max age: how long an unrefreshed lease survives, so a crashed leader's feed is taken over
+    # within about ttl_s + retry_s.
+    ttl_s: float = 20.0
     refresh_s: float = 2.5
     retry_s: float = 2.0  # how often a standby tries to win
     call_timeout_s: float = 2.0  # refresh_s + call_timeout_s stays well below ttl_s
+    # A leader whose refreshes fail stops this long after the last good one was sent: longer than a NATS
+    # cluster takes to elect a new leader for the bucket when its leader's node dies (4-9 s: nats-server's
+    # election timeouts; measured 4-7 s here) plus the reconnect, and 5 s short of ttl_s.
+    hold_s: float = 15.0
 
 
 def owner_id() -> str:
@@ -118,26 +132,55 @@ class LeaderLease:
             self._set_state("standby")
 
     async def _refresh_until_lost(self, leading: asyncio.Task[None]) -> None:
+        held_since = time.monotonic()  # when the create that won the lease was sent (at the latest)
         while True:
             done, _ = await asyncio.wait({leading}, timeout=self.timings.refresh_s)
             if done:
                 log.error("the %s leader's work ended (%r); giving up the lease", self.key, leading.exception())
                 await self.release()
                 return
-            if not await self._refresh():
+            held_since = await self._refresh(held_since)
+            if self.revision is None:
                 return
 
-    async def _refresh(self) -> bool:
-        assert self._kv is not None and self.revision is not None
+    async def _refresh(self, held_since: float) -> float:
+        """Refresh, retrying until `hold_s` after `held_since`; the send time of the refresh that succeeded
+        (`revision` None: the lease is lost, stop leading)."""
+        assert self._kv is not None
+        while self.revision is not None:
+            sent = time.monotonic()
+            try:
+                self.revision = await asyncio.wait_for(
+                    self._kv.update(self.key, self.owner.encode(), last=self.revision), self.timings.call_timeout_s
+                )
+                return sent
+            except KeyWrongLastSequenceError:
+                self.revision = await self._still_ours()
+                if self.revision is not None:
+                    return sent
+            except Exception as exc:  # NATS away, no stream leader yet: try again while the lease is surely ours
+                left = held_since + self.timings.hold_s - time.monotonic()
+                if left <= 0:
+                    log.warning("lost the %s lease (%s: %s); stopping", self.key, type(exc).__name__, exc)
+                    self.revision = None
+                else:
+                    log.info("refreshing the %s lease failed (%s); retrying for %.1fs", self.key, exc, left)
+                    await asyncio.sleep(min(0.5, left))
+        return held_since
+
+    async def _still_ours(self) -> int | None:
+        """The key's revision if its value is our owner id (a refresh stored but unanswered), else None."""
+        assert self._kv is not None
         try:
-            self.revision = await asyncio.wait_for(
-                self._kv.update(self.key, self.owner.encode(), last=self.revision), self.timings.call_timeout_s
-            )
-        except Exception as exc:  # any doubt about the lease means we stop leading now
-            log.warning("lost the %s lease (%s: %s); stopping", self.key, type(exc).__name__, exc)
-            self.revision = None
-            return False
-        return True
+            entry = await asyncio.wait_for(self._kv.get(self.key), self.timings.call_timeout_s)
+        except Exception as exc:
+            log.warning("lost the %s lease (revision moved, then %s); stopping", self.key, type(exc).__name__)
+            return None
+        if entry.value == self.owner.encode() and entry.revision is not None:
+            log.info("the %s lease is still ours at revision %d", self.key, entry.revision)
+            return int(entry.revision)
+        log.warning("lost the %s lease to %r; stopping", self.key, entry.value)
+        return None
 
     def _set_state(self, state: LeaseState) -> None:
         self.state = state

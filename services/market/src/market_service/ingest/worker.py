@@ -19,6 +19,7 @@ from typing import Literal
 from suite_shared.messages.market import MarketEvent
 from suite_shared.metrics import INGEST_REST_FALLBACK
 from suite_shared.service import ServiceContext
+from suite_shared.streams import market_stream
 from suite_shared.symbols import Pair
 
 from ..chains import MarketChains
@@ -79,6 +80,9 @@ class IngestWorker:
     async def _lead(self) -> None:
         self.leading_since = time.monotonic()
         try:
+            # The sink publishes with JetStream's acknowledgement: the stream must exist (raising here ends
+            # this turn as leader; the lease is contended for again shortly).
+            await self.ctx.bus.ensure_stream(market_stream(self.ctx.settings))
             self.pairs = await self._tradable_pairs()
             stream = BinanceStream(self.ctx.settings.binance_ws_url, self.pairs)
             poller = RestPoller(self.ctx.upstreams, self.pairs, self.ctx.settings.budgets.binance_weight_per_min)
