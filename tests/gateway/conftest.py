@@ -66,3 +66,20 @@ def own_suite(tmp_path: Path) -> Iterator[tuple[Stubs, Gateway]]:
     yield private, running
     kill_group(running.process)
     private.stop()
+
+
+@pytest.fixture
+def blind_suite(tmp_path: Path) -> Iterator[tuple[Stubs, Gateway]]:
+    """Private stubs and a gateway whose health checks are too slow to notice a death during a test (60 s),
+    so a killed backend stays in every pool: what clients see in the seconds before a health check runs."""
+    private = start_stubs()
+    try:
+        running = start_gateway(
+            private, tmp_path, {"RATE_LIMIT_IP_PER_MIN": "100000", "GATEWAY_HEALTHCHECK_INTERVAL": "60s"}
+        )
+    except BaseException:
+        private.stop()
+        raise
+    yield private, running
+    kill_group(running.process)
+    private.stop()

@@ -275,6 +275,20 @@ def test_dead_backend_leaves_the_suite_pool(own_suite: tuple[Stubs, Gateway]) ->
     assert "news" not in {answer.json()["answered_by"] for answer in answers}
 
 
+def test_error_envelopes_survive_a_dead_replica_still_in_the_pool(blind_suite: tuple[Stubs, Gateway]) -> None:
+    # The error envelope is fetched from the suite pool, which still lists the dead service: without a retry
+    # one fetch in five landed on it and the client got Traefik's plain "Bad Gateway".
+    stubs, gateway = blind_suite
+    stubs.kill("news")
+    with gateway.client() as client:
+        answers = [client.get("/api/news/latest") for _ in range(25)]
+    # 502 while the backend refuses connections, 503 once its breaker opens: each in the contract's envelope.
+    assert {(answer.status_code, envelope_code(answer)) for answer in answers} <= {
+        (502, "UPSTREAM_ERROR"),
+        (503, "UPSTREAM_UNAVAILABLE"),
+    }
+
+
 def _suite_pool_marks_down(metrics_url: str, server_url: str) -> bool:
     """True once the suite pool's own server gauge for `server_url` reads 0 (not the service's own pool)."""
     for line in httpx.get(f"{metrics_url}/metrics").text.splitlines():
