@@ -201,7 +201,9 @@ def suggestions() -> dict[str, float]:
     from suite_shared.symbols import suggest
 
     rng = random.Random(7)
-    assets = {"".join(rng.choices(string.ascii_uppercase, k=rng.randint(2, 6))) for _ in range(3000)}
+    assets: set[str] = set()
+    while len(assets) < 3000:  # distinct names: random ones collide
+        assets.add("".join(rng.choices(string.ascii_uppercase, k=rng.randint(2, 6))))
     durations = []
     for _ in range(500):
         probe = "".join(rng.choices(string.ascii_uppercase, k=rng.randint(3, 8)))
