@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -237,6 +239,32 @@ def test_websocket_upgrade_passes(gateway: Gateway) -> None:
     greeting, echo = asyncio.run(talk())
     assert greeting["service"] == "stream" and greeting["status"] == "connected"
     assert echo == "ping through the gateway"
+
+
+def test_a_stopping_gateway_does_not_wait_for_subscribed_websockets(stubs: Stubs, tmp_path: Path) -> None:
+    """A WebSocket never finishes on its own: with Traefik's default grace (10 s) every restart of a gateway
+    with a subscriber would keep the port closed for 10 s. Ours waits GRACE_TIMEOUT (2 s), then exits."""
+    own = start_gateway(stubs, tmp_path, {"RATE_LIMIT_IP_PER_MIN": "100000"})
+
+    async def stop_while_subscribed() -> tuple[float, bool]:
+        async with websockets.connect(own.url.replace("http://", "ws://") + "/ws") as ws:
+            await ws.recv()
+            started = time.monotonic()
+            os.killpg(own.process.pid, signal.SIGTERM)
+            await asyncio.to_thread(own.process.wait, 20)
+            took = time.monotonic() - started
+            try:
+                await asyncio.wait_for(ws.recv(), 5)
+            except websockets.ConnectionClosed:
+                return took, True
+            return took, False
+
+    try:
+        took, closed = asyncio.run(stop_while_subscribed())
+    finally:
+        kill_group(own.process)
+    assert closed  # the subscriber was told, and reconnects
+    assert 1.5 < took < 7.0, f"stopped after {took:.1f} s"  # the grace was given, and not Traefik's 10 s
 
 
 def test_websocket_connects_are_limited_per_ip(limited_gateway: Gateway) -> None:
