@@ -284,6 +284,29 @@ def test_websocket_connects_are_limited_per_ip(limited_gateway: Gateway) -> None
     assert json.loads(refused.response.body)["error"]["code"] == "RATE_LIMITED"
 
 
+def test_a_dead_replica_of_two_costs_no_get_while_requests_interleave(stubs: Stubs, tmp_path: Path) -> None:
+    """Before any health check has noticed it, a replica that refuses connections is skipped by the retry,
+    even while other requests to the service interleave with the retries (as under steady client load)."""
+    live, dead = f"http://127.0.0.1:{stubs.ports['market']}", f"http://127.0.0.1:{free_port()}"
+    limits = {"RATE_LIMIT_IP_PER_MIN": "100000", "GATEWAY_HEALTHCHECK_INTERVAL": "600s", "MARKET_URL": f"{live},{dead}"}
+    own = start_gateway(stubs, tmp_path, limits)
+
+    async def load() -> list[int]:
+        async with httpx.AsyncClient(base_url=own.url, timeout=5) as client:
+            pending = []
+            for _ in range(30):
+                for path in ("/api/price/BTC", "/api/market", "/api/ohlcv"):
+                    pending.append(asyncio.create_task(client.get(path)))
+                    await asyncio.sleep(0.05)
+            return [response.status_code for response in await asyncio.gather(*pending)]
+
+    try:
+        statuses = asyncio.run(load())
+    finally:
+        kill_group(own.process)
+    assert statuses.count(200) == len(statuses), sorted(set(statuses))
+
+
 def test_dead_backend_leaves_the_suite_pool(own_suite: tuple[Stubs, Gateway]) -> None:
     stubs, gateway = own_suite
     stubs.kill("news")
