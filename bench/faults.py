@@ -16,7 +16,8 @@ broke (restart the killed process) before the next. Recorded per fault:
 - client-visible errors: REST answers other than 200 (count, % of the requests sent from injection to the end
   of the window, by status and error code) and WebSocket reconnects, `gap` frames, `seq` holes;
 - time to recover: from the injection (for the timed provider outage: from its end) to the last thing a
-  client saw go wrong (an error, a reconnect, a gap, or the end of the longest silence on `trades`);
+  client saw go wrong (an error, an answer slower than 1 s, a reconnect, a gap, or the end of the longest
+  silence on `trades`);
 - data lost: stories, scores and sentiment entries present before and missing after (not counting those aged
   out of the 7-day window meanwhile); budget counters lower after than before; trades the MARKET stream holds
   that a client never received without a gap frame saying so (silent), or with one (explicit); trades the
@@ -82,6 +83,7 @@ SUITE_ENV = {
 SENTINEL_DOWN_AFTER_MS = 3000  # a restart (well under 3 s) is a restart, not a failover
 PRE_S, POST_S = 5.0, 8.0  # load before the fault, and after recovery, inside its window
 QUIET_S = 5.0  # recovered: this long with no error, reconnect or gap, and trades at every client
+SLOW_MS = 1000.0  # a REST answer slower than this counts as trouble too (degraded, not down)
 RECOVERY_LIMIT_S = 120.0
 PROVIDER_OUTAGE_S = 60.0
 RETENTION_MS = 7 * 86_400_000  # news and sentiment keep 7 days: entries older than that may go meanwhile
@@ -198,7 +200,11 @@ class Bench:
     def client_trouble(self, since: float) -> list[str]:
         """What clients saw go wrong since `since` (REST errors, reconnects, gaps), and clients without trades."""
         records = [record for record in self.read_log() if record["t"] >= since]
-        trouble = [f"{r['path']} {r['status']}" for r in records if r["k"] == "rest" and r["status"] != 200]
+        trouble = [
+            f"{r['path']} {r['status']}"
+            for r in records
+            if r["k"] == "rest" and (r["status"] != 200 or r["ms"] > SLOW_MS)
+        ]
         trouble += [r["k"] for r in records if r["k"] in ("gap", "closed", "seq_hole")]
         fed = {r["c"] for r in records if r["k"] == "trade"}
         trouble += [f"client {index} got no trade" for index in range(fault_load.WS_CLIENTS) if index not in fed]
@@ -352,13 +358,13 @@ def longest_silence(records: list[dict[str, Any]], start: float, end: float) -> 
 
 
 def last_trouble(records: list[dict[str, Any]], since: float, end: float) -> float:
-    """When clients last saw something go wrong after `since`: an error, a reconnect, a gap, or a silence
-    on trades longer than 3 s ending then (`since` itself if nothing)."""
+    """When clients last saw something go wrong after `since`: an error or an answer slower than SLOW_MS
+    (its end), a reconnect, a gap, or a silence on trades longer than 3 s ending then (`since` if nothing)."""
     last = since
     for record in records:
         if not since <= record["t"] < end:
             continue
-        bad_rest = record["k"] == "rest" and record["status"] != 200
+        bad_rest = record["k"] == "rest" and (record["status"] != 200 or record["ms"] > SLOW_MS)
         if bad_rest or record["k"] in ("gap", "connect", "closed", "seq_hole"):
             last = max(last, record["t"] + (record.get("ms", 0) / 1000 if bad_rest else 0))
     for client in range(fault_load.WS_CLIENTS):
@@ -384,7 +390,7 @@ class Fault:
 
 def provider_down(bench: Bench) -> dict[str, Any]:
     bench.suite.set_fault("coingecko", "status", status=503)
-    return {"upstream": "coingecko (primary for prices, market list, stats)", "status": 503}
+    return {"upstream": "coingecko (first in the market list, global stats and history chains)", "status": 503}
 
 
 def redis_restart(bench: Bench) -> dict[str, Any]:
@@ -598,6 +604,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"{trades['explicit']} / {trades['not_ingested']} (of {trades['stored']} stored) |"
         )
     lines += [
+        "",
+        "Why each client-visible error and each non-zero figure happens: README.md, section *Fault matrix*.",
         "",
         "What each fault hit; its errors (s after the injection, endpoint, status, code, answer time in ms):",
         "",
