@@ -1,6 +1,6 @@
 """Fault matrix: the suite under steady client load, one fault at a time, with what clients saw and what was lost.
 
-    .venv/bin/python bench/faults.py                 # every fault (~7 min)
+    .venv/bin/python bench/faults.py                 # every fault (~4 min)
     .venv/bin/python bench/faults.py --only nats_node_kill,gateway_restart --keep-log /tmp/load.jsonl
 
 Starts its own suite (tests/harness.py, tests/clusters.py) as a small production would run it: a 3-node NATS
