@@ -8,7 +8,7 @@ from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from suite_shared.errors import InvalidSymbol, install_error_handlers
+from suite_shared.errors import InvalidParameter, InvalidSymbol, install_error_handlers
 from suite_shared.upstream import CircuitOpen, UpstreamRejected, UpstreamTimedOut
 
 
@@ -27,6 +27,10 @@ def make_app() -> FastAPI:
     @app.get("/symbol")
     async def symbol() -> None:
         raise InvalidSymbol("Unknown symbol 'XYZ'", {"symbol": "XYZ", "supported_symbols": ["BTC"]})
+
+    @app.post("/horizon")
+    async def horizon(value: int) -> None:
+        raise InvalidParameter(f"horizon must be 1…48, got {value}.", {"horizon": value})
 
     @app.get("/boom")
     async def boom() -> None:
@@ -75,6 +79,12 @@ def test_unparseable_body_is_an_envelope_too() -> None:
 def test_domain_error_keeps_its_details() -> None:
     body = check(client.get("/symbol"), 404, "INVALID_SYMBOL")
     assert body["error"]["details"] == {"symbol": "XYZ", "supported_symbols": ["BTC"]}
+
+
+def test_an_integer_beyond_64_bits_in_the_details_is_still_a_400_not_a_500() -> None:
+    huge = 692411291345300947468288  # found by the fuzz test: orjson cannot render it
+    body = check(client.post(f"/horizon?value={huge}"), 400, "INVALID_PARAMETER")
+    assert body["error"]["details"] == {"horizon": huge}
 
 
 def test_unknown_route_and_method() -> None:

@@ -6,6 +6,7 @@ OpenAPI document shows the real shape, and build `Meta` from what the cache and 
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Literal
 
@@ -72,4 +73,7 @@ class JSONBody(JSONResponse):
     """A JSON response rendered with orjson, for bodies built by hand (errors, health, merged docs)."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # orjson refuses integers beyond 64 bits, e.g. bad input echoed in an error's details
+            return json.dumps(content, separators=(",", ":"), default=str).encode()
