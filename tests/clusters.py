@@ -163,10 +163,12 @@ class SentinelRedis:
     prefix: str
     ports: dict[str, int] = field(default_factory=dict)  # alias → port, for the two data nodes
     sentinel_ports: list[int] = field(default_factory=list)
+    down_after_ms: int = SENTINEL_DOWN_AFTER_MS
 
     @classmethod
-    def start(cls, suite: Suite, prefix: str) -> SentinelRedis:
-        setup = cls(suite, prefix)
+    def start(cls, suite: Suite, prefix: str, down_after_ms: int = SENTINEL_DOWN_AFTER_MS) -> SentinelRedis:
+        """`down_after_ms`: how long the primary may not answer before a failover starts."""
+        setup = cls(suite, prefix, down_after_ms=down_after_ms)
         primary, replica = f"{prefix}-a", f"{prefix}-b"
         setup.ports = {primary: free_port(), replica: free_port()}
         setup._data_node(primary)
@@ -198,7 +200,7 @@ class SentinelRedis:
                     f"port {port}",
                     f"dir {run_dir}",
                     f"sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {primary_port} 2",
-                    f"sentinel down-after-milliseconds {SENTINEL_MASTER} {SENTINEL_DOWN_AFTER_MS}",
+                    f"sentinel down-after-milliseconds {SENTINEL_MASTER} {self.down_after_ms}",
                     f"sentinel failover-timeout {SENTINEL_MASTER} {SENTINEL_FAILOVER_TIMEOUT_MS}",
                     f"sentinel parallel-syncs {SENTINEL_MASTER} 1",
                     "",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -239,6 +241,32 @@ def test_websocket_upgrade_passes(gateway: Gateway) -> None:
     assert echo == "ping through the gateway"
 
 
+def test_a_stopping_gateway_does_not_wait_for_subscribed_websockets(stubs: Stubs, tmp_path: Path) -> None:
+    """A WebSocket never finishes on its own: with Traefik's default grace (10 s) every restart of a gateway
+    with a subscriber would keep the port closed for 10 s. Ours waits GRACE_TIMEOUT (2 s), then exits."""
+    own = start_gateway(stubs, tmp_path, {"RATE_LIMIT_IP_PER_MIN": "100000"})
+
+    async def stop_while_subscribed() -> tuple[float, bool]:
+        async with websockets.connect(own.url.replace("http://", "ws://") + "/ws") as ws:
+            await ws.recv()
+            started = time.monotonic()
+            os.killpg(own.process.pid, signal.SIGTERM)
+            await asyncio.to_thread(own.process.wait, 20)
+            took = time.monotonic() - started
+            try:
+                await asyncio.wait_for(ws.recv(), 5)
+            except websockets.ConnectionClosed:
+                return took, True
+            return took, False
+
+    try:
+        took, closed = asyncio.run(stop_while_subscribed())
+    finally:
+        kill_group(own.process)
+    assert closed  # the subscriber was told, and reconnects
+    assert 1.5 < took < 7.0, f"stopped after {took:.1f} s"  # the grace was given, and not Traefik's 10 s
+
+
 def test_websocket_connects_are_limited_per_ip(limited_gateway: Gateway) -> None:
     async def connect_until_refused() -> tuple[int, InvalidStatus]:
         for attempt in range(10):
@@ -254,6 +282,29 @@ def test_websocket_connects_are_limited_per_ip(limited_gateway: Gateway) -> None
     assert refused.response.status_code == 429
     assert refused.response.headers["Retry-After"] == "20"  # ceil(60 s / 3)
     assert json.loads(refused.response.body)["error"]["code"] == "RATE_LIMITED"
+
+
+def test_a_dead_replica_of_two_costs_no_get_while_requests_interleave(stubs: Stubs, tmp_path: Path) -> None:
+    """Before any health check has noticed it, a replica that refuses connections is skipped by the retry,
+    even while other requests to the service interleave with the retries (as under steady client load)."""
+    live, dead = f"http://127.0.0.1:{stubs.ports['market']}", f"http://127.0.0.1:{free_port()}"
+    limits = {"RATE_LIMIT_IP_PER_MIN": "100000", "GATEWAY_HEALTHCHECK_INTERVAL": "600s", "MARKET_URL": f"{live},{dead}"}
+    own = start_gateway(stubs, tmp_path, limits)
+
+    async def load() -> list[int]:
+        async with httpx.AsyncClient(base_url=own.url, timeout=5) as client:
+            pending = []
+            for _ in range(30):
+                for path in ("/api/price/BTC", "/api/market", "/api/ohlcv"):
+                    pending.append(asyncio.create_task(client.get(path)))
+                    await asyncio.sleep(0.05)
+            return [response.status_code for response in await asyncio.gather(*pending)]
+
+    try:
+        statuses = asyncio.run(load())
+    finally:
+        kill_group(own.process)
+    assert statuses.count(200) == len(statuses), sorted(set(statuses))
 
 
 def test_dead_backend_leaves_the_suite_pool(own_suite: tuple[Stubs, Gateway]) -> None:

@@ -1,11 +1,13 @@
 """Live ingest through the real suite: the sandbox's Binance WebSocket and REST imitations → market → NATS
 and Redis. Also the REST fallback while the socket is dropped, leader election between two market
-replicas, and the market.candles.get request-reply service."""
+replicas (and the trades a killed leader's successor backfills), and the market.candles.get request-reply
+service."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,7 +20,9 @@ import redis
 from nats.aio.msg import Msg
 
 from harness import Suite, free_port
+from suite_shared.bus import Bus
 from suite_shared.messages.market import CandlesReply, TickerEvent, TradeEvent
+from suite_shared.topics import MARKET_STREAM
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -165,3 +169,47 @@ def test_two_replicas_elect_one_leader_and_the_other_takes_over_when_it_stops(su
         if stopped == "market":
             suite.start(["market"])
         suite.stop("market-2")
+
+
+async def stored_trade_ids(suite: Suite, subject: str, since_ms: int) -> list[int]:
+    """The exchange ids of the trades the MARKET stream holds on `subject` from `since_ms` on, stream order."""
+    bus = Bus(suite.env.values["NATS_URL"], "test-backfill")
+    bus.start()
+    await bus.wait_connected(10)
+    try:
+        records = [record async for record in bus.replay(MARKET_STREAM, [subject], 1)]
+    finally:
+        await bus.close()
+    trades = [TradeEvent.model_validate_json(record.data) for record in records]
+    return [int(trade.id) for trade in trades if trade.timestamp >= since_ms]
+
+
+async def test_the_trades_a_killed_leader_missed_are_backfilled_by_its_successor_without_a_hole(suite: Suite) -> None:
+    """SIGKILL: the lease is not released, so the feed has no leader until its TTL runs out (20 s); the
+    successor fetches the exchange's trades of that time before streaming on."""
+    port = free_port()
+    urls = {"market": suite.service_url("market"), "market-2": f"http://127.0.0.1:{port}"}
+    suite.spawn("market-2", "market", urls["market-2"] + "/health", MARKET_PORT=str(port), MARKET_URL=urls["market-2"])
+    killed: str | None = None
+    try:
+        wait_until(
+            lambda: {ingest_health(url)["state"] for url in urls.values()} == {"leader", "standby"},
+            15,
+            "one leader and one standby",
+        )
+        leader = next(name for name, url in urls.items() if ingest_health(url)["state"] == "leader")
+        successor = next(name for name in urls if name != leader)
+        since_ms = int(time.time() * 1000) - 5_000
+        suite.stop(leader, signal.SIGKILL)
+        killed = leader
+        leaderless = wait_until(lambda: ingest_health(urls[successor])["state"] == "leader", 45, "a new leader")
+        async with collecting(suite, TRADE) as seen:  # live trades again: the held ones are out
+            await seen.wait(lambda: bool(seen.of(TRADE)), 25, "live trades from the new leader")
+        ids = await stored_trade_ids(suite, TRADE, since_ms)
+    finally:
+        if killed == "market":
+            suite.start(["market"])
+        suite.stop("market-2")
+    assert leaderless > 10  # the lease outlived its holder: without the backfill this time's trades are gone
+    assert len(ids) > 3 * leaderless  # the sandbox's exchange trades three times a second
+    assert ids == list(range(ids[0], ids[0] + len(ids)))  # every trade, once, in order

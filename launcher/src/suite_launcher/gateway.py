@@ -18,6 +18,11 @@ from .env import SuiteEnv
 # The routing hop listens on loopback only; public.yml reads the same variable (same default).
 DEFAULT_INTERNAL_PORT = "8081"
 LOOPBACK_TRUSTED = "127.0.0.1/32,::1/128"
+# How long a stopping Traefik lets requests in flight finish. Its listeners close at once, and WebSocket
+# connections never finish on their own, so Traefik's default (10 s) keeps the gateway down that long on
+# every restart while any client is subscribed. A REST answer takes well under this (a cache miss on a
+# hanging upstream is the exception, and is cut); WebSocket clients resume their session on reconnect.
+GRACE_TIMEOUT = "2s"
 
 # Python logging level names → Traefik's (zerolog) level names.
 LOG_LEVELS: dict[str, str] = {
@@ -53,8 +58,9 @@ def internal_port(env: SuiteEnv) -> str:
     return env.values.get("GATEWAY_INTERNAL_PORT") or DEFAULT_INTERNAL_PORT
 
 
-def _path_flags(entrypoint: str) -> list[str]:
-    """Encoded characters in paths: `%2F` must pass (pairs like BTC%2FUSDT); the rest are refused.
+def _hop_flags(entrypoint: str) -> list[str]:
+    """Encoded characters in paths: `%2F` must pass (pairs like BTC%2FUSDT); the rest are refused. Also
+    the shutdown grace (GRACE_TIMEOUT), the same on both hops.
 
     Traefik 3.7 allows all of them by default (with a warning); only the slash is needed here, and both
     hops see the raw path, so both get the same settings.
@@ -71,7 +77,11 @@ def _path_flags(entrypoint: str) -> list[str]:
     }
     flags = [f"{prefix}.encodedCharacters.allowEncoded{name}={value}" for name, value in allowed.items()]
     # Header names aliasing another (X_API_Key for X-API-Key) are dropped, so they cannot spoof one.
-    return [*flags, f"{prefix}.aliasHeadersStrategy=delete"]
+    return [
+        *flags,
+        f"{prefix}.aliasHeadersStrategy=delete",
+        f"--entryPoints.{entrypoint}.transport.lifeCycle.graceTimeOut={GRACE_TIMEOUT}",
+    ]
 
 
 def entrypoint_flags(env: SuiteEnv) -> list[str]:
@@ -79,9 +89,9 @@ def entrypoint_flags(env: SuiteEnv) -> list[str]:
     host = env.values["GATEWAY_HOST"]
     return [
         f"--entryPoints.web.address={host}:{env.values['GATEWAY_PORT']}",
-        *_path_flags("web"),
+        *_hop_flags("web"),
         f"--entryPoints.internal.address=127.0.0.1:{internal_port(env)}",
-        *_path_flags("internal"),
+        *_hop_flags("internal"),
         # The public hop's X-Forwarded-For (the real client) is kept, not overwritten.
         f"--entryPoints.internal.forwardedHeaders.trustedIPs={LOOPBACK_TRUSTED}",
         # One access-log line per client request (on `web`), not two.

@@ -418,6 +418,14 @@ class Bus:
             log.info("updated JetStream stream %s to the suite's definition", spec.name)
         return _state(info)
 
+    async def last_message(self, stream: str, subject: str) -> bytes | None:
+        """The newest message the stream holds on `subject` (None: it holds none)."""
+        try:
+            message = await self._jetstream().get_last_msg(stream, subject)
+        except NotFoundError:
+            return None
+        return message.data
+
     async def stream_state(self, stream: str) -> StreamState:
         return _state(await self._jetstream().stream_info(stream))
 

@@ -4,7 +4,8 @@ whenever the socket is down.
 Standbys run only the lease loop and the (idle) sink. As leader the worker checks the configured pairs
 against the exchange's symbol list (a delisted or unserved pair would otherwise break the REST calls),
 then runs two tasks: the stream consumer, and a fallback that starts polling once the socket has been
-down for `grace_s` and stops as soon as it is back.
+down for `grace_s` and stops as soon as it is back. Meanwhile it backfills the trades missed while the
+feed had no leader (backfill.py), holding the live trades back until those are offered.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from suite_shared.messages.market import MarketEvent
+from suite_shared.messages.market import MarketEvent, TradeEvent
 from suite_shared.metrics import INGEST_REST_FALLBACK
 from suite_shared.service import ServiceContext
 from suite_shared.streams import market_stream
@@ -24,6 +25,8 @@ from suite_shared.symbols import Pair
 
 from ..chains import MarketChains
 from ..directory import known_pairs
+from ..providers.binance import BinanceTrades
+from .backfill import backfill, first_live_ids, in_order
 from .binance_stream import BinanceStream, LinkState
 from .lease import LeaderLease
 from .rest_poller import RestPoller
@@ -32,6 +35,8 @@ from .sink import EventSink
 log = logging.getLogger(__name__)
 
 FEED = "binance"
+SOCKET_WAIT_S = 10.0  # the backfill waits this long at most for the socket to connect
+BACKFILL_TIMEOUT_S = 15.0  # and its REST calls this long: live trades are held until then
 WorkerState = Literal["starting", "standby", "leader"]
 SocketState = Literal["connected", "polling", "connecting"]
 
@@ -50,6 +55,7 @@ class IngestWorker:
         self.link: LinkState | None = None
         self.polling = False
         self.leading_since: float | None = None
+        self._held: list[TradeEvent] | None = None  # live trades held while the backfill runs
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -87,15 +93,40 @@ class IngestWorker:
             stream = BinanceStream(self.ctx.settings.binance_ws_url, self.pairs)
             poller = RestPoller(self.ctx.upstreams, self.pairs, self.ctx.settings.budgets.binance_weight_per_min)
             self.link = stream.link
+            self._held = []  # live trades wait here while the trades missed before us are fetched
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._consume(stream))
-                group.create_task(
-                    poll_while_down(stream.link, poller, self.sink.offer, self._set_polling, self.grace_s)
-                )
+                group.create_task(poll_while_down(stream.link, poller, self._offer, self._set_polling, self.grace_s))
+                await self._backfill(stream.link)
         finally:
             self.link = None
             self.leading_since = None
+            self._held = None
             self._set_polling(False)
+
+    async def _backfill(self, link: LinkState) -> None:
+        """Offer the trades missed while the feed had no leader, then the live trades held meanwhile that
+        the backfill does not already have, so the sink gets every pair's trades in order (backfill.py)."""
+        with contextlib.suppress(TimeoutError):  # without the socket, backfill anyway: those trades still count
+            await asyncio.wait_for(link.wait_up(), SOCKET_WAIT_S)
+        fetcher = BinanceTrades(self.ctx.upstreams)
+        try:
+            missed = await asyncio.wait_for(
+                backfill(self.ctx.bus, fetcher, self.pairs, first_live_ids(self._held or [])), BACKFILL_TIMEOUT_S
+            )
+        except Exception as exc:  # a slow or failing call must not hold the live trades back for good
+            log.warning("no trade backfill (%s: %s)", type(exc).__name__, exc)
+            missed = []
+        held, self._held = self._held or [], None
+        for event in in_order(missed, held):
+            self.sink.offer(event)
+
+    def _offer(self, event: MarketEvent) -> None:
+        """To the sink; a trade waits while the backfill runs (other events are latest values: no order)."""
+        if self._held is not None and isinstance(event, TradeEvent):
+            self._held.append(event)
+        else:
+            self.sink.offer(event)
 
     async def _tradable_pairs(self) -> list[Pair]:
         known = await known_pairs(self.ctx.cache, self.chains.exchange_info)
@@ -112,7 +143,7 @@ class IngestWorker:
 
     async def _consume(self, stream: BinanceStream) -> None:
         async for event in stream.events():
-            self.sink.offer(event)
+            self._offer(event)
 
     def _set_polling(self, active: bool) -> None:
         if active != self.polling:
