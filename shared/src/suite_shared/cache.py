@@ -26,6 +26,7 @@ from .errors import RateLimited, UpstreamError, UpstreamTimeout, UpstreamUnavail
 from .fairness import MissAllowance
 from .metrics import CACHE_REQUESTS
 from .redis_link import RedisDown, RedisLink
+from .response_cache import note_read
 from .settings import CacheTTLs
 from .upstream import ClientBudgetSpent
 
@@ -152,25 +153,25 @@ class Cache:
         full_key = self._key(kind, key)
         local = self.local.get(full_key)
         if local is not None and local.is_fresh(now_ms()):
-            return self._count(kind, CacheResult(local.value, "hit", local))
+            return self._count(kind, full_key, CacheResult(local.value, "hit", local))
         stored = await self._read(full_key)
         record = stored[0] if stored else None
         if stored is not None and stored[0].is_fresh(now_ms()):
             keep_s = self._retention_s(kind, ttl_s, stored[0].fresh_until == 0)
             self.local.put(full_key, stored[0], keep_s, stored[1])
-            return self._count(kind, CacheResult(stored[0].value, "hit", stored[0]))
+            return self._count(kind, full_key, CacheResult(stored[0].value, "hit", stored[0]))
         pending = self._inflight.get(full_key)
         if pending is not None:
             result = await asyncio.shield(pending)
             return self._count(
-                kind, CacheResult(result.value, "coalesced" if not result.stale else "stale", result.record)
+                kind, full_key, CacheResult(result.value, "coalesced" if not result.stale else "stale", result.record)
             )
         future: asyncio.Future[CacheResult] = asyncio.get_running_loop().create_future()
         self._inflight[full_key] = future
         try:
             result = await self._fill(kind, full_key, fetch, record or local, ttl_s, forever)
             future.set_result(result)
-            return self._count(kind, result)
+            return self._count(kind, full_key, result)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: followers re-raise it themselves
@@ -292,6 +293,7 @@ class Cache:
                 return None
         return None
 
-    def _count(self, kind: str, result: CacheResult) -> CacheResult:
+    def _count(self, kind: str, full_key: str, result: CacheResult) -> CacheResult:
         CACHE_REQUESTS.labels(self.namespace, kind, result.status).inc()
+        note_read(self.local, full_key, result.record, result.status, self.namespace, kind)
         return result

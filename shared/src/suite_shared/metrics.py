@@ -31,6 +31,9 @@ PROVIDER_FALLBACKS = Counter(
     "provider_fallbacks_total", "Times a provider chain moved past a failing provider", ["kind", "provider", "reason"]
 )
 CACHE_REQUESTS = Counter("cache_requests_total", "Cache lookups by result", ["namespace", "kind", "result"])
+RESPONSE_CACHE_ANSWERS = Counter(
+    "response_cache_answers_total", "Answers sent as kept bytes (response_cache.py), without the route", ["service"]
+)
 NATS_MESSAGES = Counter(
     "nats_messages_total",
     "NATS messages by direction (out, in, request, reply, invalid)",

@@ -30,6 +30,7 @@ from .health import ComponentHealth, HealthCheck, ServiceHealth, evaluate
 from .keys import KeyRing
 from .metrics import SERVICE_INFO, MetricsMiddleware, metrics_endpoint
 from .redis_link import RedisLink
+from .response_cache import ResponseCache, ResponseCacheMiddleware
 from .settings import Settings
 from .upstream import UpstreamClient
 
@@ -152,6 +153,11 @@ def create_service_app(
     app.include_router(_health_router())
     app.include_router(suite.router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    if settings.response_cache_enabled:
+        # Innermost: a request reaches it only past the request guards and the API-key check.
+        app.add_middleware(
+            ResponseCacheMiddleware, cache=ResponseCache(settings.response_cache_max_bytes), service=name
+        )
     app.add_middleware(ApiKeyMiddleware, keys=settings.key_ring())
     app.add_middleware(RequestGuards, max_body_bytes=settings.request_body_max_bytes)
     app.add_middleware(MetricsMiddleware, service=name)

@@ -21,6 +21,7 @@ from suite_shared.upstream import UpstreamConfig
 
 from . import compat
 from .ingest import Ingestor
+from .pages import PageMemo
 from .routes import router, status_report
 from .scoring import Scorer
 from .sources import CoinDeskRss, CointelegraphRss, CryptoPanicPosts, DecryptRss, NewsApiEverything, NewsSource
@@ -84,6 +85,7 @@ async def setup(ctx: ServiceContext) -> NewsState:
         store=store,
         ingestor=Ingestor(store, ctx.redis, ctx.bus, build_sources(ctx), wake),
         scorer=Scorer(store, ctx.redis, ctx.bus, wake, ctx.settings.news_score_retry_s),
+        pages=PageMemo(store, ctx.settings.ttl.news_page),
     )
 
     async def declare_stream() -> None:

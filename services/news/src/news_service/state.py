@@ -10,6 +10,7 @@ from fastapi import Depends
 from suite_shared.deps import state_of
 
 from .ingest import Ingestor
+from .pages import PageMemo
 from .scoring import Scorer
 from .store import NewsStore
 
@@ -19,6 +20,7 @@ class NewsState:
     store: NewsStore
     ingestor: Ingestor
     scorer: Scorer
+    pages: PageMemo
 
 
 News = Annotated[NewsState, Depends(state_of(NewsState))]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import get_args
 
@@ -46,12 +46,16 @@ def source_key(publisher: str) -> str:
 class Page:
     total: int
     articles: list[Article]
+    size: int = 0  # bytes read from Redis for it
 
 
 class NewsStore:
     def __init__(self, redis: RedisLink, retention_s: float) -> None:
         self.redis = redis
         self.retention_ms = int(retention_s * 1000)
+        # Counts this replica's writes (after each one, failed or not): what was read before a write is not
+        # served from memory after it (pages.py).
+        self.generation = 0
 
     async def story_for_url(self, canonical_url: str) -> str | None:
         raw = await self.redis.call(lambda client: client.get(f"{PREFIX}url:{canonical_url}"))
@@ -59,9 +63,13 @@ class NewsStore:
 
     async def get(self, ids: Iterable[str]) -> list[Article]:
         """The stories, each with its score if it has one."""
+        return (await self._get(ids))[0]
+
+    async def _get(self, ids: Iterable[str]) -> tuple[list[Article], int]:
+        """The stories, and how many bytes they took."""
         ids = list(ids)
         if not ids:
-            return []
+            return [], 0
 
         async def read(client: aioredis.Redis) -> tuple[list[bytes | None], list[bytes | None]]:
             pipe = client.pipeline(transaction=False)
@@ -71,15 +79,16 @@ class NewsStore:
             return raws, scores
 
         raws, scores = await self.redis.call(read)
-        articles = []
+        articles, size = [], 0
         for raw, score in zip(raws, scores, strict=True):
             if not raw:
                 continue
+            size += len(raw) + len(score or b"")
             article = Article.model_validate_json(raw)
             if score:
                 article = article.model_copy(update=orjson.loads(score))
             articles.append(article)
-        return articles
+        return articles, size
 
     async def save(self, article: Article, urls: Iterable[str] = (), new: bool = False) -> None:
         """Write (or rewrite) a story and its index entries; `new` also queues it for scoring."""
@@ -104,7 +113,13 @@ class NewsStore:
                 pipe.zadd(f"{PREFIX}unscored", {article.id: article.ingested_at})
             await pipe.execute()
 
-        await self.redis.call(write)
+        await self._write(write)
+
+    async def _write(self, write: Callable[[aioredis.Redis], Awaitable[None]]) -> None:
+        try:
+            await self.redis.call(write)
+        finally:
+            self.generation += 1
 
     async def mark_scored(self, articles: Iterable[Article]) -> None:
         """Record the model's scores for stored stories, in one round trip (the articles are not rewritten)."""
@@ -118,7 +133,7 @@ class NewsStore:
                 pipe.zrem(f"{PREFIX}unscored", article.id)
             await pipe.execute()
 
-        await self.redis.call(write)
+        await self._write(write)
 
     async def unscored(self, limit: int) -> list[str]:
         raws = await self.redis.call(lambda client: client.zrange(f"{PREFIX}unscored", 0, limit - 1))
@@ -159,7 +174,7 @@ class NewsStore:
                 pipe.zremrangebyscore(key, "-inf", cutoff)
             await pipe.execute()
 
-        await self.redis.call(run)
+        await self._write(run)
 
     async def page(
         self, limit: int, category: str, language: str, sentiment: str | None, source: str | None = None
@@ -184,7 +199,8 @@ class NewsStore:
             return int(total), ids
 
         total, ids = await self.redis.call(run)
-        return Page(total, await self.get(as_texts(ids)))
+        articles, size = await self._get(as_texts(ids))
+        return Page(total, articles, size)
 
     async def as_of(self, as_of_ms: int) -> list[Article]:
         """Stories we had ingested by `as_of_ms` (newest first), as we knew them then: a score that came
