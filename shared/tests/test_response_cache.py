@@ -37,12 +37,14 @@ class Upstream:
 
     def __init__(self) -> None:
         self.price = 100.0
+        self.delay_s = 0.0
         self.failing = False
         self.fetches = 0
         self.route_runs = 0
 
     async def fetch(self) -> Fetched:
         self.fetches += 1
+        await asyncio.sleep(self.delay_s)
         if self.failing:
             raise UpstreamUnavailable("every source failed")
         return Fetched({"symbol": "BTC/USDT", "price": self.price}, "binance", ["binance"], now_ms() - 40)
@@ -199,6 +201,22 @@ async def test_a_replaced_record_ends_the_entry_at_once(upstream: Upstream) -> N
         cache.local._drop("cache:test:price:BTC")  # the record leaves the process (evicted, or replaced)
         again = (await http.get("/price")).json()
     assert upstream.route_runs == 2 and again["price"] == 99.0 and again["meta"]["cache"] == "miss"
+
+
+async def test_near_expiry_one_request_reaches_the_route_and_the_record_is_refreshed_ahead(upstream: Upstream) -> None:
+    app, _ = service(upstream, ttl_s=2)
+    upstream.delay_s = 0.1
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        first = await get(http, "/price")
+        await asyncio.sleep(1.7)  # in the last fifth of the 2 s fresh life
+        upstream.price = 102.0
+        near = [await get(http, "/price") for _ in range(5)]
+        assert upstream.route_runs == 2  # one request went to the route: its hit started the refresh
+        assert all(answer["meta"]["cache"] == "hit" and answer["price"] == 100.0 for answer in near)
+        await asyncio.sleep(0.15)
+        refreshed = await get(http, "/price")
+    assert upstream.fetches == 2 and refreshed["price"] == 102.0 and refreshed["meta"]["cache"] == "hit"
+    assert refreshed["meta"]["as_of"] > first["meta"]["as_of"]
 
 
 async def test_a_data_timestamp_stays_the_datas(client: httpx.AsyncClient, upstream: Upstream) -> None:

@@ -73,6 +73,14 @@ class Reads:
 _READS: contextvars.ContextVar[Reads | None] = contextvars.ContextVar("response_cache_reads", default=None)
 
 
+def outside_requests() -> contextvars.Context:
+    """The current context without a request's collection: for background work a request starts (a refresh
+    ahead), whose own cache reads are not that request's answer."""
+    context = contextvars.copy_context()
+    context.run(_READS.set, None)
+    return context
+
+
 def note_read(store: LocalStore, key: str, record: CacheRecord, status: str, namespace: str, kind: str) -> None:
     """Called by the cache for every lookup answered while a request collects (a no-op otherwise)."""
     reads = _READS.get()
@@ -111,6 +119,9 @@ class Entry:
     headers: list[tuple[bytes, bytes]]
     route: Any
     size: int
+    # From then on one request is handed to the route, whose cache hit refreshes the record ahead (cache.py).
+    refresh_at: int = 2**62
+    refresh_handed: bool = False
 
     def still_valid(self, now_ms: int) -> bool:
         if now_ms >= self.valid_until:
@@ -143,6 +154,9 @@ class ResponseCache:
             return None
         if not entry.still_valid(now_ms):
             self._drop(key)
+            return None
+        if now_ms >= entry.refresh_at and not entry.refresh_handed:
+            entry.refresh_handed = True
             return None
         self._entries.move_to_end(key)
         return entry
@@ -221,6 +235,7 @@ def build_entry(body: bytes, headers: list[tuple[bytes, bytes]], reads: Reads, r
     bounds = [read.record.fresh_until for read in reads.reads if read.record.fresh_until]
     if provenance.valid_until is not None:
         bounds.append(provenance.valid_until)
+    refresh_at = min((due for read in reads.reads if (due := read.record.refresh_from()) is not None), default=2**62)
     return Entry(
         chunks=chunks,
         meta_head=head + b'"age_ms":',
@@ -232,6 +247,8 @@ def build_entry(body: bytes, headers: list[tuple[bytes, bytes]], reads: Reads, r
         headers=[(name, value) for name, value in headers if name.lower() != b"content-length"],
         route=route,
         size=len(body) + 512,
+        refresh_at=refresh_at,
+        refresh_handed=now_ms() >= refresh_at,  # the request that built it went through the cache already
     )
 
 
