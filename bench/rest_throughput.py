@@ -320,25 +320,30 @@ def run_tree(tree: Tree, targets: list[Target], args: argparse.Namespace, script
         time.sleep(args.settle)  # start-up work (first polls, model loads) out of the way
         runs: list[dict[str, Any]] = []
 
-        def measure(target: Target, via: str, repeat: str = "") -> None:
+        def url_of(target: Target, via: str) -> str:
             base = suite.gateway_url if via == "gateway" else suite.env.values[f"{target.service.upper()}_URL"]
-            url = base + target.path
-            checked = meta_of(url)
+            return base + target.path
+
+        def measure(target: Target, via: str, repeat: str = "") -> None:
+            url = url_of(target, via)
+            run: dict[str, Any] = {"target": target.name, "path": target.path, "via": via, "checked": meta_of(url)}
+            if repeat:
+                run["repeat"] = repeat
+            else:  # the static handler by the same route just before: the ratio's denominator
+                run["static_c100"] = wrk(url_of(static, via), 100, args.duration, script, groups)
             wrk(url, 100, args.warmup, script, groups)
-            run: dict[str, Any] = {"target": target.name, "path": target.path, "via": via, "checked": checked}
             run["c1"] = wrk(url, 1, args.single, script, groups)
             run["c100"] = wrk(url, 100, args.duration, script, groups)
             if via == "gateway" and args.many:
                 run["c1000"] = wrk(url, 1000, args.duration, script, groups)
-            if repeat:
-                run["repeat"] = repeat
             runs.append(run)
             c100 = run["c100"]
             print(
                 f"[{tree.label}] {target.name} via {via}{repeat}: {c100['requests_per_s']:.0f} req/s, p50 "
                 f"{c100['latency_ms']['p50']} ms, p99 {c100['latency_ms']['p99']} ms, 1 conn "
                 f"{run['c1']['latency_ms']['mean']} ms"
-                + (f", 1000 conn timeouts {run['c1000']['timeouts']}" if "c1000" in run else ""),
+                + (f", 1000 conn timeouts {run['c1000']['timeouts']}" if "c1000" in run else "")
+                + (f"; static before it {run['static_c100']['requests_per_s']:.0f} req/s" if not repeat else ""),
                 flush=True,
             )
 
@@ -348,11 +353,16 @@ def run_tree(tree: Tree, targets: list[Target], args: argparse.Namespace, script
         for target in targets:
             for via in ("direct", "gateway"):
                 measure(target, via)
-        chain = {}
-        if args.chain:
+        chain: dict[str, list[dict[str, Any]]] = {}
+        for _ in range(args.chain_rounds):
             for name, path in CHAIN_VARIANTS.items():
-                chain[name] = wrk(suite.gateway_url + path, 100, args.duration, script, groups)
-                print(f"[{tree.label}] chain: {name}: {chain[name]['requests_per_s']:.0f} req/s", flush=True)
+                run = wrk(suite.gateway_url + path, 100, args.duration, script, groups)
+                chain.setdefault(name, []).append(run)
+                print(
+                    f"[{tree.label}] chain: {name}: {run['requests_per_s']:.0f} req/s, Traefik "
+                    f"{traefik_us_per_request(run):.0f} µs CPU per request",
+                    flush=True,
+                )
         measure(static, "direct", " (last)")
         measure(static, "gateway", " (last)")
     finally:
@@ -363,8 +373,19 @@ def run_tree(tree: Tree, targets: list[Target], args: argparse.Namespace, script
 # -- the report ------------------------------------------------------------------------------------------------
 
 
+def traefik_us_per_request(run: dict[str, Any]) -> float:
+    return float(run["cpu_s"].get("gateway", 0.0)) / max(1, run["requests"]) * 1e6
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def static_reference(tree: dict[str, Any], via: str) -> dict[str, float]:
-    """The static handler's figures for `via`: the mean of the first and last measurement, and their drift."""
+    """The static handler's figures for `via` over the whole run: the mean of its first and last full
+    measurement, and the drift between them."""
     pair = [run["c100"] for run in tree["runs"] if run["target"] == "static" and run["via"] == via]
     rps = [run["requests_per_s"] for run in pair]
     p99 = [run["latency_ms"]["p99"] for run in pair]
@@ -375,13 +396,22 @@ def static_reference(tree: dict[str, Any], via: str) -> dict[str, float]:
     }
 
 
+def static_for(tree: dict[str, Any], run: dict[str, Any]) -> dict[str, float]:
+    """The static handler a run is compared with: the one measured just before it by the same route."""
+    if "static_c100" in run:
+        paired = run["static_c100"]
+        return {"requests_per_s": paired["requests_per_s"], "p99_ms": paired["latency_ms"]["p99"]}
+    return static_reference(tree, run["via"])
+
+
 def goals(tree: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each cached endpoint through the gateway against the goals (ratios to the static handler, same run)."""
-    static = static_reference(tree, "gateway")
+    """Each cached endpoint through the gateway against the goals (ratios to the static handler measured just
+    before it through the gateway)."""
     rows = []
     for run in tree["runs"]:
         if run["via"] != "gateway" or run["target"] == "static":
             continue
+        static = static_for(tree, run)
         throughput = run["c100"]["requests_per_s"] / static["requests_per_s"]
         p99 = run["c100"]["latency_ms"]["p99"] / static["p99_ms"]
         timeouts = run.get("c1000", {}).get("timeouts")
@@ -413,34 +443,41 @@ def tree_table(tree: dict[str, Any]) -> list[str]:
     lines = [
         f"### {tree['label']}",
         "",
-        f"Commit {tree['commit']}; extra environment {tree['env'] or 'none'}. Static handler drift over the run "
-        f"(last vs first measurement): direct {statics['direct']['drift']:+.0%}, gateway "
-        f"{statics['gateway']['drift']:+.0%}.",
+        f"Commit {tree['commit']}; extra environment {tree['env'] or 'none'}. The static handler's drift over the "
+        f"run (last vs first full measurement): direct {statics['direct']['drift']:+.0%}, gateway "
+        f"{statics['gateway']['drift']:+.0%}. Ratios: to the static handler measured just before, by the same "
+        "route (its req/s in brackets).",
         "",
-        "| target | via | req/s at 100 conn | ratio to static | p50 / p99 ms at 100 conn | p99 ratio | ms per request, "
-        "1 conn | at 1,000 conn: req/s, timeouts | meta.cache | wrk CPU s / window s | machine busy |",
+        "| target | via | req/s at 100 conn (static) | ratio | p50 / p99 ms at 100 conn | p99 ratio | ms per request, "
+        "1 conn | at 1,000 conn: req/s, timeouts | meta.cache | wrk CPU s / window s | machine busy, load |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in tree["runs"]:
-        c100, static = run["c100"], statics[run["via"]]
+        c100, static = run["c100"], static_for(tree, run)
         many = run.get("c1000")
-        name = run["target"] + run.get("repeat", "")
         lines.append(
-            f"| {name} | {run['via']} | {c100['requests_per_s']:,.0f} | "
-            f"{c100['requests_per_s'] / static['requests_per_s']:.2f}× | {c100['latency_ms']['p50']} / "
-            f"{c100['latency_ms']['p99']} | {c100['latency_ms']['p99'] / static['p99_ms']:.2f}× | "
-            f"{run['c1']['latency_ms']['mean']} | "
+            f"| {run['target'] + run.get('repeat', '')} | {run['via']} | {c100['requests_per_s']:,.0f} "
+            f"({static['requests_per_s']:,.0f}) | {c100['requests_per_s'] / static['requests_per_s']:.2f}× | "
+            f"{c100['latency_ms']['p50']} / {c100['latency_ms']['p99']} | "
+            f"{c100['latency_ms']['p99'] / static['p99_ms']:.2f}× | {run['c1']['latency_ms']['mean']} | "
             + (f"{many['requests_per_s']:,.0f}, {many['timeouts']} |" if many else "— |")
             + f" {run['checked']['cache'] or '—'} | {c100['load_generator_cpu_s']} / {c100['window_s']} | "
-            f"{c100['machine_busy']:.0%} |"
+            f"{c100['machine_busy']:.0%}, {c100['load_average_1m'][0]} |"
         )
     if tree["chain"]:
-        lines += ["", "Gateway chain, static handler behind it (100 connections):", ""]
-        lines += ["| route | req/s | p50 / p99 ms | Traefik CPU s / window s |", "|---|---|---|---|"]
-        for name, run in tree["chain"].items():
+        rounds = len(next(iter(tree["chain"].values())))
+        lines += [
+            "",
+            f"Gateway chain, static handler behind it (100 connections, {rounds} interleaved rounds, medians):",
+            "",
+            "| route | req/s | p99 ms | Traefik CPU µs per request |",
+            "|---|---|---|---|",
+        ]
+        for name, runs in tree["chain"].items():
             lines.append(
-                f"| {name} | {run['requests_per_s']:,.0f} | {run['latency_ms']['p50']} / {run['latency_ms']['p99']} "
-                f"| {run['cpu_s'].get('gateway')} / {run['window_s']} |"
+                f"| {name} | {median([run['requests_per_s'] for run in runs]):,.0f} | "
+                f"{median([run['latency_ms']['p99'] for run in runs])} | "
+                f"{median([traefik_us_per_request(run) for run in runs]):.0f} |"
             )
     lines += ["", "Goals (through the gateway):", ""]
     lines += [
@@ -465,7 +502,7 @@ def comparison(trees: list[dict[str, Any]]) -> list[str]:
     lines = [
         "## Before and after (through the gateway, 100 connections)",
         "",
-        f"req/s (ratio to the same run's static handler) and p99 ms, for: {header}.",
+        f"req/s (ratio to the static handler measured just before it) and p99 ms, for: {header}.",
         "",
         "| endpoint | " + " | ".join(tree["label"] for tree in trees) + " |",
         "|---|" + "---|" * len(trees),
@@ -474,12 +511,11 @@ def comparison(trees: list[dict[str, Any]]) -> list[str]:
     for name in names:
         cells = []
         for tree in trees:
-            static = static_reference(tree, "gateway")
             run = next((r for r in tree["runs"] if r["target"] == name and r["via"] == "gateway"), None)
             if run is None:
                 cells.append("—")
                 continue
-            c100 = run["c100"]
+            static, c100 = static_for(tree, run), run["c100"]
             cells.append(
                 f"{c100['requests_per_s']:,.0f} ({c100['requests_per_s'] / static['requests_per_s']:.2f}×), "
                 f"p99 {c100['latency_ms']['p99']}"
@@ -521,7 +557,7 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=10, help="seconds to wait after start-up")
     parser.add_argument("--targets", nargs="+", help="only these targets (names without spaces: first word)")
     parser.add_argument("--no-many", dest="many", action="store_false", help="skip the 1,000-connection runs")
-    parser.add_argument("--no-chain", dest="chain", action="store_false", help="skip the gateway chain variants")
+    parser.add_argument("--chain-rounds", type=int, default=3, help="rounds of the gateway chain variants (0: none)")
     parser.add_argument(
         "--extra",
         action="append",

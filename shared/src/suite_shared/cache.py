@@ -126,6 +126,10 @@ class LocalStore:
         while len(self._items) > self.max_items or self.bytes > self.max_bytes:
             self._drop(next(iter(self._items)))
 
+    def clear(self) -> None:
+        self._items.clear()
+        self.bytes = 0
+
     def _drop(self, key: str) -> None:
         entry = self._items.pop(key, None)
         if entry is not None:

@@ -1,9 +1,10 @@
 """Pages of stories kept in memory for a moment, so a page asked for again is not read from Redis again.
 
-A page is kept for `CACHE_TTL_NEWS_PAGE` seconds under the store's write generation: this replica's own
-writes (new stories, scores, trims) start a new generation at once; another replica's are seen when the
-page expires. Served pages are cache hits with the provenance they were read with (the newest poll known
-then), so their answers can be re-served whole (suite_shared.response_cache).
+A page is kept for `CACHE_TTL_NEWS_PAGE` seconds. This replica's own writes (new stories, scores, trims)
+drop every kept page as they start and again when they end, which also ends every answer re-served from
+them (suite_shared.response_cache compares the kept records by identity); another replica's writes are
+seen when the page expires. Served pages are cache hits with the provenance they were read with (the
+newest poll known then).
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ class PageMemo:
         self.store = store
         self.ttl_s = ttl_s
         self.records = LocalStore(max_bytes, max_items=1024)
+        self.writes = 0
+        store.on_write.append(self._written)
+
+    def _written(self) -> None:
+        self.writes += 1
+        self.records.clear()
 
     async def page(
         self,
@@ -35,15 +42,17 @@ class PageMemo:
         polled_at: int,
     ) -> CacheResult:
         """The page, from memory when this replica read it within the TTL and wrote nothing since."""
-        key = f"{self.store.generation}:{limit}:{category}:{language}:{sentiment}:{source}"
+        key = f"{limit}:{category}:{language}:{sentiment}:{source}"
         now = now_ms()
         record = self.records.get(key)
         if record is not None and record.is_fresh(now):
             result = CacheResult(record.value, "hit", record)
         else:
+            writes = self.writes
             page: Page = await self.store.page(limit, category, language, sentiment, source)
             record = CacheRecord(page, SOURCE, sources_tried, polled_at, now, now + int(self.ttl_s * 1000))
-            self.records.put(key, record, self.ttl_s, page.size + 256)
+            if writes == self.writes:  # a page read while this replica wrote may miss the write: not kept
+                self.records.put(key, record, self.ttl_s, page.size + 256)
             result = CacheResult(page, "miss", record)
         CACHE_REQUESTS.labels("news", "page", result.status).inc()
         note_read(self.records, key, record, result.status, "news", "page")

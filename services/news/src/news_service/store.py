@@ -53,9 +53,9 @@ class NewsStore:
     def __init__(self, redis: RedisLink, retention_s: float) -> None:
         self.redis = redis
         self.retention_ms = int(retention_s * 1000)
-        # Counts this replica's writes (after each one, failed or not): what was read before a write is not
-        # served from memory after it (pages.py).
-        self.generation = 0
+        # Called as each of this replica's writes starts and again when it has ended (failed or not), so
+        # that nothing read before or during a write is served from memory after it (pages.py).
+        self.on_write: list[Callable[[], None]] = []
 
     async def story_for_url(self, canonical_url: str) -> str | None:
         raw = await self.redis.call(lambda client: client.get(f"{PREFIX}url:{canonical_url}"))
@@ -116,10 +116,13 @@ class NewsStore:
         await self._write(write)
 
     async def _write(self, write: Callable[[aioredis.Redis], Awaitable[None]]) -> None:
+        for written in self.on_write:
+            written()
         try:
             await self.redis.call(write)
         finally:
-            self.generation += 1
+            for written in self.on_write:
+                written()
 
     async def mark_scored(self, articles: Iterable[Article]) -> None:
         """Record the model's scores for stored stories, in one round trip (the articles are not rewritten)."""
