@@ -96,7 +96,7 @@ ARG HEALTH_PATH=/health/live
 
 LABEL org.opencontainers.image.title="crypto-suite ${SERVICE}" \
       org.opencontainers.image.description="Unified crypto data API: the ${SERVICE} process" \
-      org.opencontainers.image.licenses="MIT"
+      org.opencontainers.image.licenses="Apache-2.0"
 
 # Owned by root and read-only for the service user.
 COPY --from=builder /app/.venv /app/.venv
@@ -133,7 +133,7 @@ ENV AI_MODEL_DIR=/app/models
 # Fail the build if a model does not load, or if a training library slipped into the image.
 RUN python -c "import pathlib, sys; from ai_service.registry import load_registry; \
 failed = load_registry(pathlib.Path('/app/models')).failures; sys.exit(f'models failed to load: {failed}' if failed else 0)" \
- && for library in sklearn skl2onnx matplotlib onnx; do \
+ && for library in torch transformers sklearn skl2onnx matplotlib onnx; do \
         ! python -c "import ${library}" 2>/dev/null || { echo "training library ${library} in the image" >&2; exit 1; }; \
     done
 

@@ -283,7 +283,7 @@ def main() -> None:
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     try:
         print(f"starting the suite (logs in {suite.run_dir})", flush=True)
-        suite.start(["nats", "redis", "sandbox"])
+        suite.start(["nats", "redis", "redis-cache", "sandbox"])
         suite.start(["market", "news", "sentiment", "ai", "stream"])
         suite.start(["gateway"])
         sampler = RssSampler({name: suite.processes[name].pid for name in SERVICES})

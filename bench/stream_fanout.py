@@ -477,7 +477,7 @@ def main() -> None:
     runs = []
     try:
         print(f"starting the suite (logs in {suite.run_dir}); fd limit {soft} -> {hard}", flush=True)
-        suite.start(["nats", "redis", "sandbox"])
+        suite.start(["nats", "redis", "redis-cache", "sandbox"])
         suite.start(["market", "news", "sentiment", "ai", "stream"])
         suite.start(["gateway"])
         counts = [(hard - FD_RESERVE) // 2 if count == "max" else int(count) for count in args.clients]

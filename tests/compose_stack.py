@@ -46,7 +46,7 @@ TEST_LABEL = "crypto-suite.test"  # on every image the tests build (compose.test
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BUILT = ("market", "news", "sentiment", "ai", "stream", "sandbox")
 # Grafana has no stand-in (no Debian package, no wheel): it runs only if its image is already on the daemon.
-INFRASTRUCTURE = ("nats", "redis", "traefik", "prometheus")
+INFRASTRUCTURE = ("nats", "redis", "redis-cache", "traefik", "prometheus")
 PUBLISHED_PORTS = (
     "GATEWAY_PORT",
     "GATEWAY_METRICS_PORT",

@@ -19,7 +19,7 @@ SERVICES = ["market", "news", "sentiment", "ai", "stream"]
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     running = Suite.create(Path(tmp_path_factory.mktemp("suite")), **TEST_ENV)
     try:
-        running.start(["nats", "redis", "sandbox"])
+        running.start(["nats", "redis", "redis-cache", "sandbox"])
         running.start(SERVICES)
         running.start(["gateway"])
         yield running

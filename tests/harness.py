@@ -22,6 +22,7 @@ from suite_launcher.env import DEFAULT_PORTS, SuiteEnv, build_env
 from suite_launcher.procfile import ROOT, read_procfile
 from suite_shared.messages.market import CandleEvent
 
+PORT_READY = {"nats": "NATS_PORT", "redis": "REDIS_PORT", "redis-cache": "REDIS_CACHE_PORT"}
 HEALTH_PATHS = {
     "sandbox": "/_sandbox/health",
     "market": "/health",
@@ -145,6 +146,12 @@ class Suite:
         self.ready_urls[alias] = ready_url
         self.wait_ready(alias)
 
+    def private_redis(self, alias: str, role: str = "redis") -> str:
+        """Another Redis of a role the Procfile defines (`redis`: state, `redis-cache`: cache); its URL."""
+        port = free_port()
+        self.spawn(alias, role, f"tcp://127.0.0.1:{port}", **{PORT_READY[role]: str(port)})
+        return f"redis://127.0.0.1:{port}/0"
+
     def _popen(self, name: str, command: str, env: dict[str, str]) -> None:
         log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
         self.processes[name] = subprocess.Popen(
@@ -185,8 +192,8 @@ class Suite:
     def _ready(self, name: str) -> bool:
         if name in self.ready_urls:
             return _url_ready(self.ready_urls[name])
-        if name in ("nats", "redis"):
-            return _port_open(int(self.env.values[f"{name.upper()}_PORT"]))
+        if name in PORT_READY:
+            return _port_open(int(self.env.values[PORT_READY[name]]))
         if name == "gateway":
             return self._gateway_routes_loaded()
         url = self.env.values["SANDBOX_URL"] if name == "sandbox" else self.env.url(name)

@@ -51,7 +51,7 @@ def rss_mib(pid: int) -> float:
 
 @pytest.fixture(scope="module")
 def private(suite: Suite) -> Iterator[Private]:
-    nats_port, redis_port, market_port = free_port(), free_port(), free_port()
+    nats_port, market_port = free_port(), free_port()
     gateway_port, metrics_port, internal_port = free_port(), free_port(), free_port()
     run_dir = suite.run_dir / "abuse-nats"
     (run_dir / "nats").mkdir(parents=True, exist_ok=True)
@@ -63,7 +63,7 @@ def private(suite: Suite) -> Iterator[Private]:
         NATS_MONITOR_PORT=str(free_port()),
         RUN_DIR=str(run_dir),
     )
-    suite.spawn("abuse-redis", "redis", f"tcp://127.0.0.1:{redis_port}", REDIS_PORT=str(redis_port))
+    state, cache = suite.private_redis("abuse-redis"), suite.private_redis("abuse-redis-cache", "redis-cache")
     market = f"http://127.0.0.1:{market_port}"
     keys = {"API_KEYS": OTHER_KEY, "ADMIN_API_KEYS": ADMIN_KEY}
     suite.spawn(
@@ -72,7 +72,8 @@ def private(suite: Suite) -> Iterator[Private]:
         f"{market}/health",
         MARKET_PORT=str(market_port),
         NATS_URL=f"nats://127.0.0.1:{nats_port}",
-        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        REDIS_URL=state,
+        CACHE_REDIS_URL=cache,
         INGEST_ENABLED="false",
         MISS_ALLOWANCE_PER_MIN_IP="30",
         **DEFAULT_BUDGETS,
@@ -93,7 +94,7 @@ def private(suite: Suite) -> Iterator[Private]:
     )
     suite.reset_calls()
     yield Private(f"http://127.0.0.1:{gateway_port}", market, suite)
-    for name in ("abuse-gateway", "abuse-market", "abuse-redis", "abuse-nats"):
+    for name in ("abuse-gateway", "abuse-market", "abuse-redis", "abuse-redis-cache", "abuse-nats"):
         suite.stop(name)
 
 

@@ -37,18 +37,20 @@ def test_cold_misses_on_two_replicas_make_one_upstream_call(sandbox: Suite, seco
 
 @pytest.fixture
 def market_with_private_redis(sandbox: Suite) -> Iterator[tuple[str, Suite]]:
-    redis_port, market_port = free_port(), free_port()
-    sandbox.spawn("redis-private", "redis", f"tcp://127.0.0.1:{redis_port}", REDIS_PORT=str(redis_port))
+    market_port = free_port()
+    state = sandbox.private_redis("redis-private")
+    cache = sandbox.private_redis("redis-cache-private", "redis-cache")
     sandbox.spawn(
         "market-private",
         "market",
         f"http://127.0.0.1:{market_port}/health",
         MARKET_PORT=str(market_port),
-        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        REDIS_URL=state,
+        CACHE_REDIS_URL=cache,
     )
     yield f"http://127.0.0.1:{market_port}", sandbox
-    sandbox.stop("market-private")
-    sandbox.stop("redis-private")
+    for name in ("market-private", "redis-private", "redis-cache-private"):
+        sandbox.stop(name)
 
 
 def test_redis_stopped_the_service_still_answers_and_reports_degraded(
@@ -60,6 +62,7 @@ def test_redis_stopped_the_service_still_answers_and_reports_degraded(
     assert httpx.get(f"{market}/health").json()["status"] == "healthy"
 
     suite.stop("redis-private")
+    suite.stop("redis-cache-private")
 
     cached = httpx.get(f"{market}/api/market", params={"limit": 5, "currency": "chf"}, timeout=10)
     assert cached.status_code == 200 and cached.json()["items"] == before.json()["items"]
@@ -68,7 +71,10 @@ def test_redis_stopped_the_service_still_answers_and_reports_degraded(
     health = httpx.get(f"{market}/health").json()
     assert health["status"] == "degraded"
     assert health["dependencies"]["redis"]["status"] == "down"
-    assert 'redis_available{service="market"} 0.0' in httpx.get(f"{market}/metrics").text
+    assert health["dependencies"]["redis_cache"]["status"] == "down"
+    metrics = httpx.get(f"{market}/metrics").text
+    assert 'redis_available{role="state",service="market"} 0.0' in metrics
+    assert 'redis_available{role="cache",service="market"} 0.0' in metrics
 
 
 @pytest.fixture

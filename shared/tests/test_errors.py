@@ -92,3 +92,12 @@ def test_upstream_failures_escaping_a_chain_are_gateway_errors_not_500() -> None
     check(client.get("/upstream/rejected"), 502, "UPSTREAM_ERROR")
     check(client.get("/upstream/timeout"), 504, "UPSTREAM_TIMEOUT")
     check(client.get("/upstream/open"), 503, "UPSTREAM_UNAVAILABLE")
+
+
+def test_details_quoting_extreme_numbers_still_render() -> None:
+    from suite_shared.errors import InvalidParameter, error_response
+
+    error = InvalidParameter("bad", {"n": 2**100, "x": float("inf"), "nested": [{"m": -(2**70)}], "ok": 3})
+    body = error_response(error).body
+    assert b'"n":"1267650600228229401496703205376"' in body and b'"x":"inf"' in body
+    assert b'"m":"-1180591620717411303424"' in body and b'"ok":3' in body

@@ -43,13 +43,6 @@ def readme_incompatible() -> dict[str, str]:
 INCOMPATIBLE = readme_incompatible()
 
 
-def analyze_fields_landed() -> bool:
-    """Whether POST /api/sentiment/analyze already answers `sentiment` (the ai-service half of issue 14)."""
-    from ai_service.models import SentimentResponse
-
-    return "sentiment" in SentimentResponse.model_json_schema(mode="serialization")["properties"]
-
-
 @pytest.fixture(scope="module")
 def frontend_gateway(suite: Suite) -> Iterator[str]:
     """A second Traefik in front of the session's services, with the setting the frontend's deployment needs."""
@@ -203,15 +196,7 @@ def test_every_listed_incompatibility_is_a_call_of_the_frontend() -> None:
 
 
 @pytest.mark.parametrize("call", CALLS, ids=[call.key for call in CALLS])
-def test_frontend_call(call: Call, outcomes: dict[str, list[str]], request: pytest.FixtureRequest) -> None:
-    if call.url == "/api/sentiment/analyze" and not analyze_fields_landed():
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="`sentiment`/`confidence` on POST /api/sentiment/analyze land with the ai-service branch of "
-                "issue 14; this check passes once it is merged",
-                strict=True,
-            )
-        )
+def test_frontend_call(call: Call, outcomes: dict[str, list[str]]) -> None:
     found = outcomes[call.key]
     if call.key in INCOMPATIBLE:
         assert found, f"the README lists {call.key} as incompatible, but it works: take it off the list"

@@ -92,7 +92,7 @@ async def test_ticker_and_trade_events_arrive_with_the_fields_the_stream_service
 async def test_latest_values_land_in_redis_with_a_ttl(suite: Suite) -> None:
     async with collecting(suite, TICKER) as seen:
         await seen.wait(lambda: bool(seen.of(TICKER)), 20, "a ticker")
-    client = redis.Redis.from_url(suite.env.values["REDIS_URL"])
+    client = redis.Redis.from_url(suite.env.values["CACHE_REDIS_URL"])  # latest values are cache, not state
     raw = client.get("latest:ticker:BTC/USDT")
     ttl = client.ttl("latest:ticker:BTC/USDT")
     client.close()

@@ -90,11 +90,14 @@ def test_as_of_returns_only_what_was_known_then(gateway: httpx.Client) -> None:
 
 
 def private_news(suite: Suite, alias: str, db: int) -> tuple[str, redis.Redis]:
-    """A news replica with its own Redis database: its own store, queue and poll schedule."""
+    """A news replica with its own Redis database: its own store, queue and poll schedule. It shares the
+    suite's NEWS stream, so its store is marked current (the epoch key) lest it be rebuilt from the suite's
+    scored stories."""
     port = free_port()
     url = suite.env.values["REDIS_URL"].rsplit("/", 1)[0] + f"/{db}"
     client = redis.Redis.from_url(url)
     client.flushdb()
+    client.set("news:epoch", 1)
     suite.spawn(alias, "news", f"http://127.0.0.1:{port}/health/live", NEWS_PORT=str(port), REDIS_URL=url)
     return f"http://127.0.0.1:{port}", client
 

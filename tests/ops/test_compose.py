@@ -41,7 +41,7 @@ APPS = {
 }
 SERVICES = ("market", "news", "sentiment", "ai", "stream")
 # Services that need nothing else to start (infrastructure and the self-contained sandbox).
-ROOTS = {"nats", "redis", "sandbox"}
+ROOTS = {"nats", "redis", "redis-cache", "sandbox"}
 # Variables docker compose itself reads (not the code): enabling profiles from .env.
 COMPOSE_OWN = {"COMPOSE_PROFILES"}
 # Infrastructure image variables and the official image each defaults to.
@@ -123,7 +123,7 @@ def test_dependencies_use_conditions() -> None:
             )
     for name in SERVICES:
         depends = services[name]["depends_on"]
-        for infra in ("nats", "redis"):
+        for infra in ("nats", "redis", "redis-cache"):
             assert depends[infra]["condition"] == "service_healthy", f"{name} must wait for a healthy {infra}"
     assert set(services["traefik"]["depends_on"]) == set(SERVICES)
 

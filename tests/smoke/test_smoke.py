@@ -236,7 +236,8 @@ def test_sentiment_analyze_through_the_gateway(gateway: httpx.Client) -> None:
 def test_models_listed_through_the_gateway(gateway: httpx.Client) -> None:
     models = {m["name"]: m for m in gateway.get("/api/models").json()["models"]}
     assert {"sentiment", "forecast", "signals"} <= set(models)
-    assert all(m["status"] == "loaded" for m in models.values())
+    assert all(models[name]["status"] == "loaded" for name in ("sentiment", "forecast", "signals"))
+    assert models["sentiment-tfidf"]["status"] == "standby"  # the fallback, loaded and ready
 
 
 # --- WebSocket ------------------------------------------------------------------------------------------

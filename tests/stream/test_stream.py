@@ -53,7 +53,7 @@ def ticker(price: float) -> TickerEvent:
 
 
 async def test_connect_subscribe_snapshot_then_live_ticks_in_seq_order(suite: Suite, bus: Bus) -> None:
-    client = aioredis.Redis.from_url(suite.env.values["REDIS_URL"])
+    client = aioredis.Redis.from_url(suite.env.values["CACHE_REDIS_URL"])  # where the market service keeps them
     await client.set(f"latest:ticker:{PAIR}", ticker(99.0).model_dump_json())
     await client.aclose()
     async with websockets.connect(ws_url(suite)) as socket:

@@ -28,6 +28,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "NATS_PORT": 4222,
     "NATS_MONITOR_PORT": 8222,
     "REDIS_PORT": 6379,
+    "REDIS_CACHE_PORT": 6380,
 }
 
 DEFAULT_LIMITS: dict[str, int] = {
@@ -90,6 +91,7 @@ def build_env(overrides: Mapping[str, str] | None = None, base: Mapping[str, str
         pick(f"{service.upper()}_URL", f"http://{host}:{values[f'{service.upper()}_PORT']}")
     sandbox_url = pick("SANDBOX_URL", f"http://{host}:{values['SANDBOX_PORT']}")
     pick("REDIS_URL", f"redis://{host}:{values['REDIS_PORT']}/0")
+    pick("CACHE_REDIS_URL", f"redis://{host}:{values['REDIS_CACHE_PORT']}/0")
     pick("NATS_URL", f"nats://{host}:{values['NATS_PORT']}")
 
     for name, upstream in UPSTREAMS.items():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 PROCFILE = ROOT / "Procfile"
-INFRASTRUCTURE = ("nats", "redis")
+INFRASTRUCTURE = ("nats", "redis", "redis-cache")
 
 
 def read_procfile(path: Path = PROCFILE) -> dict[str, str]:

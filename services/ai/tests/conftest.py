@@ -98,3 +98,31 @@ def broken_client(tmp_path: Path, market: FakeMarket) -> Iterator[TestClient]:
     (tmp_path / "forecast.onnx").write_bytes((artifacts / "forecast.onnx").read_bytes()[:1000])
     with TestClient(create_app(OFFLINE, model_dir=tmp_path)) as test_client:
         yield test_client
+
+
+# (file of the transformer that is broken, how, the reason health and /api/models must give)
+TRANSFORMER_FAULTS = [
+    ("headlines.onnx", "missing", "artefact missing"),
+    ("headlines.onnx", "corrupt", "artefact unreadable or corrupt"),
+    ("headlines.tokenizer.json", "corrupt", "artefact unreadable or corrupt"),
+    ("headlines.json", "missing", "artefact missing"),
+]
+
+
+@pytest.fixture(params=TRANSFORMER_FAULTS, ids=[f"{name}-{how}" for name, how, _ in TRANSFORMER_FAULTS])
+def fallback_client(
+    request: pytest.FixtureRequest, tmp_path: Path, market: FakeMarket
+) -> Iterator[tuple[TestClient, str]]:
+    """The app with every artefact but one of the transformer's files missing or truncated; and the reason."""
+    name, how, reason = request.param
+    artifacts = Path(engine_module.__file__).parent / "artifacts"
+    for path in artifacts.iterdir():
+        if path.is_file():
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+    broken = tmp_path / name
+    if how == "missing":
+        broken.unlink()
+    else:
+        broken.write_bytes(broken.read_bytes()[:2000])  # truncated, as a partial copy leaves it
+    with TestClient(create_app(OFFLINE, model_dir=tmp_path)) as test_client:
+        yield test_client, reason

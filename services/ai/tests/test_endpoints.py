@@ -22,7 +22,18 @@ def test_sentiment_single_text_has_label_score_and_probabilities(client: TestCli
     assert body["success"] is True and "meta" in body
     assert body["label"] == "positive" and 0 < body["score"] <= 1
     assert set(body["probabilities"]) == {"negative", "neutral", "positive"}
-    assert body["model"] == "sentiment" and body["model_version"]
+    assert body["model"] == "sentiment" and body["model_version"] == "2.0.0"  # the transformer serves
+    assert body["sentiment"] == body["label"]
+    assert body["confidence"] == max(body["probabilities"].values())
+
+
+def test_sentiment_batch_results_carry_sentiment_and_confidence(client: TestClient) -> None:
+    texts = ["Company cuts 500 jobs as sales slump", "The board meets on Tuesday", "Profit doubles on strong demand"]
+    results = client.post("/api/sentiment/analyze", json={"texts": texts}).json()["results"]
+    for result in results:
+        assert result["sentiment"] == result["label"]
+        assert result["confidence"] == max(result["probabilities"].values())
+        assert 1 / 3 <= result["confidence"] <= 1
 
 
 def test_sentiment_batch_keeps_request_order(client: TestClient) -> None:
@@ -68,6 +79,27 @@ def test_predict_returns_horizon_points_with_intervals(client: TestClient) -> No
     [
         {"symbol": "BTC", "horizon": 0},
         {"symbol": "BTC", "horizon": 169},
+        {"symbol": "BTC", "timeframe": "4h", "horizon": 169},
+        {"symbol": "BTC", "timeframe": "1d", "horizon": -1},
+        {"symbol": "BNB/ETH", "model": "forecast", "horizon": 1857450090266980778772907109122048},  # beyond 64 bits
+    ],
+)
+def test_predict_horizon_outside_the_trained_range_is_400(client: TestClient, body: dict[str, Any]) -> None:
+    response = client.post("/api/ai/predict", json=body)
+    assert_error(response, 400, "INVALID_PARAMETER")
+    assert response.json()["error"]["details"]["max"] == 168
+
+
+@pytest.mark.parametrize(("timeframe", "horizon"), [("4h", 168), ("1d", 100)])
+def test_predict_serves_long_horizons_at_every_timeframe(client: TestClient, timeframe: str, horizon: int) -> None:
+    body = client.post("/api/ai/predict", json={"symbol": "BTC", "timeframe": timeframe, "horizon": horizon}).json()
+    assert body["success"] is True and len(body["predictions"]) == horizon
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"symbol": "BTC", "horizon": "soon"},
         {"symbol": "BTC", "timeframe": "5m"},
         {"horizon": 24},
         {"symbol": ""},
@@ -94,6 +126,7 @@ def test_signal_prices_and_risk_reward_agree(client: TestClient) -> None:
     assert body["success"] is True
     (signal,) = body["signals"]
     assert signal["type"] in {"buy", "sell", "hold"} and 0 <= signal["confidence"] <= 1 and 0 <= signal["score"] <= 10
+    assert signal["direction"] == signal["type"].upper()
     reward = abs(signal["target_price"] - signal["entry_price"])
     risk = abs(signal["entry_price"] - signal["stop_loss"])
     assert signal["risk_reward"] == pytest.approx(reward / risk, rel=1e-3)
@@ -132,9 +165,16 @@ def test_analysis_levels_bracket_the_price(client: TestClient) -> None:
     assert set(analysis["prediction"]) >= {"short_term", "medium_term", "long_term", "confidence"}
 
 
-def test_models_endpoint_reports_versions_ranges_and_figures(client: TestClient) -> None:
+def test_models_endpoint_serves_each_model_card(client: TestClient) -> None:
     models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
-    assert models["forecast"]["trained_range"] == ["2017-08-25", "2022-10-11"]
+    assert models["sentiment"]["status"] == "loaded" and models["sentiment"]["version"] == "2.0.0"
+    assert models["sentiment-tfidf"]["status"] == "standby"
+    assert models["forecast"]["trained_on"]["cutoff"] == "2021-12-01"
     assert "1h_h24" in models["forecast"]["evaluation"]["summary"]
-    assert models["sentiment"]["evaluation"]["held_out_twitter_valid"]["macro_f1"] > 0.7
-    assert models["signals"]["evaluation"]["backtest"]["1h"]["signals"] >= 0
+    for name in ("sentiment", "sentiment-tfidf", "forecast", "signals"):
+        card = models[name]["card"]
+        assert card["licences"] and card["data"] and card["figures"], name
+        assert all({"value", "model", "data"} <= set(figure) for figure in card["figures"].values()), name
+    assert any("non-commercial" in licence for licence in models["sentiment"]["card"]["licences"])
+    phrasebank = models["sentiment"]["card"]["figures"]["macro_f1 on phrasebank_50agree"]
+    assert "evaluation only" in phrasebank["data"] and 0 < phrasebank["value"] <= 1

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+import itertools
+import json
+
 import pytest
 
+from ai_service.registry import ARTIFACTS
 from ai_service.signals import FEE_PER_SIDE, STOP_ATR, Calibration, Forecast, decide, strength_score
 
 CALIBRATION = Calibration(
@@ -46,9 +51,32 @@ def test_confidence_comes_from_the_calibration_table() -> None:
     assert decide(forecast(0.05), 100.0, 1.0, CALIBRATION).confidence == 0.55  # hold: rate a trade would lose
 
 
-def test_sentiment_shifts_the_forecast_a_little() -> None:
-    assert decide(forecast(0.1), 100.0, 1.0, CALIBRATION, sentiment=1.0).type == "buy"
-    assert decide(forecast(0.1), 100.0, 1.0, CALIBRATION, sentiment=-1.0).type == "hold"
+def test_shipped_calibration_is_monotone_with_no_empty_bin_and_non_overlapping_windows() -> None:
+    metadata = json.loads((ARTIFACTS / "signals.json").read_text())
+    table = metadata["calibration"]
+    rates, counts = table["trade_win_rate"], table["counts"]
+    assert len(rates) == len(counts) == len(table["edges"]) - 1
+    assert all(count > 0 for count in counts)
+    assert all(a <= b for a, b in itertools.pairwise(rates))  # stronger signals, no lower confidence
+    assert all(round(1 - r, 4) == h for r, h in zip(rates, table["hold_right_rate"], strict=True))
+    assert sum(counts) == table["windows"]
+    assert "non-overlapping" in table["windows_rule"]
+    assert table["period"].startswith(metadata["uses_model"]["cutoff"])  # calibrated after the model's cut-off
+
+
+def test_shipped_calibration_is_checked_on_unseen_data_against_both_baselines() -> None:
+    checks = json.loads((ARTIFACTS / "signals.json").read_text())["calibration_check"]
+    assert set(checks) == {"later_period", "ada_hourly"}
+    for check in checks.values():
+        pooled = check["all"]
+        assert sum(row["n"] for row in pooled["reliability"]) == pooled["windows"] > 0
+        assert pooled["always_hold_per_window"]["mean_pct"] == 0.0
+        low, high = pooled["buy_and_hold_per_window"]["ci95_pct"]
+        assert low <= pooled["buy_and_hold_per_window"]["mean_pct"] <= high
+
+
+def test_news_sentiment_is_not_part_of_the_rule() -> None:
+    assert "sentiment" not in inspect.signature(decide).parameters
 
 
 def test_score_is_five_when_neutral_and_bounded() -> None:

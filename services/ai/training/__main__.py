@@ -1,4 +1,5 @@
-"""`make train`: rebuild the sentiment and forecast ONNX models, the signal calibration and the report."""
+"""`make train`: rebuild the sentiment models (transformer and TF-IDF fallback), the forecast model, the
+signal calibration, REPORT.md and MODEL_CARD.md. Runs in the training environment `make train` creates."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import json
 import logging
 import time
 
-from . import backtest, export, forecast, report, sentiment
+from . import backtest, export, forecast, headlines, report, sentiment
+from .data import evaluation_sets
 
 log = logging.getLogger("training")
 
@@ -14,21 +16,21 @@ log = logging.getLogger("training")
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     start = time.perf_counter()
-    log.info("sentiment: training and exporting")
-    sentiment_meta = sentiment.train()
+    log.info("sentiment (TF-IDF fallback): training and exporting")
+    tfidf_meta = sentiment.train()
+    log.info("sentiment (transformer): fine-tuning, exporting, evaluating")
+    transformer_meta = headlines.train(evaluation_sets(), sentiment.scores)
     log.info("forecast: loading candles")
     series = forecast.load_series()
-    log.info("forecast: walk-forward evaluation and final fit")
+    log.info("forecast: walk-forward evaluation, shipped model")
     forecast_meta, fold_models = forecast.train(series)
-    log.info("signals: calibration and backtest")
-    signals_meta = {
-        **backtest.run(series, fold_models),
-        "version": forecast.VERSION,
-        "uses_model": {"name": "forecast", "version": forecast.VERSION},
-    }
+    log.info("signals: calibration and checks")
+    signals_meta = {**backtest.run(series, fold_models), "version": forecast.VERSION}
+    signals_meta["uses_model"]["version"] = forecast.VERSION
     (export.ARTIFACTS / "signals.json").write_text(json.dumps(signals_meta, indent=2) + "\n")
-    path = report.write(sentiment_meta, forecast_meta, signals_meta)
-    log.info("done in %.0f s; report at %s", time.perf_counter() - start, path)
+    seconds = time.perf_counter() - start
+    paths = report.write(transformer_meta, tfidf_meta, forecast_meta, signals_meta, seconds)
+    log.info("done in %.0f s; wrote %s", seconds, ", ".join(str(path) for path in paths))
 
 
 if __name__ == "__main__":

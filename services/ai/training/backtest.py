@@ -1,14 +1,24 @@
-"""Signals on held-out candles: calibrate the rule on the first walk-forward fold, backtest it on the later
-ones.
+"""Signals with the shipped forecast model: calibrate the rule after the model's training cut-off, then check
+it on a later period and on a pair never used at 1h, against always-hold and buy-and-hold.
 
-Each fold's forecasts come from the model fitted before that fold (see forecast.walk_forward), so no
-signal used the future. A trade enters at the anchor candle's close, exits at the target or stop (stop
-first when one candle touches both, the cautious reading) or at the close `horizon` bars later, and pays
-FEE_PER_SIDE on entry and exit. Buy-and-hold over the same windows is the comparison.
+- Windows never overlap: per series one anchor every `horizon` bars (the trade's own length), so every count
+  below is a count of independent-in-time trades, and every interval is computed from those windows.
+- Calibration (SHIPPED_FOLD's period, 2021-12 → 2022-04): windows are cut into equal-count bins of strength
+  |z| (so no bin is empty); the per-bin rate at which a trade in the forecast's direction was profitable
+  after fees is made monotone (non-decreasing in strength) by pooling adjacent violators. The threshold is
+  the bin edge with the best mean net return among those with at least MIN_TRADES trades and a positive
+  mean; when none qualifies the rule never trades (threshold = the last edge) and the report says so.
+- Check (2022-05 → 2022-10, and ADA/USDT hourly 2020-08 → 2021-06, a pair no model was trained on at 1h):
+  stated vs realised rate per bin with counts, and per-window returns of the rule, always-hold (0) and
+  buy-and-hold, each with a 95 % interval over the windows.
+
+A trade enters at the anchor candle's close, exits at the target or stop (stop first when one candle
+touches both, the cautious reading) or at the close `horizon` bars later, and pays FEE_PER_SIDE twice.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +26,12 @@ import numpy as np
 
 from ai_service.signals import FEE_PER_SIDE, SIGNAL_HORIZON, Calibration, Forecast, SignalType, decide, levels
 
-from .forecast import FOLDS, Series, _day, predict
+from .data import load_cryptodatadownload
+from .forecast import FOLDS, SHIPPED_FOLD, Series, _day, make_series, predict
 
-EDGES = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 99.0)
-THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.3)
+BINS = 5
+MIN_TRADES = 100
+Z95 = 1.959964
 
 
 @dataclass
@@ -29,10 +41,12 @@ class Anchor:
     forecast: Forecast
 
 
-def anchors(series: Series, models: list[Any], start: int, end: int, stride: int) -> list[Anchor]:
+def anchors(series: Series, models: list[Any], start: int, end: int) -> list[Anchor]:
+    """Non-overlapping windows: one anchor every `horizon` bars whose whole window lies in [start, end)."""
     horizon = SIGNAL_HORIZON[series.timeframe]
     rows = np.flatnonzero((series.t >= start) & (series.t < end) & ~np.isnan(series.features).any(axis=1))
-    rows = rows[rows + horizon < len(series.close)][::stride]
+    rows = rows[rows + horizon < len(series.close)]
+    rows = rows[series.t[rows + horizon] < end][::horizon]
     if len(rows) == 0:
         return []
     x = np.column_stack((series.features[rows], np.full(len(rows), np.log(horizon)))).astype(np.float32)
@@ -66,110 +80,176 @@ def directional_trade(anchor: Anchor) -> float:
     return trade_return(anchor.series, anchor.row, kind, target, stop, anchor.forecast.horizon)
 
 
-def calibrate(points: list[Anchor]) -> tuple[Calibration, dict[str, Any]]:
+def monotone(rates: list[float], counts: list[int]) -> list[float]:
+    """Pool adjacent violators: the count-weighted non-decreasing sequence closest to `rates`."""
+    blocks: list[list[float]] = []  # [rate, weight, bins]
+    for rate, count in zip(rates, counts, strict=True):
+        blocks.append([rate, float(count), 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            rate_b, weight_b, bins_b = blocks.pop()
+            rate_a, weight_a, bins_a = blocks.pop()
+            weight = weight_a + weight_b
+            blocks.append([(rate_a * weight_a + rate_b * weight_b) / weight, weight, bins_a + bins_b])
+    return [round(block[0], 4) for block in blocks for _ in range(int(block[2]))]
+
+
+def calibrate(points: list[Anchor], period: str) -> tuple[Calibration, dict[str, Any]]:
     strength = np.asarray([abs(a.forecast.z50) for a in points])
     outcome = np.asarray([directional_trade(a) for a in points])
-    bins = np.clip(np.searchsorted(EDGES, strength, side="right") - 1, 0, len(EDGES) - 2)
-    counts = [int(np.sum(bins == b)) for b in range(len(EDGES) - 1)]
-    win = [_rate(outcome[bins == b] > 0) for b in range(len(EDGES) - 1)]
+    inner = [round(float(q), 4) for q in np.quantile(strength, np.arange(1, BINS) / BINS)]
+    edges = (0.0, *inner, 99.0)
+    bins = np.clip(np.searchsorted(edges, strength, side="right") - 1, 0, BINS - 1)
+    counts = [int(np.sum(bins == b)) for b in range(BINS)]
+    raw = [float(np.mean(outcome[bins == b] > 0)) for b in range(BINS)]
+    win = monotone(raw, counts)
     by_threshold = {
         str(th): {
             "trades": int(np.sum(strength >= th)),
-            "mean_net_return_pct": round(100 * float(np.mean(outcome[strength >= th])), 4)
-            if np.any(strength >= th)
-            else None,
+            "mean_net_return_pct": round(100 * float(np.mean(outcome[strength >= th])), 4),
         }
-        for th in THRESHOLDS
+        for th in edges[:-1]
     }
-    eligible = [th for th in THRESHOLDS if by_threshold[str(th)]["trades"] >= 300]
-    best = max(eligible or [THRESHOLDS[0]], key=lambda th: by_threshold[str(th)]["mean_net_return_pct"] or -1e9)
+    eligible = [
+        th
+        for th in edges[:-1]
+        if by_threshold[str(th)]["trades"] >= MIN_TRADES and by_threshold[str(th)]["mean_net_return_pct"] > 0
+    ]
+    threshold = max(eligible, key=lambda th: by_threshold[str(th)]["mean_net_return_pct"]) if eligible else edges[-1]
     calibration = Calibration(
-        edges=EDGES,
+        edges=edges,
         trade_win_rate=tuple(win),
-        hold_right_rate=tuple(1 - w for w in win),
+        hold_right_rate=tuple(round(1 - w, 4) for w in win),
         counts=tuple(counts),
-        z_threshold=float(best),
+        z_threshold=float(threshold),
+        period=period,
     )
-    return calibration, {"threshold_search": by_threshold, "chosen_threshold": best}
-
-
-def _rate(flags: np.ndarray) -> float:
-    return round(float(np.mean(flags)), 4) if len(flags) else 0.5
-
-
-def backtest(series_list: list[Series], fold_models: list[list[Any]], calibration: Calibration) -> dict[str, Any]:
-    """Non-overlapping signals (one every `horizon` bars) on folds 2.. per timeframe."""
-    report: dict[str, Any] = {}
-    for timeframe, horizon in SIGNAL_HORIZON.items():
-        trades, holds, market, confidences, per_symbol = [], 0, [], [], {}
-        for series in (s for s in series_list if s.timeframe == timeframe):
-            symbol_trades, symbol_market = [], []
-            for models, (_, start, end) in zip(fold_models[1:], FOLDS[1:], strict=True):
-                for anchor in anchors(series, models, start, end, stride=horizon):
-                    entry = series.close[anchor.row]
-                    decision = decide(anchor.forecast, entry, series.atr[anchor.row], calibration)
-                    held = series.close[anchor.row + horizon] / entry - 1.0
-                    symbol_market.append(held)
-                    if decision.type == "hold":
-                        holds += 1
-                        continue
-                    result = trade_return(series, anchor.row, decision.type, decision.target, decision.stop, horizon)
-                    symbol_trades.append(result)
-                    confidences.append((decision.confidence, result > 0))
-            trades += symbol_trades
-            market += symbol_market
-            per_symbol[series.symbol] = {
-                "signals": len(symbol_trades),
-                "windows": len(symbol_market),
-                "strategy_compounded_pct": round(100 * (float(np.prod(1 + np.asarray(symbol_trades))) - 1), 2),
-                "buy_and_hold_pct": round(100 * (float(np.prod(1 + np.asarray(symbol_market))) - 1), 2),
-            }
-        report[timeframe] = summarise(trades, holds, market, confidences, horizon, per_symbol)
-    return report
-
-
-def summarise(
-    trades: list[float],
-    holds: int,
-    market: list[float],
-    confidences: list[tuple[float, bool]],
-    horizon: int,
-    per_symbol: dict[str, Any],
-) -> dict[str, Any]:
-    returns = np.asarray(trades)
-    reliability = {}
-    for low, high in ((0.0, 0.45), (0.45, 0.5), (0.5, 0.55), (0.55, 1.01)):
-        picked = [won for confidence, won in confidences if low <= confidence < high]
-        reliability[f"{low:.2f}-{min(high, 1):.2f}"] = {"n": len(picked), "win_rate": _rate(np.asarray(picked))}
-    return {
-        "horizon_bars": horizon,
-        "signals": len(trades),
-        "holds": holds,
-        "windows": len(market),
-        "hit_rate": _rate(returns > 0) if len(returns) else None,
-        "avg_net_return_per_signal_pct": round(100 * float(np.mean(returns)), 4) if len(returns) else None,
-        "avg_buy_and_hold_return_per_window_pct": round(100 * float(np.mean(market)), 4) if market else None,
-        "fees": f"{FEE_PER_SIDE:.2%} per side",
-        "confidence_reliability": reliability,
-        "per_symbol": per_symbol,
+    info = {
+        "threshold_search": by_threshold,
+        "chosen_threshold": threshold,
+        "never_trades": not eligible,
+        "raw_trade_win_rate": [round(r, 4) for r in raw],
     }
+    return calibration, info
+
+
+def wilson(successes: int, n: int) -> list[float] | None:
+    """95 % Wilson interval of a rate."""
+    if n == 0:
+        return None
+    p = successes / n
+    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
+    return [round(centre - half, 4), round(centre + half, 4)]
+
+
+def mean_ci(values: list[float]) -> dict[str, Any]:
+    """Mean per window in %, with a normal-approximation 95 % interval over the (non-overlapping) windows."""
+    array = np.asarray(values, dtype=float)
+    if len(array) < 2:
+        return {"n": len(array), "mean_pct": None, "ci95_pct": None}
+    mean, half = float(array.mean()), Z95 * float(array.std(ddof=1)) / math.sqrt(len(array))
+    return {
+        "n": len(array),
+        "mean_pct": round(100 * mean, 4),
+        "ci95_pct": [round(100 * (mean - half), 4), round(100 * (mean + half), 4)],
+    }
+
+
+def reliability(points: list[Anchor], calibration: Calibration) -> list[dict[str, Any]]:
+    """Per bin: the trade win rate the table states and the one realised here, with counts."""
+    rows = []
+    outcome = {id(a): directional_trade(a) > 0 for a in points}
+    for index in range(len(calibration.edges) - 1):
+        picked = [outcome[id(a)] for a in points if calibration.lookup(abs(a.forecast.z50)) == index]
+        rows.append(
+            {
+                "bin": [calibration.edges[index], calibration.edges[index + 1]],
+                "stated_trade_win_rate": calibration.trade_win_rate[index],
+                "n": len(picked),
+                "realised_trade_win_rate": round(float(np.mean(picked)), 4) if picked else None,
+                "realised_ci95": wilson(int(np.sum(picked)), len(picked)),
+            }
+        )
+    return rows
+
+
+def backtest(points: list[Anchor], calibration: Calibration) -> dict[str, Any]:
+    """Per window: the rule's net return (0 when it holds), always-hold (0) and buy-and-hold."""
+    strategy, market, signals, wins, per_symbol = [], [], 0, 0, {}
+    for anchor in points:
+        series, row, horizon = anchor.series, anchor.row, anchor.forecast.horizon
+        entry = series.close[row]
+        decision = decide(anchor.forecast, entry, series.atr[row], calibration)
+        held = float(series.close[row + horizon] / entry - 1.0)
+        result = 0.0
+        if decision.type != "hold":
+            result = trade_return(series, row, decision.type, decision.target, decision.stop, horizon)
+            signals += 1
+            wins += result > 0
+        strategy.append(result)
+        market.append(held)
+        mine = per_symbol.setdefault(series.symbol, {"windows": 0, "signals": 0, "rule": 1.0, "buy_and_hold": 1.0})
+        mine["windows"] += 1
+        mine["signals"] += decision.type != "hold"
+        mine["rule"] *= 1 + result
+        mine["buy_and_hold"] *= 1 + held
+    return {
+        "windows": len(points),
+        "signals": signals,
+        "holds": len(points) - signals,
+        "hit_rate": round(wins / signals, 4) if signals else None,
+        "hit_rate_ci95": wilson(wins, signals),
+        "rule_per_window": mean_ci(strategy),
+        "always_hold_per_window": {"n": len(points), "mean_pct": 0.0, "ci95_pct": [0.0, 0.0]},
+        "buy_and_hold_per_window": mean_ci(market),
+        "rule_minus_buy_and_hold_per_window": mean_ci([s - m for s, m in zip(strategy, market, strict=True)]),
+        "per_symbol_compounded_pct": {
+            symbol: {
+                "windows": row["windows"],
+                "signals": row["signals"],
+                "rule": round(100 * (row["rule"] - 1), 2),
+                "buy_and_hold": round(100 * (row["buy_and_hold"] - 1), 2),
+            }
+            for symbol, row in per_symbol.items()
+        },
+    }
+
+
+def check(points: list[Anchor], calibration: Calibration) -> dict[str, Any]:
+    """Reliability and backtest, pooled and per timeframe."""
+    result: dict[str, Any] = {"all": {"reliability": reliability(points, calibration), **backtest(points, calibration)}}
+    for timeframe in SIGNAL_HORIZON:
+        mine = [a for a in points if a.series.timeframe == timeframe]
+        if mine:
+            result[timeframe] = backtest(mine, calibration)
+    return result
 
 
 def run(series_list: list[Series], fold_models: list[list[Any]]) -> dict[str, Any]:
-    """Calibrate on fold 1 (every anchor), backtest on the later folds; returns the signals metadata."""
-    _, start, end = FOLDS[0]
-    points = [a for s in series_list for a in anchors(s, fold_models[0], start, end, stride=1)]
-    calibration, search = calibrate(points)
+    """Calibrate with the shipped model on the period after its cut-off, check on the next period and on
+    ADA hourly; returns the signals metadata."""
+    shipped = fold_models[SHIPPED_FOLD]
+    name, start, end = FOLDS[SHIPPED_FOLD]
+    calibration_points = [a for s in series_list for a in anchors(s, shipped, start, end)]
+    calibration, search = calibrate(calibration_points, f"{_day(start)} → {_day(end - 1)}")
+    later_name, later_start, later_end = FOLDS[SHIPPED_FOLD + 1]
+    later = [a for s in series_list for a in anchors(s, shipped, later_start, later_end)]
+    ada_series = make_series("ADA", "1h", load_cryptodatadownload("Binance_ADAUSDT_1h.csv.gz"))
+    ada = anchors(ada_series, shipped, int(ada_series.t[0]), int(ada_series.t[-1]) + 1)
     return {
         "name": "signals",
         "kind": "rule on the forecast (no separate model file)",
+        "uses_model": {"name": "forecast", "cutoff": _day(start)},
         "trained_on": {
-            "dataset": "forecast walk-forward predictions on held-out Binance candles",
+            "dataset": "shipped forecast model's predictions on Binance candles after its training cut-off",
             "range": [_day(start), _day(end - 1)],
         },
+        "sentiment": "not used: no sentiment history aligned with the candles to fit its weight",
         "calibration": {
-            "fitted_on": FOLDS[0][0],
-            "anchors": len(points),
+            "fitted_on": name,
+            "period": calibration.period,
+            "windows": len(calibration_points),
+            "windows_rule": "non-overlapping: one anchor every horizon bars per series (1h: 24, 4h: 12, 1d: 5)",
             **search,
             "edges": list(calibration.edges),
             "trade_win_rate": list(calibration.trade_win_rate),
@@ -177,5 +257,14 @@ def run(series_list: list[Series], fold_models: list[list[Any]]) -> dict[str, An
             "counts": list(calibration.counts),
             "z_threshold": calibration.z_threshold,
         },
-        "backtest": {"period": [FOLDS[1][0], FOLDS[-1][0]], **backtest(series_list, fold_models, calibration)},
+        "calibration_check": {
+            "later_period": {"period": later_name, **check(later, calibration)},
+            "ada_hourly": {
+                "period": f"{_day(int(ada_series.t[0]))} → {_day(int(ada_series.t[-1]))}",
+                "note": "ADA/USDT 1h (CryptoDataDownload export): no model trained on ADA hourly; the period "
+                "lies before the model's cut-off (other pairs of that period were trained on)",
+                **check(ada, calibration),
+            },
+        },
+        "backtest": {"period": later_name, "fees": f"{FEE_PER_SIDE:.2%} per side"},
     }

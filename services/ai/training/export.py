@@ -23,11 +23,21 @@ def git_commit() -> str | None:
         return None
 
 
+def canonical(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Opset imports sorted by domain: skl2onnx lists them in set order, which changes with Python's string
+    hash seed from run to run, and so would the file's bytes."""
+    opsets = sorted(model.opset_import, key=lambda opset: opset.domain)
+    del model.opset_import[:]
+    model.opset_import.extend(opsets)
+    return model
+
+
 def save(model: onnx.ModelProto, name: str, metadata: dict[str, Any]) -> Path:
-    """Write `<name>.onnx` and `<name>.json` (metadata plus file size and build provenance)."""
+    """Write `<name>.onnx` (canonical: the same model gives the same bytes) and `<name>.json` (metadata plus
+    file size and build provenance)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.onnx"
-    path.write_bytes(model.SerializeToString())
+    path.write_bytes(canonical(model).SerializeToString())
     metadata = {
         **metadata,
         "file": path.name,

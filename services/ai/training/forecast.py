@@ -5,6 +5,13 @@ The target is the log return over h bars divided by the volatility expected over
 pair, timeframe and horizon (log h is an input). The three models are merged into one ONNX graph whose
 output `quantiles` is (n, 3). Evaluation is walk-forward: for each later test period a model is fitted on
 samples whose target window closed before the period starts, and compared with naive baselines.
+
+Horizons: every sample draws its horizon log-uniformly from the integers 1..MAX_HORIZON, for every
+timeframe, so training covers exactly the range the API accepts (POST /api/ai/predict, horizon ≤ 168).
+
+The shipped model is not a refit on everything: it is the walk-forward model with the training cut-off
+SHIPPED_CUTOFF (2021-12-01), so that 2021-12 → 2022-10 stays unseen by it. Its own held-out figures there
+are what the API quotes as `confidence`, and the signal rule is calibrated and checked with it there.
 """
 
 from __future__ import annotations
@@ -20,16 +27,24 @@ from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from ai_service.features import FORECAST_INPUTS, TIMEFRAME_HOURS, bar_volatility, feature_matrix, forecast_inputs
+from ai_service.features import (
+    FORECAST_INPUTS,
+    TIMEFRAME_HOURS,
+    Candles,
+    bar_volatility,
+    feature_matrix,
+    forecast_inputs,
+)
 
 from . import export
 from .data import DAILY_SYMBOLS, HOURLY_SYMBOLS, load_candles, resample
 
-VERSION = "1.0.0"
+VERSION = "2.0.0"
 QUANTILES = (0.1, 0.5, 0.9)
 Z80 = 1.2815516  # standard normal 90 % quantile: the baseline's 80 % interval half-width in sigmas
-HORIZONS = {"1h": (1, 2, 4, 8, 12, 24, 48, 72, 120, 168), "4h": (1, 2, 3, 6, 12, 24, 42), "1d": (1, 2, 3, 5, 7, 14)}
-EVAL_HORIZONS = (1, 24, 168)
+MAX_HORIZON = 168
+TIMEFRAMES = ("1h", "4h", "1d")
+EVAL_HORIZONS = {"1h": (1, 24, 168), "4h": (6, 42, 168), "1d": (1, 7, 30, 168)}
 DAY_MS = 86_400_000
 FOLDS: tuple[tuple[str, int, int], ...] = (
     ("2021-06..2021-11", 1622505600000, 1638316800000),  # 2021-06-01 → 2021-12-01
@@ -37,6 +52,8 @@ FOLDS: tuple[tuple[str, int, int], ...] = (
     ("2022-05..2022-10", 1651363200000, 1665532800000),  # 2022-05-01 → 2022-10-12
 )
 HELD_OUT_START = FOLDS[0][1]
+SHIPPED_FOLD = 1  # the shipped model is the one fitted before FOLDS[1] starts
+SHIPPED_CUTOFF = FOLDS[SHIPPED_FOLD][1]
 
 
 def _int_missing_flag(add_node: Any) -> Any:
@@ -73,42 +90,28 @@ class Series:
         return int(TIMEFRAME_HOURS[self.timeframe] * 3_600_000)
 
 
-def load_series() -> list[Series]:
+def make_series(symbol: str, timeframe: str, candles: Candles) -> Series:
     from ai_service.indicators import atr
 
+    return Series(
+        symbol,
+        timeframe,
+        candles.t,
+        candles.c,
+        candles.h,
+        candles.l,
+        feature_matrix(candles, TIMEFRAME_HOURS[timeframe]),
+        bar_volatility(candles.c),
+        atr(candles.h, candles.l, candles.c),
+    )
+
+
+def load_series() -> list[Series]:
     series = []
     for symbol in HOURLY_SYMBOLS:
         hourly = load_candles(symbol, "1h")
-        for timeframe, candles in (("1h", hourly), ("4h", resample(hourly, 4))):
-            series.append(
-                Series(
-                    symbol,
-                    timeframe,
-                    candles.t,
-                    candles.c,
-                    candles.h,
-                    candles.l,
-                    feature_matrix(candles, TIMEFRAME_HOURS[timeframe]),
-                    bar_volatility(candles.c),
-                    atr(candles.h, candles.l, candles.c),
-                )
-            )
-    for symbol in DAILY_SYMBOLS:
-        daily = load_candles(symbol, "1d")
-        series.append(
-            Series(
-                symbol,
-                "1d",
-                daily.t,
-                daily.c,
-                daily.h,
-                daily.l,
-                feature_matrix(daily, 24.0),
-                bar_volatility(daily.c),
-                atr(daily.h, daily.l, daily.c),
-            )
-        )
-    return series
+        series += [make_series(symbol, "1h", hourly), make_series(symbol, "4h", resample(hourly, 4))]
+    return series + [make_series(symbol, "1d", load_candles(symbol, "1d")) for symbol in DAILY_SYMBOLS]
 
 
 @dataclass
@@ -139,13 +142,13 @@ def samples(series: Series, horizons: np.ndarray, rows: np.ndarray) -> Samples:
 
 
 def training_samples(all_series: list[Series], seed: int = 11) -> Samples:
-    """One random horizon (from that timeframe's set) per candle, every candle after warm-up."""
+    """One random horizon per candle (log-uniform over the integers 1..MAX_HORIZON), every candle after
+    warm-up."""
     rng = np.random.default_rng(seed)
     parts = []
     for series in all_series:
-        choices = np.asarray(HORIZONS[series.timeframe])
         rows = np.flatnonzero(~np.isnan(series.features).any(axis=1))
-        horizons = rng.choice(choices, size=len(rows))
+        horizons = np.floor(np.exp(rng.uniform(0.0, np.log(MAX_HORIZON + 1), size=len(rows)))).astype(np.int64)
         keep = rows + horizons < len(series.close)
         parts.append(samples(series, horizons[keep], rows[keep]))
     return concat(parts)
@@ -237,12 +240,15 @@ def evaluate_fold(
 ) -> dict[str, Any]:
     """Every anchor in [start, end) of the 1h series (and the 4h, 1d ones) at fixed horizons."""
     results: dict[str, Any] = {}
-    for timeframe, horizons in (("1h", EVAL_HORIZONS), ("4h", (6,)), ("1d", (1, 7))):
+    for timeframe, horizons in EVAL_HORIZONS.items():
         for horizon in horizons:
             parts = [
                 eval_samples(series, horizon, start, end) for series in all_series if series.timeframe == timeframe
             ]
-            data = concat([part for part in parts if len(part.z)])
+            parts = [part for part in parts if len(part.z)]
+            if not parts:  # the horizon reaches past the end of the data from every anchor of the period
+                continue
+            data = concat(parts)
             model_q = predict(models, data.x) * data.scale[:, None]
             always_up = float(np.mean(data.log_return[data.log_return != 0] > 0))
             results[f"{timeframe}_h{horizon}"] = {
@@ -275,14 +281,17 @@ def walk_forward(all_series: list[Series], data: Samples) -> tuple[dict[str, Any
 
 
 def train(all_series: list[Series]) -> tuple[dict[str, Any], list[list[Any]]]:
-    """Walk-forward evaluation, then the shipped model on all samples (written to artifacts/); returns its
-    metadata and the fold models (for the signal backtest)."""
+    """Walk-forward evaluation; the shipped model is the fold model with cut-off SHIPPED_CUTOFF, scored on
+    everything after it (written to artifacts/). Returns its metadata and the fold models."""
     data = training_samples(all_series)
     folds, fold_models = walk_forward(all_series, data)
-    final = fit(data)
-    model = to_onnx(final)
-    parity = parity_check(final, model, data.x[:: max(1, len(data.x) // 5000)])
-    first, last = int(data.anchor_t.min()), int(data.end_t.max())
+    shipped = fold_models[SHIPPED_FOLD]
+    seen = subset(data, data.end_t < SHIPPED_CUTOFF)
+    model = to_onnx(shipped)
+    parity = parity_check(shipped, model, seen.x[:: max(1, len(seen.x) // 5000)])
+    first, last = int(seen.anchor_t.min()), int(seen.end_t.max())
+    shipped_eval = evaluate_fold(shipped, all_series, SHIPPED_CUTOFF, FOLDS[-1][2])
+    reference = np.round(seen.x[:: len(seen.x) // 16][:16].astype(np.float32), 6)
     metadata = {
         "name": "forecast",
         "kind": "quantile-regression",
@@ -292,31 +301,35 @@ def train(all_series: list[Series]) -> tuple[dict[str, Any], list[list[Any]]]:
         "output": "quantiles (n, 3) of the normalised log return",
         "target": "log(close[t+h] / close[t]) / (vol_24[t] * sqrt(h)); vol_24 = std of the last 24 one-bar log returns",
         "quantiles": list(QUANTILES),
-        "timeframes": list(HORIZONS),
-        "trained_horizons": HORIZONS,
+        "timeframes": list(TIMEFRAMES),
+        "trained_horizons": {timeframe: [1, MAX_HORIZON] for timeframe in TIMEFRAMES},
+        "horizon_sampling": "log-uniform over the integers 1..168, one draw per anchor candle, every timeframe",
         "trained_on": {
             "dataset": "Binance spot candles (freqtrade export)",
             "pairs_1h_4h": list(HOURLY_SYMBOLS),
             "pairs_1d": list(DAILY_SYMBOLS),
-            "samples": len(data.z),
+            "samples": len(seen.z),
             "range": [_day(first), _day(last)],
             "range_ms": [first, last],
+            "cutoff": _day(SHIPPED_CUTOFF),
+            "note": "the shipped model is the walk-forward model whose samples' targets all closed before the "
+            "cut-off; it is not refitted on later data, so everything after the cut-off is unseen by it",
         },
         "evaluation": {
-            "method": "walk-forward, expanding window; each fold's model saw only samples whose target "
-            "closed before the fold; the shipped model is refitted on all samples",
-            "held_out_range": [_day(FOLDS[0][1]), _day(FOLDS[-1][2])],
-            "folds": folds,
-            "summary": summarise(folds),
+            "method": "shipped model scored on every anchor after its training cut-off (overlapping windows); "
+            "walk-forward folds (expanding window) below evaluate the method",
+            "held_out_range": [_day(SHIPPED_CUTOFF), _day(FOLDS[-1][2])],
+            "summary": shipped_eval,
+            "walk_forward": {
+                "method": "each fold's model saw only samples whose target closed before the fold",
+                "folds": folds,
+                "summary": summarise(folds),
+            },
         },
         "onnx_vs_sklearn_max_abs_diff": parity,
         "parity_reference": {
-            "features": np.round(data.x[:: len(data.x) // 16][:16].astype(np.float32), 6).tolist(),
-            "quantiles": np.column_stack(
-                [m.predict(np.round(data.x[:: len(data.x) // 16][:16].astype(np.float32), 6)) for m in final]
-            )
-            .round(7)
-            .tolist(),
+            "features": reference.tolist(),
+            "quantiles": np.column_stack([m.predict(reference) for m in shipped]).round(7).tolist(),
         },
     }
     export.save(model, "forecast", metadata)
@@ -332,10 +345,10 @@ def parity_check(models: list[HistGradientBoostingRegressor], model: onnx.ModelP
 
 def summarise(folds: dict[str, Any]) -> dict[str, Any]:
     """Sample-weighted averages over folds per (timeframe, horizon)."""
-    keys = [key for key in next(iter(folds.values())) if key != "train_samples"]
+    keys = dict.fromkeys(key for fold in folds.values() for key in fold if key != "train_samples")
     summary = {}
     for key in keys:
-        entries = [fold[key] for fold in folds.values()]
+        entries = [fold[key] for fold in folds.values() if key in fold]
         weights = np.asarray([entry["n"] for entry in entries], dtype=float)
         summary[key] = {
             "n": int(weights.sum()),

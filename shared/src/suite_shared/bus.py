@@ -52,6 +52,10 @@ class NoReply(Exception):
     """A request got no answer: NATS not connected, nobody serving the subject, or no answer in time."""
 
 
+class ReplayIncomplete(Exception):
+    """A replay stopped before the stream's end (NATS stopped answering): what was yielded is not all."""
+
+
 class Redeliver(Exception):
     """Raised by a durable consumer's handler: the message could not be handled now; deliver it again later."""
 
@@ -369,6 +373,7 @@ class Bus:
             sorted(current.subjects or []) != sorted(spec.subjects)
             or current.max_age != spec.max_age_s
             or current.max_bytes != spec.max_bytes
+            or current.num_replicas != spec.replicas
         ):
             info = await js.update_stream(spec.config())
             log.info("updated JetStream stream %s to the suite's definition", spec.name)
@@ -381,7 +386,8 @@ class Bus:
         self, stream: str, subjects: list[str], start_seq: int, fetch: int = 256
     ) -> AsyncIterator[StreamRecord]:
         """The stream's stored messages on `subjects` from `start_seq` on, oldest first, up to its end at the
-        time of the call (an ephemeral consumer, deleted afterwards)."""
+        time of the call (an ephemeral consumer, deleted afterwards). ReplayIncomplete when NATS stops
+        answering before the end, so that a caller never takes part of the stream for all of it."""
         js = self._jetstream()
         config = ConsumerConfig(
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
@@ -398,8 +404,8 @@ class Bus:
             while pending > 0:
                 try:
                     messages = await pull.fetch(min(fetch, pending), timeout=2.0)
-                except NatsTimeout:
-                    return
+                except NatsTimeout as exc:
+                    raise ReplayIncomplete(f"{stream}: {pending} messages not delivered") from exc
                 for msg in messages:
                     pending = msg.metadata.num_pending or 0
                     self._count("in", msg.subject)

@@ -34,8 +34,20 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.details = details or {}
+        self.details: dict[str, Any] = _json_safe(details or {})
         self.headers = headers or {}
+
+
+def _json_safe(value: Any) -> Any:
+    """Details as JSON can carry them: integers beyond 64 bits and non-finite floats (a client's extreme
+    input quoted back) as text, containers walked; anything else as it is."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _printable(value)
+    return value
 
 
 class InvalidParameter(ApiError):

@@ -47,7 +47,11 @@ NATS_CONSUMED = Counter(
     "Messages of a durable JetStream consumer by outcome (handled, skipped, invalid, redelivered)",
     ["service", "consumer", "outcome"],
 )
-REDIS_AVAILABLE = Gauge("redis_available", "1 while Redis answers, 0 while the service runs degraded", ["service"])
+REDIS_AVAILABLE = Gauge(
+    "redis_available",
+    "1 while Redis answers, 0 while the service runs degraded (role: state or cache)",
+    ["service", "role"],
+)
 GC_PAUSE = Histogram(
     "gc_pause_seconds",
     "Python garbage-collector pauses, by generation (see gcpolicy.py)",

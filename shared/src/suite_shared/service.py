@@ -45,7 +45,8 @@ class ServiceContext:
 
     name: str
     settings: Settings
-    redis: RedisLink
+    redis: RedisLink  # state: what must survive (news, aggregates, budgets, leases, sessions)
+    cache_redis: RedisLink  # cache: what can be fetched again (provider answers, latest market values)
     cache: Cache
     upstreams: UpstreamClient
     bus: Bus
@@ -66,12 +67,14 @@ Hook = Callable[[ServiceContext], Awaitable[None]]
 
 def build_context(name: str, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> ServiceContext:
     redis = RedisLink(settings.redis_url, name, timeout_s=settings.redis_timeout_s)
+    cache_redis = RedisLink(settings.cache_redis_url, name, timeout_s=settings.redis_timeout_s, role="cache")
     context = ServiceContext(
         name=name,
         settings=settings,
         redis=redis,
+        cache_redis=cache_redis,
         cache=Cache(
-            redis,
+            cache_redis,
             settings.ttl,
             namespace=name,
             lock_s=settings.single_flight_lock_s,
@@ -91,16 +94,16 @@ def build_context(name: str, settings: Settings, transport: httpx.AsyncBaseTrans
         bus=Bus(settings.nats_url, name),
         suite_http=httpx.AsyncClient(timeout=3.0),
     )
-    context.health_checks["redis"] = _redis_check(context)
+    context.health_checks["redis"] = _redis_check(redis, "the state store is unreachable: what lives there waits")
+    context.health_checks["redis_cache"] = _redis_check(cache_redis, "answering from the in-process cache")
     context.health_checks["nats"] = _nats_check(context)
     return context
 
 
-def _redis_check(context: ServiceContext) -> HealthCheck:
+def _redis_check(link: RedisLink, note: str) -> HealthCheck:
     async def check() -> ComponentHealth:
-        up = await context.redis.ping()
-        detail = {} if up else {"note": "answering from in-process cache"}
-        return ComponentHealth(status="up" if up else "down", detail=detail)
+        up = await link.ping()
+        return ComponentHealth(status="up" if up else "down", detail={} if up else {"note": note})
 
     return check
 
@@ -147,6 +150,7 @@ def create_service_app(
             await context.upstreams.close()
             await context.suite_http.aclose()
             await context.redis.close()
+            await context.cache_redis.close()
 
     app = FastAPI(
         title=f"{name} service",

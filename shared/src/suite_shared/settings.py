@@ -120,7 +120,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     suite_host: str = "127.0.0.1"
 
+    # Two Redis roles (see the README's "Cache and state"): state (news, sentiment, budgets, leases, sessions;
+    # noeviction + AOF) and cache (provider answers, latest market values; LRU, no persistence). Either URL may be
+    # redis-sentinel://host:port,.../<master>/<db> for a Sentinel-managed primary.
     redis_url: str = "redis://127.0.0.1:6379/0"
+    cache_redis_url: str = "redis://127.0.0.1:6380/0"
     redis_timeout_s: float = 0.5
     nats_url: str = "nats://127.0.0.1:4222"
 
@@ -215,6 +219,14 @@ class Settings(BaseSettings):
     stream_max_connections_per_client: int = Field(
         100, ge=1, description="WebSocket connections one client (address or API key) holds on one replica"
     )
+
+    # JetStream: the streams' size caps (oldest dropped beyond) and the replicas of streams and KV buckets.
+    nats_replicas: int = Field(
+        1, ge=1, le=5, description="replicas of every JetStream stream and KV bucket (3 on a 3-node NATS cluster)"
+    )
+    stream_max_mib_market: int = Field(512, ge=1, description="MiB the MARKET stream keeps at most")
+    stream_max_mib_news: int = Field(1024, ge=1, description="MiB the NEWS stream keeps at most")
+    stream_max_mib_signals: int = Field(64, ge=1, description="MiB the SIGNALS stream keeps at most")
 
     ttl: CacheTTLs = Field(default_factory=CacheTTLs)
     budgets: UpstreamBudgets = Field(default_factory=UpstreamBudgets)

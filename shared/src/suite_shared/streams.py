@@ -10,7 +10,9 @@ keeps them for a while, so a consumer that was away can catch up:
 - `SIGNALS`: ai signals, for WebSocket resume like `MARKET`.
 
 `Bus.ensure_stream` creates a stream or brings an existing one to its definition; both are idempotent, so
-every replica of every service can declare the streams it uses on each connect.
+every replica of every service can declare the streams it uses on each connect. Sizes and replicas come from
+the settings (`STREAM_MAX_MIB_*`, `NATS_REPLICAS`), so each deployment fits them to its NATS storage: the
+three streams together must fit the JetStream volume (k8s overlays keep them under 75 % of the PVC).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 
+from .settings import Settings
 from .topics import MARKET_STREAM, NEWS_STREAM, SIGNALS_STREAM, TOPICS
 
 MIB = 1024 * 1024
@@ -50,13 +53,36 @@ def subjects_of(stream: str) -> tuple[str, ...]:
     return tuple(topic.pattern for topic in TOPICS if topic.stream == stream)
 
 
-def market_stream(resume_window_s: float) -> StreamSpec:
-    return StreamSpec(MARKET_STREAM, subjects_of(MARKET_STREAM), resume_window_s, 512 * MIB)
+def market_stream(settings: Settings) -> StreamSpec:
+    return StreamSpec(
+        MARKET_STREAM,
+        subjects_of(MARKET_STREAM),
+        settings.stream_resume_window_s,
+        settings.stream_max_mib_market * MIB,
+        settings.nats_replicas,
+    )
 
 
-def signals_stream(resume_window_s: float) -> StreamSpec:
-    return StreamSpec(SIGNALS_STREAM, subjects_of(SIGNALS_STREAM), max(resume_window_s, 3600.0), 64 * MIB)
+def signals_stream(settings: Settings) -> StreamSpec:
+    return StreamSpec(
+        SIGNALS_STREAM,
+        subjects_of(SIGNALS_STREAM),
+        max(settings.stream_resume_window_s, 3600.0),
+        settings.stream_max_mib_signals * MIB,
+        settings.nats_replicas,
+    )
 
 
-def news_stream(retention_s: float) -> StreamSpec:
-    return StreamSpec(NEWS_STREAM, subjects_of(NEWS_STREAM), retention_s, 1024 * MIB)
+def news_stream(settings: Settings) -> StreamSpec:
+    """Kept as long as the news store keeps stories: the record the store and sentiment are rebuilt from."""
+    return StreamSpec(
+        NEWS_STREAM,
+        subjects_of(NEWS_STREAM),
+        settings.news_retention_s,
+        settings.stream_max_mib_news * MIB,
+        settings.nats_replicas,
+    )
+
+
+def suite_streams(settings: Settings) -> list[StreamSpec]:
+    return [market_stream(settings), signals_stream(settings), news_stream(settings)]

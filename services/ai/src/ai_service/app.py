@@ -37,6 +37,7 @@ def create_app(
     async def setup(ctx: ServiceContext) -> AiEngine:
         registry = load_registry(model_dir or model_directory())
         ctx.health_checks["models"] = registry.health
+        ctx.health_checks["sentiment_model"] = registry.sentiment_health
         engine = AiEngine(ctx, registry)
 
         async def serve_nats() -> None:

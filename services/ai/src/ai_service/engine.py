@@ -50,7 +50,7 @@ class AiEngine:
     async def score_texts(self, texts: list[str]) -> tuple[list[SentimentResult], SentimentModel]:
         model = self.sentiment_model()
         scores = await asyncio.to_thread(model.score, texts)
-        return [SentimentResult(label=s.label, score=s.score, probabilities=s.probabilities) for s in scores], model
+        return [SentimentResult.of(s) for s in scores], model
 
     # -- forecast ------------------------------------------------------------------------------------
 
@@ -67,6 +67,7 @@ class AiEngine:
 
     async def predict(self, symbol: str, timeframe: str, horizon: int) -> tuple[Prediction, Meta]:
         forecaster = self.forecaster()
+        forecaster.check_horizon(timeframe, horizon)
         pair, candles, meta = await self.candles(symbol, timeframe)
         try:
             path = await asyncio.to_thread(forecaster.path, candles, timeframe, horizon)

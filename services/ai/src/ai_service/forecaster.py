@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from suite_shared.errors import InvalidParameter
 from suite_shared.metrics import MODEL_BATCH_ROWS, MODEL_INFERENCE
 
 from .features import TIMEFRAME_HOURS, Candles, bar_volatility, feature_matrix, forecast_inputs
@@ -52,6 +53,17 @@ class Forecaster:
         self.name = model.name
         self.version: str = model.metadata["version"]
         self.metadata = model.metadata
+
+    def check_horizon(self, timeframe: str, horizon: int) -> None:
+        """The contract's 400 for a horizon outside the range the model was trained on at that timeframe."""
+        low, high = self.metadata["trained_horizons"][timeframe]
+        if not low <= horizon <= high:
+            shown = horizon if abs(horizon) < 10**12 else "a number far outside it"
+            raise InvalidParameter(
+                f"horizon must be {low}…{high} candles at {timeframe} (the range the model was trained on), "
+                f"got {shown}.",
+                {"horizon": horizon, "timeframe": timeframe, "min": low, "max": high},
+            )
 
     def path(self, candles: Candles, timeframe: str, horizon: int) -> ForecastPath:
         if len(candles) < MIN_CANDLES:

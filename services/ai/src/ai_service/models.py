@@ -3,12 +3,14 @@ shared library: `suite_shared.messages.ai`)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from suite_shared.envelope import Envelope
-from suite_shared.messages.ai import MAX_CHARS, MAX_TEXTS, Signal, TextScore
+from suite_shared.messages.ai import MAX_CHARS, MAX_TEXTS, Label, Signal, TextScore
+
+from .sentiment import SentimentScore
 
 Timeframe = Literal["1h", "4h", "1d"]
 MAX_HORIZON = 168
@@ -31,13 +33,26 @@ def check_texts(texts: list[str]) -> list[str]:
 # -- sentiment -----------------------------------------------------------------------------------------
 
 
+def _exactly_one_text_field(schema: dict[str, Any]) -> None:
+    """The JSON schema says what the validator enforces: exactly one of the two fields, never null."""
+    for field in ("text", "texts"):
+        variants = schema["properties"][field].pop("anyOf")
+        schema["properties"][field].update(next(v for v in variants if v.get("type") != "null"))
+    schema["oneOf"] = [{"required": ["text"]}, {"required": ["texts"]}]
+
+
+NonBlank = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CHARS, pattern=r"\S")]
+
+
 class SentimentRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_exactly_one_text_field)  # other fields are ignored
+
     # The bounds are declared on the fields, not only checked after: pydantic then stops at the first item
     # over them, so a body of 400,000 wrong items costs microseconds, not seconds of error objects.
-    text: str | None = Field(
-        None, max_length=MAX_CHARS, description=f"one headline or sentence (≤ {MAX_CHARS} characters)"
+    text: NonBlank | None = Field(None, description=f"one headline or sentence (≤ {MAX_CHARS} characters)")
+    texts: list[NonBlank] | None = Field(
+        None, min_length=1, max_length=MAX_TEXTS, description=f"up to {MAX_TEXTS} texts scored together"
     )
-    texts: list[str] | None = Field(None, max_length=MAX_TEXTS, description=f"up to {MAX_TEXTS} texts scored together")
 
     @model_validator(mode="after")
     def one_of(self) -> SentimentRequest:
@@ -51,7 +66,20 @@ class SentimentRequest(BaseModel):
 
 
 class SentimentResult(TextScore):
-    """One text's reading (the `ai.sentiment.score` reply's per-text model, as served by REST)."""
+    """One text's reading: the `ai.sentiment.score` reply's per-text model, and what REST adds for clients."""
+
+    sentiment: Label = Field(description="the same word as `label`")
+    confidence: float = Field(ge=0, le=1, description="the winning class's probability")
+
+    @classmethod
+    def of(cls, scored: SentimentScore) -> SentimentResult:
+        return cls(
+            label=scored.label,
+            sentiment=scored.label,
+            score=scored.score,
+            confidence=scored.confidence,
+            probabilities=scored.probabilities,
+        )
 
 
 class SentimentResponse(Envelope):
@@ -60,7 +88,9 @@ class SentimentResponse(Envelope):
     model: str
     model_version: str
     label: str | None = None
+    sentiment: str | None = Field(default=None, description="the same word as `label`")
     score: float | None = None
+    confidence: float | None = Field(default=None, description="the winning class's probability, 0–1")
     probabilities: dict[str, float] | None = None
     results: list[SentimentResult] | None = None
 
@@ -71,7 +101,11 @@ class SentimentResponse(Envelope):
 class PredictRequest(BaseModel):
     symbol: str = Field(min_length=1, description="BTC, BTC/USDT, BTCUSDT, …")
     timeframe: Timeframe = "1h"
-    horizon: int = Field(24, ge=1, le=MAX_HORIZON, description="candles ahead")
+    horizon: int = Field(
+        24,
+        description=f"candles ahead, 1…{MAX_HORIZON} (the range the model was trained on); outside it the answer "
+        "is 400 INVALID_PARAMETER",
+    )
     model: Literal["default", "forecast", "quantile-gbm"] = "default"
 
 
@@ -113,14 +147,24 @@ class AnalysisResponse(Envelope):
     analysis: dict[str, Any]
 
 
+ModelStatus = Literal["loaded", "fallback", "standby", "unavailable"]
+
+
 class ModelInfo(BaseModel):
     name: str
     version: str | None
     kind: str | None
-    status: Literal["loaded", "unavailable"]
+    status: ModelStatus = Field(
+        description="loaded: serving; fallback: serving in place of a model that failed to load; standby: "
+        "loaded, serves if the primary fails; unavailable: failed to load"
+    )
     trained_range: list[str] | None = None
     trained_on: dict[str, Any] | None = None
     evaluation: dict[str, Any] | None = None
+    card: dict[str, Any] | None = Field(
+        default=None,
+        description="the model card: algorithm, data and licences, figures (with the data each is on), limits",
+    )
     reason: str | None = None
 
 

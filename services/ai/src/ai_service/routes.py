@@ -19,6 +19,7 @@ from .models import (
     AnalysisResponse,
     ModelInfo,
     ModelsResponse,
+    ModelStatus,
     PredictRequest,
     PredictResponse,
     SentimentRequest,
@@ -51,7 +52,9 @@ async def analyze_sentiment(engine: Engine, body: SentimentRequest) -> Sentiment
             model=model.name,
             model_version=model.version,
             label=first.label,
+            sentiment=first.sentiment,
             score=first.score,
+            confidence=first.confidence,
             probabilities=first.probabilities,
             meta=meta,
         )
@@ -112,9 +115,15 @@ async def get_analysis(engine: Engine, symbol: Annotated[str, Path(min_length=1)
 
 @router.get("/api/models", response_model=ModelsResponse, responses=RESPONSES)
 async def list_models(engine: Engine) -> ModelsResponse:
-    """Every model this replica serves: version, data range trained on and held-out figures."""
+    """Every model this replica has: status, version, data trained on, held-out figures and the model card."""
     registry = engine.registry
-    infos = [_info(model.name, model.metadata) for model in registry.models.values()]
+    infos = [
+        _info(name, model.metadata, "fallback", f"TF-IDF serves (transformer: {registry.fallbacks[name]})")
+        if name in registry.fallbacks
+        else _info(name, model.metadata, "loaded")
+        for name, model in registry.models.items()
+    ]
+    infos += [_info(name, model.metadata, "standby") for name, model in registry.standby.items()]
     infos += [
         ModelInfo(name=name, version=None, kind=None, status="unavailable", reason=reason)
         for name, reason in registry.failures.items()
@@ -122,13 +131,13 @@ async def list_models(engine: Engine) -> ModelsResponse:
     return ModelsResponse(models=infos, meta=Meta(source="ai"))
 
 
-def _info(name: str, metadata: dict[str, Any]) -> ModelInfo:
+def _info(name: str, metadata: dict[str, Any], status: ModelStatus, reason: str | None = None) -> ModelInfo:
     trained = metadata.get("trained_on")
     evaluation = metadata.get("evaluation")
     if name == "forecast" and evaluation:
-        evaluation = {key: evaluation[key] for key in ("method", "held_out_range", "summary")}
+        evaluation = {key: evaluation[key] for key in ("method", "held_out_range", "summary") if key in evaluation}
     if name == "signals":
-        evaluation = {"calibration": metadata.get("calibration"), "backtest": metadata.get("backtest")}
+        evaluation = {key: metadata.get(key) for key in ("calibration", "calibration_check", "backtest")}
     trained_range = (
         trained.get("range") if isinstance(trained, dict) and isinstance(trained.get("range"), list) else None
     )
@@ -136,8 +145,10 @@ def _info(name: str, metadata: dict[str, Any]) -> ModelInfo:
         name=name,
         version=metadata.get("version"),
         kind=metadata.get("kind"),
-        status="loaded",
+        status=status,
         trained_range=trained_range,
         trained_on=trained,
         evaluation=evaluation,
+        card=metadata.get("card"),
+        reason=reason,
     )

@@ -11,7 +11,7 @@ from suite_shared.messages.ai import Signal, SignalIndicators
 from .features import Candles
 from .forecaster import Forecaster
 from .indicators import atr, macd, rolling_mean, rsi
-from .signals import SENTIMENT_WEIGHT, SIGNAL_HORIZON, STOP_ATR, Calibration, Decision, Forecast, decide
+from .signals import SIGNAL_HORIZON, STOP_ATR, Calibration, Decision, Forecast, decide
 
 
 def calibration_from(metadata: dict[str, Any]) -> Calibration:
@@ -22,6 +22,7 @@ def calibration_from(metadata: dict[str, Any]) -> Calibration:
         hold_right_rate=tuple(table["hold_right_rate"]),
         counts=tuple(table["counts"]),
         z_threshold=float(table["z_threshold"]),
+        period=str(table.get("period", "")),
     )
 
 
@@ -37,7 +38,7 @@ def build_signal(
     path = forecaster.path(candles, timeframe, horizon)
     forecast = path.step(horizon)
     entry, last_atr = float(candles.c[-1]), float(atr(candles.h, candles.l, candles.c)[-1])
-    decision = decide(forecast, entry, last_atr, calibration, sentiment)
+    decision = decide(forecast, entry, last_atr, calibration)
     indicators = _indicators(candles, last_atr)
     closes_at = int(candles.t[-1]) + path.bar_ms
     return Signal(
@@ -99,7 +100,7 @@ def reasons(
     lines = [
         f"Forecast over {span}: median {_pct(forecast.move(forecast.z50)):+.2f}% "
         f"(80% interval {_pct(forecast.move(forecast.z10)):+.2f}% to {_pct(forecast.move(forecast.z90)):+.2f}%), "
-        f"{decision.adjusted_z:+.2f} sigma of recent volatility.",
+        f"{decision.z:+.2f} sigma of recent volatility.",
         _rule(decision, calibration),
         f"RSI(14) {indicators.rsi:.1f}"
         + (" (overbought)" if indicators.rsi > 70 else " (oversold)" if indicators.rsi < 30 else "")
@@ -107,7 +108,8 @@ def reasons(
         + ("positive" if indicators.macd["histogram"] > 0 else "negative")
         + " (both are model inputs).",
         _levels(decision, indicators),
-        f"Confidence {decision.confidence:.0%}: held-out (2021-06..2021-11) rate at which "
+        f"Confidence {decision.confidence:.0%}: rate on non-overlapping windows after the model's training "
+        f"cut-off ({calibration.period}) at which "
         + (
             "trades this strong were profitable after fees."
             if decision.type != "hold"
@@ -118,7 +120,8 @@ def reasons(
         lines.append("News sentiment unavailable: not used.")
     else:
         lines.append(
-            f"News sentiment {sentiment:+.2f} shifted the forecast by {SENTIMENT_WEIGHT * sentiment:+.2f} sigma."
+            f"News sentiment {sentiment:+.2f}, for information: not part of the rule (its weight cannot be fitted "
+            "without sentiment history aligned with candles)."
         )
     return lines
 
@@ -136,9 +139,14 @@ def _levels(decision: Decision, indicators: SignalIndicators) -> str:
 
 
 def _rule(decision: Decision, calibration: Calibration) -> str:
+    if decision.type == "hold" and calibration.z_threshold >= calibration.edges[-1]:
+        return (
+            "Hold: on the calibration windows no signal strength paid the 0.2% round-trip fees on average, "
+            "so the rule does not trade."
+        )
     if decision.type == "hold":
         return (
-            f"Hold: |{decision.adjusted_z:.2f}| sigma is below the {calibration.z_threshold} sigma threshold "
+            f"Hold: |{decision.z:.2f}| sigma is below the {calibration.z_threshold} sigma threshold "
             "or the move does not cover 0.2% round-trip fees."
         )
     return f"{decision.type.capitalize()}: the forecast clears the {calibration.z_threshold} sigma threshold."

@@ -1,8 +1,12 @@
 """Turning a forecast into a trade signal: direction, entry/target/stop, confidence and score.
 
 The same `decide` runs in the service and in the held-out backtest, so the reported hit rates describe
-exactly this rule. Confidence is not the model's raw output: it is the held-out frequency with which a
-signal of that strength turned out right (looked up in the calibration table shipped with the model).
+exactly this rule. Confidence is not the model's raw output: it is the frequency with which a signal of
+that strength turned out right on non-overlapping windows after the forecast model's training cut-off
+(the calibration table shipped in signals.json: equal-count bins, made monotone in strength).
+
+News sentiment is not part of the rule: its weight cannot be fitted until sentiment history aligned with
+the candles exists, so it is left out rather than set by hand (signals show it for information only).
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ SIGNAL_HORIZON: dict[str, int] = {"1h": 24, "4h": 12, "1d": 5}  # bars the signa
 STOP_ATR = 1.5  # stop distance in ATRs
 TARGET_ATR_RANGE = (1.0, 4.0)  # target distance is clipped to this many ATRs
 FEE_PER_SIDE = 0.001  # Binance spot taker fee, charged on entry and exit
-SENTIMENT_WEIGHT = 0.15  # sigmas added per unit of news sentiment: a fixed prior, not fitted (no history)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Calibration:
     hold_right_rate: tuple[float, ...]  # a trade of that strength would have lost after fees
     counts: tuple[int, ...]
     z_threshold: float
+    period: str = ""  # the windows the rates were measured on
 
     def lookup(self, strength: float) -> int:
         for index in range(len(self.edges) - 1):
@@ -54,8 +58,8 @@ class Calibration:
 @dataclass(frozen=True)
 class Decision:
     type: SignalType
-    strength: float  # |adjusted z|
-    adjusted_z: float
+    strength: float  # |z| of the median
+    z: float
     entry: float
     target: float
     stop: float
@@ -64,10 +68,6 @@ class Decision:
     score: float
     calibration_bin: int
     notes: list[str] = field(default_factory=list)
-
-
-def adjusted_z(forecast: Forecast, sentiment: float | None) -> float:
-    return forecast.z50 + (SENTIMENT_WEIGHT * sentiment if sentiment is not None else 0.0)
 
 
 def direction(z: float, forecast: Forecast, threshold: float) -> SignalType:
@@ -87,10 +87,8 @@ def levels(kind: SignalType, z: float, forecast: Forecast, entry: float, atr: fl
     return entry + side * distance, entry - side * STOP_ATR * atr
 
 
-def decide(
-    forecast: Forecast, entry: float, atr: float, calibration: Calibration, sentiment: float | None = None
-) -> Decision:
-    z = adjusted_z(forecast, sentiment)
+def decide(forecast: Forecast, entry: float, atr: float, calibration: Calibration) -> Decision:
+    z = forecast.z50
     kind = direction(z, forecast, calibration.z_threshold)
     target, stop = levels(kind, z, forecast, entry, max(atr, entry * 1e-4))
     risk = abs(entry - stop)
@@ -99,7 +97,7 @@ def decide(
     return Decision(
         type=kind,
         strength=abs(z),
-        adjusted_z=z,
+        z=z,
         entry=entry,
         target=target,
         stop=stop,

@@ -2,12 +2,15 @@
 
 Pollers (ingest.py) bring CryptoPanic, NewsAPI and three RSS feeds in on schedules that fit their budgets;
 stories are de-duplicated and stored in Redis (store.py); the scorer (scoring.py) has the ai service score
-them over NATS and publishes `news.scored` on the NEWS JetStream stream; GET /api/news/latest serves them.
+them over NATS; every stored change queues its event (`news.article`, `news.scored`) in the same Redis
+transaction and the relay (outbox.py) puts it on the NEWS JetStream stream, from which a flushed store is
+rebuilt (rebuild.py); GET /api/news/latest serves them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 from fastapi import FastAPI
@@ -21,7 +24,9 @@ from suite_shared.upstream import UpstreamConfig
 
 from . import compat
 from .ingest import Ingestor
+from .outbox import Relay
 from .pages import PageMemo
+from .rebuild import store_rebuild
 from .routes import router, status_report
 from .scoring import Scorer
 from .sources import CoinDeskRss, CointelegraphRss, CryptoPanicPosts, DecryptRss, NewsApiEverything, NewsSource
@@ -83,17 +88,21 @@ async def setup(ctx: ServiceContext) -> NewsState:
     wake = asyncio.Event()
     state = NewsState(
         store=store,
-        ingestor=Ingestor(store, ctx.redis, ctx.bus, build_sources(ctx), wake),
+        ingestor=Ingestor(store, ctx.redis, build_sources(ctx), wake),
         scorer=Scorer(store, ctx.redis, ctx.bus, wake, ctx.settings.news_score_retry_s),
+        relay=Relay(store, ctx.bus),
+        rebuilder=store_rebuild(store, ctx.redis, ctx.bus),
         pages=PageMemo(store, ctx.settings.ttl.news_page),
     )
 
     async def declare_stream() -> None:
-        await ctx.bus.ensure_stream(news_stream(retention_s))
+        await ctx.bus.ensure_stream(news_stream(ctx.settings))
 
     ctx.bus.on_connect(declare_stream)
+    state.rebuilder.start()
     state.ingestor.start()
     state.scorer.start()
+    state.relay.start()
     ctx.health_checks["sources"] = sources_health(state)
     return state
 
@@ -103,13 +112,21 @@ def sources_health(state: NewsState) -> HealthCheck:
         report = status_report(state.ingestor)
         answered = any(item["last_success_ms"] for item in report.values())
         failing = all(item["last_error"] for item in report.values()) if report else True
-        try:
-            backlog = await state.store.count_unscored()
-        except RedisDown:
-            backlog = None
+        backlog: int | None = None
+        outbox: int | None = None
+        with contextlib.suppress(RedisDown):
+            backlog, outbox = await state.store.count_unscored(), await state.store.count_pending_events()
         return ComponentHealth(
             status="down" if failing and not answered else "up",
-            detail={"sources": report, "unscored": backlog, "scoring": state.scorer.last_error},
+            detail={
+                "sources": report,
+                "unscored": backlog,
+                "scoring": state.scorer.last_error,
+                "events_pending": outbox,
+                "events": state.relay.last_error,
+                "rebuild": state.rebuilder.last_error,
+                "rebuilt_stories": state.rebuilder.last_restored,
+            },
         )
 
     return check
@@ -119,6 +136,8 @@ async def teardown(ctx: ServiceContext) -> None:
     if isinstance(ctx.state, NewsState):
         await ctx.state.ingestor.stop()
         await ctx.state.scorer.stop()
+        await ctx.state.relay.stop()
+        await ctx.state.rebuilder.stop()
 
 
 def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:

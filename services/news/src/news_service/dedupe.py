@@ -157,6 +157,9 @@ def merge(story: Article, copy: Article) -> Article:
             "published_at": min(times) if times else None,
             "ingested_at": min(story.ingested_at, copy.ingested_at),
             "sources": _union(story.sources, copy.sources),
+            "aliases": _union(
+                story.aliases, [url for url in (copy.canonical_url, *copy.aliases) if url != story.canonical_url]
+            ),
             "tags": _union(story.tags, copy.tags),
             "related_symbols": _union(story.related_symbols, copy.related_symbols),
             "summary": story.summary or copy.summary,

@@ -4,25 +4,23 @@ Each source has its own loop. Before a poll, a replica takes the source's poll s
 (`news:poll:<source>`, SET NX for the poll interval), so however many replicas run — and however often
 they restart — a source is polled once per interval. A failing source is logged and counted; the others
 keep going. New stories are de-duplicated (canonical URL across replicas via Redis, near-identical titles
-against the stories of the last 48 h), stored, published on `news.article` and handed to the scorer.
+against the stories of the last 48 h), stored with their `news.article` event in the outbox (outbox.py)
+and handed to the scorer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 
 from prometheus_client import Counter, Gauge
 
-from suite_shared.bus import Bus
 from suite_shared.envelope import now_ms
 from suite_shared.messages.news import Article
 from suite_shared.redis_link import RedisDown, RedisLink
 from suite_shared.tasks import cancel_all
-from suite_shared.topics import NEWS_ARTICLE
 from suite_shared.upstream import UpstreamFailure
 
 from .articles import NewsQuery
@@ -50,7 +48,6 @@ class SourceStatus:
 class Ingestor:
     store: NewsStore
     redis: RedisLink
-    bus: Bus
     sources: list[tuple[NewsSource, float]]  # (source, poll interval s)
     on_new: asyncio.Event  # set when there is something new to score
     status: dict[str, SourceStatus] = field(default_factory=dict)
@@ -139,12 +136,10 @@ class Ingestor:
                 base = stored[0] if stored else match
                 merged = merge(base, article)
                 self.dedupe.add(merged)
-                await self.store.save(merged, urls=[article.canonical_url])
+                await self.store.save(merged)
             ARTICLES.labels(source, "duplicate").inc()
             return 0
         story, _ = self.dedupe.add(article)
-        await self.store.save(story, new=True)
+        await self.store.save(story, new=True)  # its news.article goes out through the outbox (outbox.py)
         ARTICLES.labels(source, "new").inc()
-        with contextlib.suppress(Exception):  # NATS down: the article is stored and will be scored anyway
-            await self.bus.publish_js(NEWS_ARTICLE, story, msg_id=f"article:{story.id}")
         return 1

@@ -3,8 +3,9 @@
 The queue of unscored articles lives in Redis (`news:unscored`). The scorer offers the oldest 64 at a
 time; when ai does not answer (down, no responders, timeout) or answers an error, the articles stay queued
 and are offered again every `NEWS_SCORE_RETRY_S`, or as soon as new articles arrive. Nothing is dropped
-and nothing gets a score the model did not give. Each scored article is published on `news.scored`
-(JetStream stream NEWS), which the sentiment and stream services consume.
+and nothing gets a score the model did not give. A score is stored together with its `news.scored` event
+in the outbox (store.py), and the relay (outbox.py) puts it on the NEWS stream, which the sentiment and
+stream services consume.
 """
 
 from __future__ import annotations
@@ -20,17 +21,15 @@ from suite_shared.clients import AiClient
 from suite_shared.envelope import now_ms
 from suite_shared.errors import ApiError, UpstreamUnavailable
 from suite_shared.messages.ai import MAX_CHARS, ScoreReply
-from suite_shared.messages.news import Article, ScoredArticle
-from suite_shared.redis_link import RedisDown, RedisLink, as_texts
+from suite_shared.messages.news import Article
+from suite_shared.redis_link import RedisDown, RedisLink
 from suite_shared.tasks import cancel_all
-from suite_shared.topics import NEWS_SCORED
 
 from .store import NewsStore
 
 log = logging.getLogger(__name__)
 
 BATCH = 64
-UNPUBLISHED = "news:unpublished"
 SCORED = Counter("news_scoring_total", "Scoring batches by outcome", ["outcome"])
 UNSCORED = Gauge("news_unscored_articles", "Articles waiting for a sentiment score")
 
@@ -64,7 +63,6 @@ class Scorer:
             try:
                 while await self.score_batch():
                     pass
-                await self.republish()
                 UNSCORED.set(await self.store.count_unscored())
             except asyncio.CancelledError:
                 raise
@@ -106,8 +104,7 @@ class Scorer:
                 )
                 for article, result in zip(articles, reply.scores, strict=True)
             ]
-            await self.store.mark_scored(scored)
-            await asyncio.gather(*(self._publish(article) for article in scored))
+            await self.store.mark_scored(scored)  # with their news.scored events, in one transaction
             SCORED.labels("ok").inc()
             self.last_error = None
             return len(ids) == BATCH
@@ -127,29 +124,3 @@ class Scorer:
             self.last_error = f"ai answered an error: {exc.code}: {exc.message}"
             log.warning("news scorer: %s", self.last_error)
         return None
-
-    async def _publish(self, article: Article) -> None:
-        """Publish with JetStream's ack; when that fails the id is kept and published again later."""
-        try:
-            # The message id lets JetStream drop a repeat within its duplicate window (a retried publish
-            # whose first ack was lost, two scorers racing).
-            await self.bus.publish_js(
-                NEWS_SCORED,
-                ScoredArticle.of(article),
-                msg_id=f"scored:{article.id}:{article.scored_at}",
-                timeout_s=self.timeout_s,
-            )
-        except Exception as exc:
-            log.warning("news scorer: could not publish %s on %s: %s", article.id, NEWS_SCORED, exc)
-            await self.redis.call(lambda client: client.zadd(UNPUBLISHED, {article.id: article.ingested_at}))
-            return
-        await self.redis.call(lambda client: client.zrem(UNPUBLISHED, article.id))
-
-    async def republish(self) -> None:
-        """Publish again the scored articles whose `news.scored` did not reach JetStream."""
-        raws = await self.redis.call(lambda client: client.zrange(UNPUBLISHED, 0, BATCH - 1))
-        ids = as_texts(raws)
-        articles = await self.store.get(ids)
-        if len(articles) < len(ids):  # expired meanwhile
-            await self.redis.call(lambda client: client.zrem(UNPUBLISHED, *ids))
-        await asyncio.gather(*(self._publish(article) for article in articles))

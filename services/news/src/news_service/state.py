@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends
 
 from suite_shared.deps import state_of
+from suite_shared.rebuild import StreamRebuild
 
 from .ingest import Ingestor
+from .outbox import Relay
 from .pages import PageMemo
 from .scoring import Scorer
 from .store import NewsStore
@@ -20,6 +22,8 @@ class NewsState:
     store: NewsStore
     ingestor: Ingestor
     scorer: Scorer
+    relay: Relay
+    rebuilder: StreamRebuild
     pages: PageMemo
 
 

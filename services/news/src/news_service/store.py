@@ -9,20 +9,24 @@ Keys (all under `news:`):
   sort time, so a filtered page is one ZINTERSTORE and a ZREVRANGE whatever the number of articles;
 - `unscored`: ids the ai service has not scored yet, scored by ingest time (oldest offered first);
 - `scores`: id → the model's score (label, score, when, which model), kept apart from the article so that
-  a poll merging a duplicate into a story can never overwrite a score given meanwhile.
+  a poll merging a duplicate into a story can never overwrite a score given meanwhile;
+- `outbox`: the `news.article` / `news.scored` events of stored changes not yet in the NEWS stream, written
+  in the same transaction as the change (so a crash between storing and publishing loses nothing);
+- `epoch`: present once the store holds what the NEWS stream holds; absent after a flush (rebuild.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import get_args
+from typing import Any, get_args
 
 import orjson
 import redis.asyncio as aioredis
 
+from suite_shared.envelope import now_ms
 from suite_shared.messages.news import Article, Sentiment
 from suite_shared.redis_link import RedisLink, as_texts
 
@@ -30,7 +34,12 @@ PREFIX = "news:"
 TAGS = ("bitcoin", "ethereum", "defi", "nft")
 SCAN_LIMIT = 5000  # articles examined for an `as_of` query (newest first)
 SCORES = f"{PREFIX}scores"
+OUTBOX = f"{PREFIX}outbox"  # "<kind>:<id>" → when queued: events to publish (outbox.py)
 SCORE_FIELDS = ("sentiment", "sentiment_score", "scored_at", "sentiment_model")
+
+
+def outbox_entry(kind: str, article_id: str) -> str:
+    return f"{kind}:{article_id}"
 
 
 def _article_key(article_id: str) -> str:
@@ -53,8 +62,10 @@ class NewsStore:
     def __init__(self, redis: RedisLink, retention_s: float) -> None:
         self.redis = redis
         self.retention_ms = int(retention_s * 1000)
-        # Called as each of this replica's writes starts and again when it has ended (failed or not), so
-        # that nothing read before or during a write is served from memory after it (pages.py).
+        self.queued = asyncio.Event()  # set when an event was queued in the outbox (the relay waits on it)
+        # Called as each of this replica's writes of stories or scores starts and again when it has ended
+        # (failed or not), so that nothing read before or during a write is served from memory after it
+        # (pages.py).
         self.on_write: list[Callable[[], None]] = []
 
     async def story_for_url(self, canonical_url: str) -> str | None:
@@ -90,32 +101,21 @@ class NewsStore:
             articles.append(article)
         return articles, size
 
-    async def save(self, article: Article, urls: Iterable[str] = (), new: bool = False) -> None:
-        """Write (or rewrite) a story and its index entries; `new` also queues it for scoring."""
-        sort_ms = article.sort_ms
-        px = max(1, self.retention_ms - max(0, int(time.time() * 1000) - sort_ms))
+    async def save(self, article: Article, new: bool = False) -> None:
+        """Write (or rewrite) a story and its index entries and queue its `news.article` in the outbox, in one
+        transaction; `new` also queues it for scoring."""
 
         async def write(client: aioredis.Redis) -> None:
-            pipe = client.pipeline(transaction=False)
-            pipe.set(_article_key(article.id), article.model_dump_json(exclude=set(SCORE_FIELDS)), px=px)
-            for url in {article.canonical_url, *urls}:
-                pipe.set(f"{PREFIX}url:{url}", article.id, px=px)
-            pipe.zadd(f"{PREFIX}time", {article.id: sort_ms})
-            pipe.zadd(f"{PREFIX}ingested", {article.id: article.ingested_at})
-            pipe.zadd(f"{PREFIX}lang:{article.language}", {article.id: sort_ms})
-            pipe.zadd(source_key(article.source), {article.id: sort_ms})
-            for tag in article.tags:
-                if tag in TAGS:
-                    pipe.zadd(f"{PREFIX}cat:{tag}", {article.id: sort_ms})
-            if article.sentiment is not None:
-                pipe.zadd(f"{PREFIX}sent:{article.sentiment}", {article.id: sort_ms})
-            elif new:
-                pipe.zadd(f"{PREFIX}unscored", {article.id: article.ingested_at})
+            pipe = client.pipeline(transaction=True)
+            self._write_story(pipe, article, unscored=new and article.sentiment is None)
+            pipe.zadd(OUTBOX, {outbox_entry("article", article.id): now_ms()})
             await pipe.execute()
 
         await self._write(write)
+        self.queued.set()
 
     async def _write(self, write: Callable[[aioredis.Redis], Awaitable[None]]) -> None:
+        """A write of stories or scores (see `on_write`)."""
         for written in self.on_write:
             written()
         try:
@@ -124,19 +124,107 @@ class NewsStore:
             for written in self.on_write:
                 written()
 
+    def _write_story(self, pipe: Any, article: Article, unscored: bool) -> None:
+        sort_ms = article.sort_ms
+        px = max(1, self.retention_ms - max(0, now_ms() - sort_ms))
+        pipe.set(_article_key(article.id), article.model_dump_json(exclude=set(SCORE_FIELDS)), px=px)
+        for url in {article.canonical_url, *article.aliases}:
+            pipe.set(f"{PREFIX}url:{url}", article.id, px=px)
+        pipe.zadd(f"{PREFIX}time", {article.id: sort_ms})
+        pipe.zadd(f"{PREFIX}ingested", {article.id: article.ingested_at})
+        pipe.zadd(f"{PREFIX}lang:{article.language}", {article.id: sort_ms})
+        pipe.zadd(source_key(article.source), {article.id: sort_ms})
+        for tag in article.tags:
+            if tag in TAGS:
+                pipe.zadd(f"{PREFIX}cat:{tag}", {article.id: sort_ms})
+        if article.sentiment is not None:
+            pipe.zadd(f"{PREFIX}sent:{article.sentiment}", {article.id: sort_ms})
+        elif unscored:
+            pipe.zadd(f"{PREFIX}unscored", {article.id: article.ingested_at})
+
     async def mark_scored(self, articles: Iterable[Article]) -> None:
-        """Record the model's scores for stored stories, in one round trip (the articles are not rewritten)."""
+        """Record the model's scores for stored stories and queue their `news.scored` in the outbox, in one
+        transaction (the articles are not rewritten)."""
         articles = list(articles)
 
         async def write(client: aioredis.Redis) -> None:
-            pipe = client.pipeline(transaction=False)
-            for article in articles:
-                pipe.hset(SCORES, article.id, orjson.dumps({field: getattr(article, field) for field in SCORE_FIELDS}))
-                pipe.zadd(f"{PREFIX}sent:{article.sentiment}", {article.id: article.sort_ms})
-                pipe.zrem(f"{PREFIX}unscored", article.id)
+            pipe = client.pipeline(transaction=True)
+            self._write_scores(pipe, articles)
+            pipe.zadd(OUTBOX, {outbox_entry("scored", article.id): now_ms() for article in articles})
             await pipe.execute()
 
-        await self._write(write)
+        if articles:
+            await self._write(write)
+            self.queued.set()
+
+    @staticmethod
+    def _write_scores(pipe: Any, articles: list[Article]) -> None:
+        for article in articles:
+            pipe.hset(SCORES, article.id, orjson.dumps({field: getattr(article, field) for field in SCORE_FIELDS}))
+            pipe.zadd(f"{PREFIX}sent:{article.sentiment}", {article.id: article.sort_ms})
+            pipe.zrem(f"{PREFIX}unscored", article.id)
+
+    # -- the outbox: stored changes whose event is not yet in the NEWS stream ------------------------------
+
+    async def pending_events(self, limit: int) -> list[tuple[str, str]]:
+        """The oldest outbox entries as (kind, article id): kind `article` or `scored`."""
+        raws = await self.redis.call(lambda client: client.zrange(OUTBOX, 0, limit - 1))
+        pending = []
+        for entry in as_texts(raws):
+            kind, _, article_id = entry.partition(":")
+            pending.append((kind, article_id))
+        return pending
+
+    async def events_sent(self, entries: Iterable[tuple[str, str]]) -> None:
+        members = [outbox_entry(kind, article_id) for kind, article_id in entries]
+        if members:
+            await self.redis.call(lambda client: client.zrem(OUTBOX, *members))
+
+    async def count_pending_events(self) -> int:
+        return int(await self.redis.call(lambda client: client.zcard(OUTBOX)))
+
+    # -- rebuilding from the NEWS stream (rebuild.py) ---------------------------------------------------
+
+    async def restore(self, articles: list[Article]) -> int:
+        """Write what a replay of the stream holds and the store lost: stories it does not hold (with their
+        score, or queued for scoring), and scores of stories a poll stored again meanwhile without one (a
+        poll may have stored a newer version; that one is kept). No outbox entries: these events are in the
+        stream already. Returns how many stories or scores were written."""
+        cutoff = now_ms() - self.retention_ms
+        articles = [article for article in articles if article.sort_ms >= cutoff]
+        if not articles:
+            return 0
+        ids = [article.id for article in articles]
+
+        async def read(client: aioredis.Redis) -> tuple[list[bytes | None], list[bytes | None]]:
+            pipe = client.pipeline(transaction=False)
+            pipe.mget([_article_key(article_id) for article_id in ids])
+            pipe.hmget(SCORES, ids)
+            stories, scores = await pipe.execute()
+            return stories, scores
+
+        stories, scores = await self.redis.call(read)
+        missing, rescored, requeued = [], [], []
+        for article, story, score in zip(articles, stories, scores, strict=True):
+            if not story:
+                missing.append(article)
+            elif score is None and article.sentiment is not None:
+                rescored.append(article)
+            elif score is None:
+                requeued.append(article)
+
+        async def write(client: aioredis.Redis) -> None:
+            pipe = client.pipeline(transaction=False)
+            for article in missing:
+                self._write_story(pipe, article, unscored=article.sentiment is None)
+            self._write_scores(pipe, [article for article in missing if article.sentiment is not None] + rescored)
+            for article in requeued:
+                pipe.zadd(f"{PREFIX}unscored", {article.id: article.ingested_at})
+            await pipe.execute()
+
+        if missing or rescored or requeued:
+            await self._write(write)
+        return len(missing) + len(rescored)
 
     async def unscored(self, limit: int) -> list[str]:
         raws = await self.redis.call(lambda client: client.zrange(f"{PREFIX}unscored", 0, limit - 1))

@@ -4,7 +4,8 @@ A durable consumer (`sentiment`, shared by every replica) hands each scored arti
 records it in Redis: `sentiment:when` (id → article time), `sentiment:asset:<ASSET>` (id → article time)
 and `sentiment:score` (id → score). A message is acknowledged only once written, so a replica that was
 down, or could not reach Redis, gets it again: after a restart the service catches up from where the
-consumer stopped. Aggregates are computed at request time over a window, recency-weighted.
+consumer stopped. After the state Redis lost the aggregates (a flush), they are rebuilt from the stream
+(`rebuild`). Aggregates are computed at request time over a window, recency-weighted.
 """
 
 from __future__ import annotations
@@ -13,21 +14,24 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from suite_shared.bus import Bus, DurableConsumer, Redeliver
+from suite_shared.bus import Bus, DurableConsumer, Redeliver, StreamRecord
 from suite_shared.envelope import now_ms
 from suite_shared.messages.news import ScoredArticle
+from suite_shared.rebuild import StreamRebuild
 from suite_shared.redis_link import RedisDown, RedisLink
-from suite_shared.topics import NEWS_SCORED
+from suite_shared.topics import NEWS_SCORED, NEWS_STREAM
 
 log = logging.getLogger(__name__)
 
 DURABLE = "sentiment"
 PREFIX = "sentiment:"
 TRIM_EVERY_S = 600
+REBUILD_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -42,20 +46,39 @@ class NewsAggregates:
         self.redis = redis
         self.retention_ms = retention_ms
 
-    async def add(self, article: ScoredArticle) -> None:
-        """Record one scored article (its id, time, score and assets)."""
-        assets = {symbol.upper() for symbol in article.related_symbols}
-        at = article.at_ms
+    async def add(self, *articles: ScoredArticle) -> None:
+        """Record scored articles (id, time, score and assets), in one round trip; a repeat changes nothing."""
 
         async def write(client: aioredis.Redis) -> None:
             pipe = client.pipeline(transaction=False)
-            pipe.zadd(f"{PREFIX}when", {article.id: at})
-            pipe.hset(f"{PREFIX}score", article.id, article.sentiment_score)
-            for asset in assets:
-                pipe.zadd(f"{PREFIX}asset:{asset}", {article.id: at})
+            for article in articles:
+                at = article.at_ms
+                pipe.zadd(f"{PREFIX}when", {article.id: at})
+                pipe.hset(f"{PREFIX}score", article.id, article.sentiment_score)
+                for asset in {symbol.upper() for symbol in article.related_symbols}:
+                    pipe.zadd(f"{PREFIX}asset:{asset}", {article.id: at})
             await pipe.execute()
 
-        await self.redis.call(write)
+        if articles:
+            await self.redis.call(write)
+
+    def rebuild(self, bus: Bus) -> StreamRebuild:
+        """The aggregates rebuilt from `news.scored` after the state Redis lost them (`sentiment:epoch`): the
+        durable consumer has acknowledged those messages already and would never bring them again."""
+
+        async def apply(records: AsyncIterator[StreamRecord]) -> int:
+            cutoff, batch, restored = now_ms() - self.retention_ms, [], 0
+            async for record in records:
+                article = ScoredArticle.model_validate_json(record.data)
+                if article.at_ms >= cutoff:
+                    batch.append(article)
+                if len(batch) >= REBUILD_BATCH:
+                    await self.add(*batch)
+                    restored, batch = restored + len(batch), []
+            await self.add(*batch)
+            return restored + len(batch)
+
+        return StreamRebuild(PREFIX.rstrip(":"), self.redis, bus, NEWS_STREAM, [NEWS_SCORED.pattern], apply)
 
     async def summary(self, asset: str | None, window_ms: int, half_life_ms: int, now_ms: int) -> Aggregate:
         since = now_ms - window_ms
@@ -97,11 +120,13 @@ class NewsAggregates:
 
 
 class NewsFeed:
-    """Feeds `NewsAggregates` from `news.scored` through the durable consumer, trimming now and then."""
+    """Feeds `NewsAggregates` from `news.scored` through the durable consumer, trimming now and then, and
+    rebuilds them from the stream when the state Redis lost them."""
 
     def __init__(self, bus: Bus, aggregates: NewsAggregates) -> None:
         self.aggregates = aggregates
         self.consumer: DurableConsumer[ScoredArticle] = bus.consume(NEWS_SCORED, DURABLE, self.record)
+        self.rebuild = aggregates.rebuild(bus)
         self._last_trim = 0.0
 
     @property
@@ -109,10 +134,12 @@ class NewsFeed:
         return self.consumer.last_message_ms
 
     def start(self) -> None:
+        self.rebuild.start()
         self.consumer.start()
 
     async def stop(self) -> None:
         await self.consumer.stop()
+        await self.rebuild.stop()
 
     async def record(self, article: ScoredArticle) -> bool:
         try:

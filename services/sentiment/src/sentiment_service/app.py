@@ -37,14 +37,22 @@ async def setup(ctx: ServiceContext) -> SentimentState:
     )
 
     async def on_connect() -> None:
-        await ctx.bus.ensure_stream(news_stream(retention_s))  # the same definition the news service declares
+        await ctx.bus.ensure_stream(news_stream(settings))  # the same definition the news service declares
         await ctx.bus.serve(SENTIMENT_SYMBOL_GET, lambda request: symbol_summary(ctx, state, request.symbol))
 
     ctx.bus.on_connect(on_connect)
     state.feed.start()
 
     async def news_health() -> ComponentHealth:
-        return ComponentHealth(status="up", detail={"last_message_ms": state.feed.last_message_ms})
+        rebuild = state.feed.rebuild
+        return ComponentHealth(
+            status="up",
+            detail={
+                "last_message_ms": state.feed.last_message_ms,
+                "rebuilt_articles": rebuild.last_restored,
+                "rebuild": rebuild.last_error,
+            },
+        )
 
     ctx.health_checks["news_feed"] = news_health
     return state

@@ -32,7 +32,7 @@ async def setup(ctx: ServiceContext) -> StreamService:
     gcpolicy.install(lambda generation, seconds: GC_PAUSE.labels(str(generation)).observe(seconds), freeze=False)
 
     async def subscribe() -> None:
-        await service.hub.start(ctx.bus, settings.stream_resume_window_s, settings.news_retention_s)
+        await service.hub.start(ctx.bus, settings)
 
     ctx.bus.on_connect(subscribe)
     return service

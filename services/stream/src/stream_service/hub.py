@@ -19,16 +19,12 @@ from pydantic import BaseModel
 
 from suite_shared.bus import Bus
 from suite_shared.redis_link import RedisDown, RedisLink
-from suite_shared.streams import StreamSpec, market_stream, news_stream, signals_stream
+from suite_shared.settings import Settings
+from suite_shared.streams import suite_streams
 
 from .channels import ALL, CHANNELS, FEEDS, FEEDS_OF, Channel
 from .connection import Connection, Cursor
 from .metrics import SUBSCRIPTIONS
-
-
-def streams(resume_window_s: float, news_retention_s: float) -> list[StreamSpec]:
-    """The streams the channels read; the news stream is declared with the news service's retention."""
-    return [market_stream(resume_window_s), signals_stream(resume_window_s), news_stream(news_retention_s)]
 
 
 class Hub:
@@ -78,9 +74,9 @@ class Hub:
             for connection in targets:
                 connection.offer(feed.name, keys[0] if keys else ALL, head, cursor)
 
-    async def start(self, bus: Bus, resume_window_s: float, news_retention_s: float) -> None:
+    async def start(self, bus: Bus, settings: Settings) -> None:
         """Declare the streams and follow each channel's topic once (called when NATS connects)."""
-        for spec in streams(resume_window_s, news_retention_s):
+        for spec in suite_streams(settings):
             state = await bus.ensure_stream(spec)
             self.position.setdefault(spec.name, state.last_seq)
         for channel in CHANNELS.values():

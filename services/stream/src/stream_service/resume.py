@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from suite_shared.bus import Bus
+from suite_shared.bus import Bus, ReplayIncomplete
 from suite_shared.redis_link import RedisDown, RedisLink
 
 from .channels import ALL, FEEDS, LATEST_ONLY
@@ -136,21 +136,25 @@ async def _replay_stream(
     filters = sorted({FEEDS[feed].channel.filter_subject(key) for feed, key in subs})
     queued: dict[str, list[tuple[list[str], str, Cursor]]] = defaultdict(list)
     latest: dict[tuple[str, str], tuple[str, Cursor]] = {}
-    async for record in bus.replay(stream, filters, start + 1):
-        for channel in (name for name in channels if FEEDS[name].channel.topic.matches(record.subject)):
-            try:
-                event_keys, data = FEEDS[channel].decode(record.data)
-            except ValidationError:
-                continue
-            keys = [key for key in event_keys if (channel, key) in wanted]
-            keys = keys or ([ALL] if (channel, ALL) in wanted else [])
-            if not keys:
-                continue
-            cursor = Cursor(stream, record.seq)
-            if channel in LATEST_ONLY:  # the newest per symbol, also for a subscription to every symbol
-                latest[(channel, event_keys[0] if event_keys else ALL)] = (data, cursor)
-            else:
-                queued[channel].append((keys, data, cursor))
+    try:
+        async for record in bus.replay(stream, filters, start + 1):
+            for channel in (name for name in channels if FEEDS[name].channel.topic.matches(record.subject)):
+                try:
+                    event_keys, data = FEEDS[channel].decode(record.data)
+                except ValidationError:
+                    continue
+                keys = [key for key in event_keys if (channel, key) in wanted]
+                keys = keys or ([ALL] if (channel, ALL) in wanted else [])
+                if not keys:
+                    continue
+                cursor = Cursor(stream, record.seq)
+                if channel in LATEST_ONLY:  # the newest per symbol, also for a subscription to every symbol
+                    latest[(channel, event_keys[0] if event_keys else ALL)] = (data, cursor)
+                else:
+                    queued[channel].append((keys, data, cursor))
+    except ReplayIncomplete as exc:  # what came is offered; the rest is reported as a gap, not skipped
+        log.warning("resume: %s", exc)
+        result.gaps.append({"channels": channels, "reason": "stream_unavailable"})
     for (channel, key), (data, cursor) in latest.items():
         connection.offer(channel, key, data, cursor)
         result.replayed += 1

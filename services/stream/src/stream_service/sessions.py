@@ -79,7 +79,7 @@ async def _snapshots(service: StreamService, connection: Connection, feed: str, 
     if FEEDS[feed].channel.snapshot_key is None:
         return
     for symbol in sorted(service.streamed) if ALL in keys else keys:
-        data = await snapshot(service.ctx.redis, feed, symbol)
+        data = await snapshot(service.ctx.cache_redis, feed, symbol)
         if data is not None:
             connection.offer(feed, symbol, data)
 

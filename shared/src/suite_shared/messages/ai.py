@@ -48,7 +48,12 @@ class Signal(BaseModel):
     id: str
     symbol: str
     type: Literal["buy", "sell", "hold"]
-    confidence: float = Field(ge=0, le=1, description="held-out rate at which signals this strong were right")
+    confidence: float = Field(
+        ge=0,
+        le=1,
+        description="rate at which signals this strong were right on non-overlapping windows after the "
+        "model's training cut-off (calibration table in /api/models)",
+    )
     score: float = Field(ge=0, le=10, description="0 strongly bearish, 5 neutral, 10 strongly bullish")
     timeframe: str
     entry_price: float

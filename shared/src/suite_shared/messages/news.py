@@ -47,6 +47,7 @@ class Article(BaseModel):
     title: str
     url: str
     canonical_url: str
+    aliases: list[str] = Field(default_factory=list)  # other canonical URLs of the same story (merged copies)
     source: str  # the publisher's display name
     sources: list[str] = Field(default_factory=list)  # providers that carried the story, first seen first
     published_at: datetime | None = None

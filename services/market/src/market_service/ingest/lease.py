@@ -56,8 +56,10 @@ class LeaderLease:
         owner: str | None = None,
         bucket: str = BUCKET,
         timings: LeaseTimings | None = None,
+        replicas: int = 1,
     ) -> None:
         self.bus = bus
+        self.replicas = replicas  # of the bucket: 3 on a 3-node cluster, so the lease outlives a node
         self.key = key
         self.owner = owner or owner_id()
         self.bucket = bucket
@@ -101,7 +103,7 @@ class LeaderLease:
 
     async def _bucket(self) -> KeyValue:
         if self._kv is None:
-            self._kv = await self.bus.key_value(self.bucket, self.timings.ttl_s)
+            self._kv = await self.bus.key_value(self.bucket, self.timings.ttl_s, self.replicas)
         return self._kv
 
     async def _lead_while_held(self, lead: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -43,8 +43,8 @@ class IngestWorker:
         self.chains = chains
         self.configured = list(pairs)
         self.grace_s = grace_s
-        self.sink = EventSink(ctx.bus, ctx.redis)
-        self.lease = LeaderLease(ctx.bus, key=FEED)
+        self.sink = EventSink(ctx.bus, ctx.cache_redis)  # latest values: fed again by the live stream
+        self.lease = LeaderLease(ctx.bus, key=FEED, replicas=ctx.settings.nats_replicas)
         self.pairs: list[Pair] = []
         self.link: LinkState | None = None
         self.polling = False

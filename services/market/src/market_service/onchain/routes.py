@@ -10,6 +10,7 @@ from suite_shared.deps import Context
 from suite_shared.envelope import ERROR_RESPONSES
 
 from ..state import Market
+from .addresses import ADDRESS_CHAINS
 from .history import address_transactions, transaction_query
 from .models import OnchainTransaction, TransactionsResponse, WhaleAlertsResponse
 from .whales import UPSTREAM_QUERY, recent_whales, select_alerts, whale_chain
@@ -28,9 +29,19 @@ async def get_transactions(
     ctx: Context,
     address: Annotated[
         str,
-        Path(pattern=ADDRESS_PATTERN, description="0x + 40 hex (EVM chains) or a bitcoin base58/bech32 address"),
+        Path(
+            pattern=ADDRESS_PATTERN,
+            description="0x + 40 hex (EVM chains) or a bitcoin base58/bech32 address; it must suit `chain`",
+            examples=["0x28C6c06298d514Db089934071355E5743bf21d60"],
+        ),
     ],
-    chain: Annotated[str, Query(description="ethereum | bsc | polygon | bitcoin")] = "ethereum",
+    chain: Annotated[
+        str,
+        Query(
+            description="the chain the address is on (case-insensitive; `eth`, `btc` … aliases also accepted)",
+            json_schema_extra={"enum": list(ADDRESS_CHAINS)},
+        ),
+    ] = "ethereum",
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> TransactionsResponse:

@@ -144,7 +144,9 @@ async def market_ohlc(
 async def ohlcv_multi(
     market: Market,
     ctx: Context,
-    symbols: Annotated[str, Query(min_length=1, description="comma-separated, e.g. BTCUSDT,ETHUSDT")],
+    symbols: Annotated[
+        str, Query(min_length=1, description="comma-separated, e.g. BTCUSDT,ETHUSDT", examples=["BTCUSDT,ETHUSDT"])
+    ],
     timeframe: Timeframe = "1h",
     limit: CandleLimit = 100,
 ) -> MultiOhlcvResponse:
@@ -182,7 +184,9 @@ async def ohlcv_by_path(
     **compat_route("GET /api/price/{symbol}", "`pair` BTC/USDT is the price of BTC in USDT."),
 )
 async def service_rate(
-    market: Market, ctx: Context, pair: Annotated[str, Query(min_length=1, description="e.g. BTC/USDT")]
+    market: Market,
+    ctx: Context,
+    pair: Annotated[str, Query(min_length=1, description="e.g. BTC/USDT", examples=["BTC/USDT"])],
 ) -> RateResponse:
     parsed = parse_pair(pair)
     convert = parsed.quote.lower()

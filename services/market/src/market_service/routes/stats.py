@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from suite_shared.deps import Context
 from suite_shared.envelope import ERROR_RESPONSES, now_ms
@@ -25,7 +25,6 @@ from ..models import (
     StatsResponse,
 )
 from ..quotes import cached_chain
-from ..routes.quotes import SymbolPath
 from ..state import Market, MarketState
 from ..stats import bucket_end, bucket_start, dominance, global_snapshot, movers, resample
 
@@ -56,9 +55,21 @@ async def get_dominance(market: Market, ctx: Context) -> DominanceResponse:
 async def get_price_history(
     market: Market,
     ctx: Context,
-    symbol: SymbolPath,
-    start: Annotated[int, Query(alias="from", ge=0, le=MAX_TIME_MS, description="epoch ms (before 2100)")],
-    end: Annotated[int, Query(alias="to", ge=0, le=MAX_TIME_MS, description="epoch ms (before 2100)")],
+    symbol: Annotated[str, Path(description="an asset: BTC, btc (or a pair: its base)", examples=["BTC"])],
+    start: Annotated[
+        int,
+        Query(alias="from", ge=0, le=MAX_TIME_MS, description="epoch ms (before 2100)", examples=[1_700_000_000_000]),
+    ],
+    end: Annotated[
+        int,
+        Query(
+            alias="to",
+            ge=0,
+            le=MAX_TIME_MS,
+            description=f"epoch ms, after `from`; at most {HISTORY_MAX_POINTS} `interval` points from `from`",
+            examples=[1_702_592_000_000],
+        ),
+    ],
     interval: HistoryInterval = "1d",
 ) -> HistoryResponse:
     if end <= start:
