@@ -15,6 +15,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -305,6 +306,9 @@ class ComposeStack:
             "GATEWAY_HOST": "127.0.0.1",
             **{name: str(free_port()) for name in PUBLISHED_PORTS},
             **{name: TEST_ENV[name] for name in DEFAULT_LIMITS},
+            # Redis and NATS logins (docker-compose.yml requires them): fresh ones for every stack.
+            "REDIS_PASSWORD": secrets.token_hex(16),
+            "NATS_PASSWORD": secrets.token_hex(16),
             "SUITE_TEST_ENV_FILE": str(services_env),
             "SUITE_CA_BUNDLE": str(ca_bundle()),
         }
@@ -369,9 +373,9 @@ class ComposeStack:
         details: list[dict[str, Any]] = json.loads(run(["docker", "inspect", container]).stdout)
         return details[0]
 
-    def python(self, container: str, code: str) -> str:
-        """Run Python in a container (every built image has it) and return what it printed."""
-        return run(["docker", "exec", container, "python", "-c", code], timeout=60).stdout
+    def python(self, container: str, code: str, *args: str) -> str:
+        """Run Python in a container (every built image has it), with `args` as sys.argv[1:]; what it printed."""
+        return run(["docker", "exec", container, "python", "-c", code, *args], timeout=60).stdout
 
     def get_text(self, container: str, url: str) -> str:
         """GET a URL from inside a container (its own loopback, or the stack's network): the body."""

@@ -8,6 +8,7 @@ killing), so they come last.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -166,3 +167,46 @@ def test_the_gateway_keeps_answering_when_a_market_replica_is_killed(stack: Comp
     assert answered > 30 and failures == []
     survivors = ingest_roles(stack, ["leader", "standby"])  # one of the two took the ingest over
     assert leader not in survivors
+
+
+# A client inside the stack's network speaking the servers' own protocols, without logging in or with the
+# services' login: what each server answered.
+STRANGER = """
+import json, socket, sys
+def talk(host, port, send, lines=1):
+    with socket.create_connection((host, port), timeout=5) as sock:
+        reader = sock.makefile("rb")
+        if port == 4222:
+            lines_read = [reader.readline().decode()]  # NATS greets first (INFO)
+        else:
+            lines_read = []
+        sock.sendall(send.encode())
+        lines_read += [reader.readline().decode() for _ in range(lines)]
+        return lines_read
+user, redis_password, nats_password = sys.argv[1:4]
+print(json.dumps({
+    "redis": talk("redis", 6379, "GET news:latest\\r\\n"),
+    "redis-cache": talk("redis-cache", 6379, "GET anything\\r\\n"),
+    "redis-login": talk("redis", 6379, f"AUTH {user} {redis_password}\\r\\nPING\\r\\n", 2),
+    "nats": talk("nats", 4222, 'CONNECT {"verbose":false}\\r\\nPING\\r\\n'),
+    "nats-login": talk("nats", 4222, "CONNECT " + json.dumps({"verbose": False, "user": user, "pass": nats_password})
+        + "\\r\\nPING\\r\\n"),
+}))
+"""
+
+
+def test_redis_and_nats_refuse_clients_without_the_login(stack: ComposeStack) -> None:
+    """Redis ACL and NATS auth are on in the stack: a stranger on the services' own network is refused by
+    both Redis roles and by NATS; the services' login (the one compose gives them) is let in, and the smoke
+    tests and the health checks above passed with it."""
+    market = running(stack, "market")
+    logins = (stack.variables["REDIS_PASSWORD"], stack.variables["NATS_PASSWORD"])
+    answers = json.loads(stack.python(market, STRANGER, "suite", *logins))
+    assert answers["redis"][0].startswith("-NOAUTH"), answers["redis"]
+    assert answers["redis-cache"][0].startswith("-NOAUTH"), answers["redis-cache"]
+    assert answers["redis-login"] == ["+OK\r\n", "+PONG\r\n"]
+    greeting, refused = answers["nats"]
+    assert '"auth_required":true' in greeting and "Authorization Violation" in refused
+    assert answers["nats-login"][1] == "PONG\r\n"
+    health = stack.get_json(market, "http://127.0.0.1:8101/health")["dependencies"]
+    assert health["redis"]["status"] == "up" and health["nats"]["status"] == "up"

@@ -8,6 +8,7 @@ the stack is run by `make test-containers` (tests/containers).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -169,16 +170,22 @@ def test_infrastructure_images_are_variables_defaulting_to_the_official_images()
         assert found.group(1) == variable and found.group(2).startswith(official), name
 
 
-def docker_compose_config(*files: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+# The logins docker-compose.yml requires (test values).
+LOGINS = {"REDIS_PASSWORD": "redis-test-password", "NATS_PASSWORD": "nats-test-password"}
+
+
+def docker_compose_config(
+    *files: Path, env: dict[str, str] | None = None, logins: dict[str, str] = LOGINS, output: bool = False
+) -> subprocess.CompletedProcess[str]:
     arguments = [str(docker_compose_binary()), "--project-directory", str(ROOT)]
     for path in files:
         arguments += ["-f", str(path)]
     return subprocess.run(
-        [*arguments, "--profile", "sandbox", "config", "--quiet"],
+        [*arguments, "--profile", "sandbox", "config", *([] if output else ["--quiet"])],
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": os.environ["PATH"], **(env or {})},
+        env={"PATH": os.environ["PATH"], **logins, **(env or {})},
     )
 
 
@@ -242,8 +249,11 @@ def test_wiring_matches_the_suite() -> None:
         assert environment["SUITE_HOST"] == "0.0.0.0", f"{name} must listen on all interfaces in a container"
         assert environment[f"{name.upper()}_PORT"] == str(port)
         assert environment["SERVICE_NAME"] == name
-        assert environment["REDIS_URL"].startswith("redis://redis:")
-        assert environment["NATS_URL"].startswith("nats://nats:")
+        login = "${REDIS_USERNAME:-suite}:${REDIS_PASSWORD:?set REDIS_PASSWORD in .env (see .env.example)}@"
+        assert environment["REDIS_URL"] == f"redis://{login}redis:6379/0"
+        assert environment["CACHE_REDIS_URL"] == f"redis://{login}redis-cache:6379/0"
+        nats_login = "${NATS_USER:-suite}:${NATS_PASSWORD:?set NATS_PASSWORD in .env (see .env.example)}@"
+        assert environment["NATS_URL"] == f"nats://{nats_login}nats:4222"
         for other in SERVICES:
             assert environment[f"{other.upper()}_URL"] == f"http://{other}:{APPS[other][3]}"
             assert services["traefik"]["environment"][f"{other.upper()}_URL"] == f"http://{other}:{APPS[other][3]}"
@@ -493,3 +503,38 @@ def test_dockerignore() -> None:
             for source in args.replace("${SOURCE}", source_folder).split()[:-1]:
                 assert (ROOT / source).exists(), f"COPY {source} does not exist"
                 assert not any(source == p or source.startswith(p.rstrip("/") + "/") for p in patterns), source
+
+
+# --- Redis and NATS logins --------------------------------------------------------------------------------
+
+
+def test_compose_refuses_to_start_without_the_logins() -> None:
+    for missing in LOGINS:
+        done = docker_compose_config(COMPOSE, logins={k: v for k, v in LOGINS.items() if k != missing})
+        assert done.returncode != 0 and f"set {missing} in .env" in done.stderr, missing
+
+
+def test_redis_and_nats_require_the_services_login() -> None:
+    """The resolved file: both Redis roles with the default user off and the services' ACL user (the same
+    rights as k8s/make_secrets.py gives it), NATS with the services' user, and the services' URLs with them."""
+    done = docker_compose_config(COMPOSE, output=True)
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(done.stdout)["services"]
+    spec = importlib.util.spec_from_file_location("make_secrets", ROOT / "k8s" / "make_secrets.py")
+    assert spec and spec.loader
+    make_secrets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_secrets)
+    health_rights, suite_rights = make_secrets.HEALTH_RIGHTS, make_secrets.SUITE_RIGHTS
+    for name in ("redis", "redis-cache"):
+        command = " ".join(services[name]["command"])
+        assert "--user default off" in command, name
+        assert f"--user health on {health_rights}" in command, name
+        assert f"--user suite on >{LOGINS['REDIS_PASSWORD']} {suite_rights}" in command, name
+        assert "--user health --pass health ping | grep -q PONG" in " ".join(services[name]["healthcheck"]["test"])
+    nats_command = services["nats"]["command"]
+    assert nats_command[nats_command.index("--user") + 1] == "suite"
+    assert nats_command[nats_command.index("--pass") + 1] == LOGINS["NATS_PASSWORD"]
+    for name in SERVICES:
+        environment = services[name]["environment"]
+        assert environment["REDIS_URL"] == f"redis://suite:{LOGINS['REDIS_PASSWORD']}@redis:6379/0"
+        assert environment["NATS_URL"] == f"nats://suite:{LOGINS['NATS_PASSWORD']}@nats:4222"

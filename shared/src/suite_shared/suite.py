@@ -7,7 +7,8 @@ contract's error envelope for statuses the gateway itself produces (429, 502-504
 
 `/suite/key-check` is the gateway's ForwardAuth target for requests that carry an API key: by the time it
 runs, `ApiKeyMiddleware` has refused unknown (401), malformed or ambiguous (400) keys; it answers with the
-key's client id (`X-Client-Id`), which the gateway's key limiter counts under.
+key's client id (`X-Client-Id`), which the gateway's key limiter counts under; with no verified key (no keys
+configured here) it refuses (401), so a keyed tier never grants a bucket to an unchecked key.
 
 The Swagger page loads its script and stylesheet from the suite itself (`/docs/assets/...`, the files the
 `fastapi-offline` package bundles), not from a CDN: it works offline, behind a firewall and under a strict CSP.
@@ -27,7 +28,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from .envelope import JSONBody
-from .errors import NotFound, error_for_status, error_response
+from .errors import NotFound, Unauthorized, error_for_status, error_response
 from .keys import client_id
 
 router = APIRouter(prefix="/suite", include_in_schema=False)
@@ -135,7 +136,12 @@ def merge_openapi(documents: dict[str, dict[str, Any] | None], version: str) -> 
 @router.api_route("/key-check", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
 async def key_check(request: Request) -> Response:
     key = request.scope.get("state", {}).get("api_key")
-    return Response(status_code=204, headers={"X-Client-Id": client_id(key)} if key else {})
+    if not key:
+        # The gateway asks only for requests that carry a key. None verified means this service has no keys
+        # configured while the gateway has a keyed tier (k8s: the api-keys component without its Secret's
+        # keys): refuse, so an invented key can never earn a bucket of its own.
+        raise Unauthorized("No API key was verified.")
+    return Response(status_code=204, headers={"X-Client-Id": client_id(key)})
 
 
 # Swagger UI 5 (it renders OpenAPI 3.1) as the fastapi-offline package ships it; only these files are served.
