@@ -7,12 +7,14 @@
 
 For each tree (`--baseline REF`, default main, exported with `git archive` and run from its own sources via
 PYTHONPATH; then this checkout) the bench starts the real suite in sandbox mode (tests/harness.py: NATS,
-Redis, sandbox, the five services on free ports), a static FastAPI handler (bench/static_handler.py) and
+both Redis roles, sandbox, the five services on free ports), a static FastAPI handler (bench/static_handler.py) and
 Traefik with the tree's own gateway/dynamic files plus one bench-only file written to a temporary
 directory: a route from the routing hop to the static handler (`/bench/static`, so it passes exactly the
 production chain: public router, its middlewares, the routing hop) and three variants on the public
 entrypoint that price parts of the chain (no middleware; the public chain without the routing hop; the
-public chain without the buffering middleware). Production configuration has none of these routes.
+public chain without the buffering middleware). The production chain is priced twice: anonymous, and as a
+keyed client (`X-API-Key`: the keyed router, its ForwardAuth key check and key limit). Production
+configuration has none of these routes.
 
 Load comes from wrk (Debian package `wrk`; installed with apt-get when missing and the bench runs as root):
 2 threads, 100 connections for `--duration` seconds per target, after a short warm-up; 1 connection for the
@@ -22,7 +24,9 @@ measured at the start and again at the end of each tree's run; ratios use the me
 difference between them is reported as the drift over the run.
 
 Inbound limits, cache-miss allowances and upstream budgets are raised (every request comes from one
-address; what is measured is the cost of an answer, not the limits). Cache TTLs are the contract's, so
+address; what is measured is the cost of an answer, not the limits): at the production defaults one address
+gets 100 requests a minute anonymously and 1,000 with a key, so an unraised run would measure the limiter's
+429s. Every run records its non-2xx answers and timeouts, so a limit or a stall shows. Cache TTLs are the contract's, so
 short-lived keys (books 2 s, prices 5 s) are refetched during a run, as in production, once per TTL.
 
 Recorded per run: requests/s, p50/p90/p99/max latency, errors and timeouts, non-2xx answers, the CPU
@@ -64,7 +68,10 @@ SUITE_ENV = {
     "BUDGET_DEFAULT_PER_MIN": "100000",
     "BUDGET_CLIENT_SHARE": "1",
     "LOG_LEVEL": "warning",
+    # One client key, so the gateway has its keyed router and the bench can price a keyed client's path.
+    "API_KEYS": "rest-bench-key",
 }
+KEY_HEADER = "X-API-Key: rest-bench-key"
 SERVICES = ["market", "news", "sentiment", "ai", "stream"]
 SOURCE_DIRS = ["shared/src", "services/market/src", "services/news/src", "services/sentiment/src",
                "services/ai/src", "services/stream/src", "sandbox/src", "launcher/src"]  # fmt: skip
@@ -91,12 +98,14 @@ TARGETS = [
     Target("sentiment global", "/api/sentiment/global", "sentiment"),
     Target("ai signals", "/api/ai/signals", "ai"),
 ]
-# Bench-only routes on the public entrypoint, each ending at the static handler (see the module doc).
-CHAIN_VARIANTS = {
-    "production chain (public router, its middlewares, routing hop)": "/bench/static",
-    "no middleware, one hop": "/bench-variant/bare",
-    "public chain without the routing hop": "/bench-variant/one-hop",
-    "public chain without the buffering middleware": "/bench-variant/no-buffering",
+# Bench-only routes on the public entrypoint, each ending at the static handler (see the module doc), and
+# the header a request carries (a keyed client's goes through the keyed router: key check, key limit).
+CHAIN_VARIANTS: dict[str, tuple[str, str | None]] = {
+    "production chain, anonymous (public router, its middlewares, routing hop)": ("/bench/static", None),
+    "production chain, keyed client (key check by ForwardAuth, key limit)": ("/bench/static", KEY_HEADER),
+    "no middleware, one hop": ("/bench-variant/bare", None),
+    "public chain without the routing hop": ("/bench-variant/one-hop", None),
+    "public chain without the buffering middleware": ("/bench-variant/no-buffering", None),
 }
 
 WRK_SCRIPT = """
@@ -175,7 +184,9 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def wrk(url: str, connections: int, duration_s: float, script: Path, groups: dict[str, int]) -> dict[str, Any]:
+def wrk(
+    url: str, connections: int, duration_s: float, script: Path, groups: dict[str, int], header: str | None = None
+) -> dict[str, Any]:
     """One wrk run; its figures, what every suite process and wrk itself spent, and the machine's load."""
     threads = min(2, connections)
     cpu0, wrk0, jiffies0, load0 = group_cpu_s(), children_cpu_s(), machine_jiffies(), os.getloadavg()[0]
@@ -186,6 +197,7 @@ def wrk(url: str, connections: int, duration_s: float, script: Path, groups: dic
         f"-c{connections}",
         f"-d{max(1, round(duration_s))}s",
         f"--timeout={WRK_TIMEOUT_S}s",
+        *(["-H", header] if header else []),
     ]
     output = subprocess.run([*command, "-s", str(script), url], capture_output=True, text=True, check=True).stdout
     window = time.perf_counter() - started
@@ -284,7 +296,9 @@ def start_suite(tree: Tree, workdir: Path) -> Any:
     suite.root = tree.root
     suite.commands = read_procfile(tree.root / "Procfile")
     print(f"[{tree.label}] starting the suite from {tree.root} (logs in {suite.run_dir})", flush=True)
-    suite.start(["nats", "redis", "sandbox"])
+    # Both Redis roles where the tree has them (state, and the cache since main split them): a missing cache
+    # Redis would put every service on its no-Redis fallback, which is not the path production runs.
+    suite.start(["nats", *[role for role in ("redis", "redis-cache") if role in suite.commands], "sandbox"])
     suite.start(SERVICES)
     static_port = free_port()
     static_url = f"http://127.0.0.1:{static_port}"
@@ -355,8 +369,8 @@ def run_tree(tree: Tree, targets: list[Target], args: argparse.Namespace, script
                 measure(target, via)
         chain: dict[str, list[dict[str, Any]]] = {}
         for _ in range(args.chain_rounds):
-            for name, path in CHAIN_VARIANTS.items():
-                run = wrk(suite.gateway_url + path, 100, args.duration, script, groups)
+            for name, (path, header) in CHAIN_VARIANTS.items():
+                run = wrk(suite.gateway_url + path, 100, args.duration, script, groups, header)
                 chain.setdefault(name, []).append(run)
                 print(
                     f"[{tree.label}] chain: {name}: {run['requests_per_s']:.0f} req/s, Traefik "
@@ -470,14 +484,15 @@ def tree_table(tree: dict[str, Any]) -> list[str]:
             "",
             f"Gateway chain, static handler behind it (100 connections, {rounds} interleaved rounds, medians):",
             "",
-            "| route | req/s | p99 ms | Traefik CPU µs per request |",
-            "|---|---|---|---|",
+            "| route | req/s | p99 ms | Traefik CPU µs per request | non-2xx, timeouts (all rounds) |",
+            "|---|---|---|---|---|",
         ]
         for name, runs in tree["chain"].items():
             lines.append(
                 f"| {name} | {median([run['requests_per_s'] for run in runs]):,.0f} | "
-                f"{median([run['latency_ms']['p99'] for run in runs])} | "
-                f"{median([traefik_us_per_request(run) for run in runs]):.0f} |"
+                f"{median([run['latency_ms']['p99'] for run in runs]):.1f} | "
+                f"{median([traefik_us_per_request(run) for run in runs]):.0f} | "
+                f"{sum(run['non_2xx'] for run in runs)}, {sum(run['timeouts'] for run in runs)} |"
             )
     lines += ["", "Goals (through the gateway):", ""]
     lines += [
@@ -593,8 +608,11 @@ def main() -> None:
         "setup": (
             f"wrk {WRK_TIMEOUT_S} s timeout, 2 threads; {args.duration:g} s at 100 connections (and at 1,000 through "
             f"the gateway), {args.single:g} s at 1 connection, after {args.warmup:g} s of warm-up per target. "
-            "Everything (suite, Traefik, wrk) shares the machine's cores. Ratios compare each endpoint with the "
-            "static handler measured in the same tree's run (mean of its first and last measurement)."
+            "Everything (suite, Traefik, wrk) shares the machine's cores. Inbound rate limits are raised to "
+            f"{SUITE_ENV['RATE_LIMIT_IP_PER_MIN']} a minute per address and per key (all load comes from one "
+            "address; the production defaults, 100 anonymous and 1,000 keyed a minute, would measure the "
+            "limiter's 429s), so the figures are the cost of the path, not a client's allowance. Requests carry "
+            "no key (the anonymous router) except the keyed chain line. Ratios: see each table."
         ),
         "goals": {"throughput_ratio_min": GOAL_THROUGHPUT, "p99_ratio_max": GOAL_P99, "timeouts_at_1000": 0},
         "trees": results,
