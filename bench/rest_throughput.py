@@ -3,7 +3,8 @@
     .venv/bin/python bench/rest_throughput.py                   # main (before), then this checkout (after)
     .venv/bin/python bench/rest_throughput.py --baseline none   # this checkout only
     .venv/bin/python bench/rest_throughput.py --duration 5 --targets price ticker
-    .venv/bin/python bench/rest_throughput.py --baseline none --extra "2 workers:WEB_CONCURRENCY=2"
+    .venv/bin/python bench/rest_throughput.py --baseline none --extra "no response cache:RESPONSE_CACHE_ENABLED=false"
+    .venv/bin/python bench/rest_throughput.py --render           # rewrite the .md from the last .json
 
 For each tree (`--baseline REF`, default main, exported with `git archive` and run from its own sources via
 PYTHONPATH; then this checkout) the bench starts the real suite in sandbox mode (tests/harness.py: NATS,
@@ -590,7 +591,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="LABEL:VAR=VALUE,...",
-        help="also run this checkout with these environment overrides (e.g. '2 workers:WEB_CONCURRENCY=2')",
+        help="also run this checkout with these environment overrides (e.g. 'no L1:RESPONSE_CACHE_ENABLED=false')",
     )
     parser.add_argument("--render", action="store_true", help="only rewrite the .md from the last results' .json")
     args = parser.parse_args()
