@@ -45,7 +45,7 @@ bench-rest: install
 
 # The WebSocket goal: as many clients as the fd limit allows, through one gateway replica, repeated runs.
 bench-stream: install
-	.venv/bin/python bench/stream_fanout.py --clients max --via gateway --repeat 3 $(BENCH_ARGS)
+	.venv/bin/python bench/stream_fanout.py --clients max --via gateway --repeat 5 $(BENCH_ARGS)
 
 # Lint, format and type checks (rules in pyproject.toml): mypy strict on the shared library, mypy's standard
 # checks (every function typed) on the services, sandbox and launcher. `make format` applies the formatter.
