@@ -358,6 +358,7 @@ def run_once(suite: Any, clients: int, duration_s: int, workers: int, via: str) 
         },
         "load_generator_connect_cpu_s": round(sum(item["cpu_connect_s"] for item in measured), 2),
         "machine_cpu_fraction": machine,
+        "outside_cores": outside_cores(machine, {**cpu, "load_generator": load_cpu}, window),
         "per_second_p99_ms": per_second_p99,
         "worst_seconds": [{"second": second, "p99_ms": p99} for p99, second in worst],
         "clients_dropped_during_run": sum(item["closed"] for item in measured),
@@ -411,7 +412,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"- N={run['clients']} via {run['via']}: worst seconds by p99 ({worst}); other suite processes' CPU cores "
             f"{others or 'negligible'}; whole machine busy {run['machine_cpu_fraction']['busy']:.0%} "
             f"(steal {run['machine_cpu_fraction']['steal']:.0%}, softirq "
-            f"{run['machine_cpu_fraction']['softirq']:.0%}); clients dropped during the run: "
+            f"{run['machine_cpu_fraction']['softirq']:.0%}; other jobs on the machine "
+            f"{run.get('outside_cores', '—')} cores); clients dropped during the run: "
             f"{run['clients_dropped_during_run']}."
         )
         if run["connect_errors"]:
@@ -425,6 +427,14 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def outside_cores(machine: dict[str, float], cpu_s: dict[str, float], window_s: float) -> float:
+    """Cores the machine was busy with beyond the suite, the load generator and softirq (kernel networking)
+    over the window: other people's jobs on a shared machine. Near 0 in a clean run."""
+    cores = os.cpu_count() or 1
+    busy = (machine["busy"] - machine["softirq"]) * cores
+    return round(max(0.0, busy - sum(cpu_s.values()) / window_s), 2)
+
+
 def spread(runs: list[dict[str, Any]]) -> list[str]:
     """Repeated runs of one client count and path: how many, how many met the goal, and the p99s' spread."""
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
@@ -436,15 +446,16 @@ def spread(runs: list[dict[str, Any]]) -> list[str]:
     lines = [
         "",
         "| via | clients asked | runs | goal met (p99 < 250 ms, all connected, ≥ 99.9 % delivered) | p99 ms per run "
-        "| p99 min / median / max ms | load average (1 min) per run |",
-        "|---|---|---|---|---|---|---|",
+        "| p99 min / median / max ms | load average (1 min) per run | cores busy outside the bench per run |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for (via, clients), group in repeated.items():
         p99s = sorted(run["latency_ms"]["p99"] for run in group)
         lines.append(
             f"| {via} | {clients} | {len(group)} | {sum(run['goal_p99_under_250ms_met'] for run in group)} of "
             f"{len(group)} | {', '.join(str(run['latency_ms']['p99']) for run in group)} | {p99s[0]} / "
-            f"{p99s[len(p99s) // 2]} / {p99s[-1]} | {', '.join(str(run.get('load_average_1m')) for run in group)} |"
+            f"{p99s[len(p99s) // 2]} / {p99s[-1]} | {', '.join(str(run.get('load_average_1m')) for run in group)} | "
+            f"{', '.join(str(run.get('outside_cores', '—')) for run in group)} |"
         )
     return lines
 
