@@ -37,7 +37,7 @@ test-containers: install
 	status=$$?; .venv/bin/python tests/compose_stack.py clean; exit $$status
 
 # The REST hot-path bench (bench/rest_throughput.py): main (exported with git archive) then this checkout, in
-# one run, every cached endpoint direct and through the gateway beside a static handler, with wrk. About 25
+# one run, every cached endpoint direct and through the gateway beside a static handler, with wrk. About 22
 # minutes at the default 10 s per target; BENCH_ARGS='--duration 5' halves it. On a shared machine, run it
 # alone (`flock <lock> make bench-rest`): every figure is CPU time on the same cores.
 bench-rest: install
