@@ -19,11 +19,22 @@ def answered_from_bytes(suite: Suite) -> float:
     return 0.0
 
 
+REFRESH_AHEAD_FROM_MS = 4000  # a 5 s ticker is refreshed ahead in its last fifth (cache.py)
+
+
 def test_repeated_answers_come_from_bytes_with_exact_provenance(suite: Suite, gateway: httpx.Client) -> None:
-    first = assert_ok(gateway.get("/api/ticker/ETC"))
-    before = answered_from_bytes(suite)
-    again = [assert_ok(gateway.get("/api/ticker/ETC")) for _ in range(5)]
-    assert answered_from_bytes(suite) - before == 5
+    for _ in range(3):
+        first = assert_ok(gateway.get("/api/ticker/ETC"))
+        before = answered_from_bytes(suite)
+        again = [assert_ok(gateway.get("/api/ticker/ETC")) for _ in range(5)]
+        from_bytes = answered_from_bytes(suite) - before
+        # On a loaded machine the six requests can reach the record's refresh-ahead window (one request is
+        # then handed to the route) or its replacement: only then is another round taken, after the TTL.
+        refreshed = any(body["meta"]["as_of"] != first["meta"]["as_of"] for body in again)
+        if from_bytes == 5 or not (refreshed or again[-1]["meta"]["age_ms"] >= REFRESH_AHEAD_FROM_MS):
+            break
+        time.sleep(5.2)
+    assert from_bytes == 5
     for body in again:
         meta = body["meta"]
         assert (meta["cache"], meta["stale"], meta["source"]) == ("hit", False, first["meta"]["source"])
