@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test test-containers lint format lock clean
+.PHONY: install run test test-containers lint format lock clean bench-rest bench-stream
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -35,6 +35,17 @@ test-containers: install
 	.venv/bin/python tests/compose_stack.py prepare
 	SUITE_TEST_TARGET=containers .venv/bin/python -m pytest tests/smoke tests/containers --timeout=600 $(PYTEST_ARGS); \
 	status=$$?; .venv/bin/python tests/compose_stack.py clean; exit $$status
+
+# The REST hot-path bench (bench/rest_throughput.py): main (exported with git archive) then this checkout, in
+# one run, every cached endpoint direct and through the gateway beside a static handler, with wrk. About 22
+# minutes at the default 10 s per target; BENCH_ARGS='--duration 5' halves it. On a shared machine, run it
+# alone (`flock <lock> make bench-rest`): every figure is CPU time on the same cores.
+bench-rest: install
+	.venv/bin/python bench/rest_throughput.py $(BENCH_ARGS)
+
+# The WebSocket goal: as many clients as the fd limit allows, through one gateway replica, repeated runs.
+bench-stream: install
+	.venv/bin/python bench/stream_fanout.py --clients max --via gateway --repeat 5 $(BENCH_ARGS)
 
 # Lint, format and type checks (rules in pyproject.toml): mypy strict on the shared library, mypy's standard
 # checks (every function typed) on the services, sandbox and launcher. `make format` applies the formatter.

@@ -117,6 +117,7 @@ class Suite:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.ready_urls: dict[str, str] = {}
         self.launched: dict[str, tuple[str, dict[str, str]]] = {}  # alias → (command, env) of spawn/launch
+        self.root = ROOT  # the checkout whose Procfile and code run (a benchmark may point it at another)
         self.commands = read_procfile()
 
     @classmethod
@@ -178,7 +179,7 @@ class Suite:
         log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
         self.processes[name] = subprocess.Popen(
             ["/bin/sh", "-c", f"exec {command}"],
-            cwd=ROOT,
+            cwd=self.root,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

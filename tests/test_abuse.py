@@ -256,12 +256,14 @@ async def _flood(url: str, pid: int) -> tuple[dict[str, int], float]:
 
 
 async def _count_errors(socket: websockets.ClientConnection) -> int:
+    """Error answers until the server falls silent for a second — or, since heartbeats (1 s in the tests) can
+    keep it from ever being silent that long, until it closes the connection for idleness."""
     errors = 0
     try:
         while True:
             message = orjson.loads(await asyncio.wait_for(socket.recv(), 1.0))
             errors += message.get("type") == "error"
-    except TimeoutError:
+    except (TimeoutError, websockets.ConnectionClosedOK):
         return errors
 
 

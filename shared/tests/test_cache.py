@@ -77,6 +77,38 @@ async def test_forever_values_stay_fresh_but_are_still_kept_for_a_bounded_time()
     assert cache._retention_s("candle", None, forever=True) == CacheTTLs().final_retention == 7 * 86_400
 
 
+async def test_a_hit_near_expiry_refreshes_the_key_once_in_the_background() -> None:
+    cache = offline_cache(ttl_s=2)
+    calls = 0
+
+    async def fetch() -> Fetched:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return Fetched(calls, "src")
+
+    first = await cache.get_or_fetch("thing", "k", fetch)
+    await asyncio.sleep(1.7)  # in the last fifth of the 2 s fresh life
+    near = await asyncio.gather(*(cache.get_or_fetch("thing", "k", fetch) for _ in range(20)))
+    assert {(result.status, result.value) for result in near} == {("hit", 1)}  # nobody waited for the refresh
+    await asyncio.sleep(0.15)
+    after = await cache.get_or_fetch("thing", "k", fetch)
+    assert calls == 2 and (after.status, after.value) == ("hit", 2)
+    assert after.record.as_of > first.record.as_of and after.meta().age_ms is not None
+    assert after.meta().age_ms < 1000  # the new value's age, not the first one's (1.85 s by now)
+
+
+async def test_a_failed_refresh_ahead_keeps_the_value_and_stale_if_error_still_holds() -> None:
+    cache = offline_cache(ttl_s=1)
+    await cache.get_or_fetch("thing", "k", lambda: _value("old"))
+    await asyncio.sleep(0.85)
+    near = await cache.get_or_fetch("thing", "k", _failing)  # starts a refresh, which fails
+    assert (near.status, near.value) == ("hit", "old")
+    await asyncio.sleep(0.25)
+    expired = await cache.get_or_fetch("thing", "k", _failing)
+    assert expired.value == "old" and expired.stale and expired.meta().cache == "stale"
+
+
 def test_the_local_store_is_bounded_in_bytes_and_drops_the_least_recently_used() -> None:
     store = LocalStore(max_bytes=1000)
     record = CacheRecord("v", "src", ["src"], 1, 1, 0)

@@ -5,6 +5,11 @@ stale) when every upstream fails. Concurrent misses for one key make one upstrea
 process they await the same future; across replicas a short Redis lock elects one fetcher and the
 others wait for its value. Every value is also kept in a bounded in-process LRU, which answers on its
 own while Redis is unreachable.
+
+A key asked for in the last fifth of its fresh life (at most the last 2 s) is refreshed ahead, in the
+background, by the same single-flight fill a miss would make: under steady traffic a hot key is replaced
+before it expires, so its readers never all wait for the upstream at once. Until then they get the
+current value, a fresh hit. The refresh is charged to the client whose request started it.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import orjson
 from .envelope import CacheStatus, Meta, now_ms
 from .errors import RateLimited, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from .fairness import MissAllowance
-from .metrics import CACHE_REQUESTS
+from .metrics import CACHE_REFRESHES, CACHE_REQUESTS
 from .redis_link import RedisDown, RedisLink
+from .response_cache import note_read, outside_requests
 from .settings import CacheTTLs
 from .upstream import ClientBudgetSpent
 
@@ -33,6 +39,8 @@ log = logging.getLogger(__name__)
 
 _RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 _UPSTREAM_ERRORS = (UpstreamError, UpstreamTimeout, UpstreamUnavailable)
+REFRESH_AHEAD_SHARE = 0.2  # of a record's fresh life, at its end, in which a hit refreshes it
+REFRESH_AHEAD_MAX_MS = 2000
 
 
 @dataclass
@@ -57,6 +65,13 @@ class CacheRecord:
 
     def is_fresh(self, at_ms: int) -> bool:
         return self.fresh_until == 0 or at_ms < self.fresh_until
+
+    def refresh_from(self) -> int | None:
+        """When a hit starts refreshing this record ahead of its expiry (None: fresh for good)."""
+        if self.fresh_until == 0:
+            return None
+        life = self.fresh_until - self.stored_at
+        return self.fresh_until - min(int(life * REFRESH_AHEAD_SHARE), REFRESH_AHEAD_MAX_MS)
 
 
 @dataclass
@@ -111,6 +126,10 @@ class LocalStore:
         while len(self._items) > self.max_items or self.bytes > self.max_bytes:
             self._drop(next(iter(self._items)))
 
+    def clear(self) -> None:
+        self._items.clear()
+        self.bytes = 0
+
     def _drop(self, key: str) -> None:
         entry = self._items.pop(key, None)
         if entry is not None:
@@ -127,6 +146,7 @@ class Cache:
         poll_s: float = 0.05,
         allowance: MissAllowance | None = None,
         local_max_bytes: int = 64 * 1024 * 1024,
+        refresh_ahead: bool = True,
     ) -> None:
         self.redis = redis
         self.ttls = ttls
@@ -135,7 +155,9 @@ class Cache:
         self.poll_s = poll_s
         self.allowance = allowance
         self.local = LocalStore(local_max_bytes)
+        self.refresh_ahead = refresh_ahead
         self._inflight: dict[str, asyncio.Future[CacheResult]] = {}
+        self._refreshes: set[asyncio.Task[None]] = set()
 
     def _key(self, kind: str, key: str) -> str:
         return f"cache:{self.namespace}:{kind}:{key}"
@@ -151,30 +173,74 @@ class Cache:
         """Return the cached value for (kind, key), fetching it once on a miss; see the module doc."""
         full_key = self._key(kind, key)
         local = self.local.get(full_key)
-        if local is not None and local.is_fresh(now_ms()):
-            return self._count(kind, CacheResult(local.value, "hit", local))
+        if local is not None and local.is_fresh(now := now_ms()):
+            self._refresh_if_due(kind, full_key, fetch, local, now, ttl_s, forever)
+            return self._count(kind, full_key, CacheResult(local.value, "hit", local))
         stored = await self._read(full_key)
         record = stored[0] if stored else None
-        if stored is not None and stored[0].is_fresh(now_ms()):
+        if stored is not None and stored[0].is_fresh(now := now_ms()):
             keep_s = self._retention_s(kind, ttl_s, stored[0].fresh_until == 0)
             self.local.put(full_key, stored[0], keep_s, stored[1])
-            return self._count(kind, CacheResult(stored[0].value, "hit", stored[0]))
+            self._refresh_if_due(kind, full_key, fetch, stored[0], now, ttl_s, forever)
+            return self._count(kind, full_key, CacheResult(stored[0].value, "hit", stored[0]))
         pending = self._inflight.get(full_key)
         if pending is not None:
             result = await asyncio.shield(pending)
             return self._count(
-                kind, CacheResult(result.value, "coalesced" if not result.stale else "stale", result.record)
+                kind, full_key, CacheResult(result.value, "coalesced" if not result.stale else "stale", result.record)
             )
         future: asyncio.Future[CacheResult] = asyncio.get_running_loop().create_future()
         self._inflight[full_key] = future
         try:
             result = await self._fill(kind, full_key, fetch, record or local, ttl_s, forever)
             future.set_result(result)
-            return self._count(kind, result)
+            return self._count(kind, full_key, result)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: followers re-raise it themselves
             raise
+        finally:
+            self._inflight.pop(full_key, None)
+
+    def _refresh_if_due(
+        self,
+        kind: str,
+        full_key: str,
+        fetch: Callable[[], Awaitable[Fetched]],
+        record: CacheRecord,
+        now: int,
+        ttl_s: float | None,
+        forever: bool,
+    ) -> None:
+        """Start the background refresh of a record near the end of its fresh life (see the module doc)."""
+        due = record.refresh_from()
+        if not self.refresh_ahead or due is None or now < due or full_key in self._inflight:
+            return
+        future: asyncio.Future[CacheResult] = asyncio.get_running_loop().create_future()
+        self._inflight[full_key] = future  # a miss meanwhile (the record expired first) waits for this fill
+        fill = self._refresh(kind, full_key, fetch, record, ttl_s, forever, future)
+        task = asyncio.get_running_loop().create_task(fill, context=outside_requests())
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
+
+    async def _refresh(
+        self,
+        kind: str,
+        full_key: str,
+        fetch: Callable[[], Awaitable[Fetched]],
+        record: CacheRecord,
+        ttl_s: float | None,
+        forever: bool,
+        future: asyncio.Future[CacheResult],
+    ) -> None:
+        try:
+            future.set_result(await self._fill(kind, full_key, fetch, record, ttl_s, forever))
+            CACHE_REFRESHES.labels(self.namespace, kind).inc()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: followers re-raise it themselves
+            if not isinstance(exc, asyncio.CancelledError | RateLimited):
+                log.warning("refreshing %s ahead failed: %r", full_key, exc)
         finally:
             self._inflight.pop(full_key, None)
 
@@ -292,6 +358,7 @@ class Cache:
                 return None
         return None
 
-    def _count(self, kind: str, result: CacheResult) -> CacheResult:
+    def _count(self, kind: str, full_key: str, result: CacheResult) -> CacheResult:
         CACHE_REQUESTS.labels(self.namespace, kind, result.status).inc()
+        note_read(self.local, full_key, result.record, result.status, self.namespace, kind)
         return result

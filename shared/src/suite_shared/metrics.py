@@ -31,6 +31,12 @@ PROVIDER_FALLBACKS = Counter(
     "provider_fallbacks_total", "Times a provider chain moved past a failing provider", ["kind", "provider", "reason"]
 )
 CACHE_REQUESTS = Counter("cache_requests_total", "Cache lookups by result", ["namespace", "kind", "result"])
+CACHE_REFRESHES = Counter(
+    "cache_refreshes_total", "Hot keys refreshed ahead of their expiry, in the background", ["namespace", "kind"]
+)
+RESPONSE_CACHE_ANSWERS = Counter(
+    "response_cache_answers_total", "Answers sent as kept bytes (response_cache.py), without the route", ["service"]
+)
 NATS_MESSAGES = Counter(
     "nats_messages_total",
     "NATS messages by direction (out, in, request, reply, invalid)",
@@ -45,6 +51,12 @@ REDIS_AVAILABLE = Gauge(
     "redis_available",
     "1 while Redis answers, 0 while the service runs degraded (role: state or cache)",
     ["service", "role"],
+)
+GC_PAUSE = Histogram(
+    "gc_pause_seconds",
+    "Python garbage-collector pauses, by generation (see gcpolicy.py)",
+    ["service", "generation"],
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 SERVICE_INFO = Gauge("service_info", "Static facts about the running service", ["service", "version", "data_source"])
 

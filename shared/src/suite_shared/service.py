@@ -9,6 +9,7 @@ returns is the service's own state (`context.state`), which routes receive typed
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -19,7 +20,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import suite
+from . import gcpolicy, suite
 from .bus import Bus
 from .cache import Cache
 from .envelope import JSONBody
@@ -28,9 +29,11 @@ from .fairness import MissAllowance
 from .guards import RequestGuards
 from .health import ComponentHealth, HealthCheck, ServiceHealth, evaluate
 from .keys import KeyRing
-from .metrics import SERVICE_INFO, MetricsMiddleware, metrics_endpoint
+from .metrics import GC_PAUSE, SERVICE_INFO, MetricsMiddleware, metrics_endpoint
 from .redis_link import RedisLink
+from .response_cache import ResponseCache, ResponseCacheMiddleware
 from .settings import Settings
+from .tasks import cancel_all
 from .upstream import UpstreamClient
 
 log = logging.getLogger(__name__)
@@ -133,9 +136,16 @@ def create_service_app(
         context.bus.start()
         if setup is not None:
             context.state = await setup(context)
+        gcpolicy.install(
+            lambda generation, seconds: GC_PAUSE.labels(name, str(generation)).observe(seconds),
+            settings.gc_young_threshold,
+            settings.gc_freeze,
+        )
+        collector = asyncio.create_task(gcpolicy.govern(), name="gc-policy") if settings.gc_freeze else None
         try:
             yield
         finally:
+            await cancel_all([collector])
             if teardown is not None:
                 await teardown(context)
             await context.bus.close()
@@ -158,6 +168,11 @@ def create_service_app(
     app.include_router(_health_router())
     app.include_router(suite.router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    if settings.response_cache_enabled:
+        # Innermost: a request reaches it only past the request guards and the API-key check.
+        app.add_middleware(
+            ResponseCacheMiddleware, cache=ResponseCache(settings.response_cache_max_bytes), service=name
+        )
     app.add_middleware(ApiKeyMiddleware, keys=settings.key_ring())
     app.add_middleware(RequestGuards, max_body_bytes=settings.request_body_max_bytes)
     app.add_middleware(MetricsMiddleware, service=name)

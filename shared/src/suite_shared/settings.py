@@ -78,6 +78,9 @@ class CacheTTLs(BaseSettings):
     market: float = 60
     stats: float = 300
     news: float = 300
+    # A page of stories kept in a news replica's memory: its own writes replace it at once, another
+    # replica's are seen within this (the stories themselves live in Redis, see the news service).
+    news_page: float = 5
     sentiment: float = 600
     signals: float = 120
     default: float = 60
@@ -166,6 +169,14 @@ class Settings(BaseSettings):
     single_flight_lock_s: float = Field(10.0, gt=0)
     # The in-process cache in front of Redis, per service process, in bytes of encoded records.
     cache_local_max_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024)
+    # The garbage collector (gcpolicy.py): the young generation's threshold (Python's default is 700), and
+    # whether long-lived objects are frozen out of full collections every 10 s.
+    gc_young_threshold: int = Field(20_000, ge=100)
+    gc_freeze: bool = True
+    # Whole answers of cached reads, re-served as encoded bytes while their records stay fresh
+    # (response_cache.py), per service process, bounded in bytes of encoded bodies.
+    response_cache_enabled: bool = True
+    response_cache_max_bytes: int = Field(16 * 1024 * 1024, ge=1024 * 1024)
     # Uncached keys (upstream fetches) each client may cause per minute, across replicas; past it uncached
     # keys answer 429 while cached ones keep answering (fairness.py).
     miss_allowance_per_min_ip: int = Field(30, ge=1)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from suite_shared.cache import Fetched
 from suite_shared.deps import Context, state_of
 from suite_shared.envelope import ERROR_RESPONSES, Meta
+from suite_shared.response_cache import reusable_answer
 from suite_shared.symbols import parse_pair
 
 from . import analysis
@@ -88,6 +89,7 @@ async def signals(
     result = await ctx.cache.get_or_fetch("signals", f"{','.join(pairs)}:{timeframe}", fetch)
     found = [Signal.model_validate(row) for row in result.value if row["confidence"] >= min_confidence]
     found.sort(key=lambda s: s.confidence, reverse=True)
+    reusable_answer(result)
     return SignalsResponse(signals=found[:limit], meta=result.meta())
 
 

@@ -46,6 +46,11 @@ def last_closed_open_time(timeframe: str, at_ms: int) -> int:
     return slot_at_or_before(timeframe, at_ms) - TIMEFRAME_MS[timeframe]
 
 
+def next_close(timeframe: str, at_ms: int) -> int:
+    """When the candle open at `at_ms` closes: the moment every window ending at the last closed candle moves."""
+    return slot_at_or_before(timeframe, at_ms) + TIMEFRAME_MS[timeframe]
+
+
 def page_of(timeframe: str, open_ms: int) -> int:
     return (open_ms - _offset(timeframe)) // (TIMEFRAME_MS[timeframe] * PAGE_CANDLES)
 

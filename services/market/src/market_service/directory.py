@@ -8,8 +8,10 @@ on its own terms instead of the directory blocking every request.
 from __future__ import annotations
 
 import logging
+from collections.abc import Set
+from dataclasses import dataclass
 
-from suite_shared.cache import Cache, CacheResult, Fetched
+from suite_shared.cache import Cache, CacheRecord, CacheResult, Fetched
 from suite_shared.envelope import now_ms
 from suite_shared.errors import InvalidSymbol, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from suite_shared.providers import ProviderChain
@@ -28,13 +30,41 @@ async def exchange_info(cache: Cache, chain: ProviderChain[None, ExchangeInfo]) 
     return await cache.get_or_fetch("exchange_info", "all", fetch)
 
 
-async def known_pairs(cache: Cache, chain: ProviderChain[None, ExchangeInfo]) -> set[str] | None:
+@dataclass(frozen=True)
+class Directory:
+    """The active pairs of one exchange_info record, and the assets they name."""
+
+    record: CacheRecord
+    pairs: frozenset[str]
+    assets: frozenset[str]
+
+
+_latest: list[Directory] = []  # one slot: the directory of the record read last
+
+
+def directory_of(record: CacheRecord) -> Directory:
+    """The record's directory, built once per record (it was rebuilt per request: a set over every
+    symbol the exchange lists, on every symbol lookup)."""
+    if _latest and _latest[0].record is record:
+        return _latest[0]
+    pairs = frozenset(row["symbol"] for row in record.value["symbols"] if row["active"])
+    directory = Directory(record, pairs, frozenset(name for pair in pairs for name in pair.split("/")))
+    _latest[:] = [directory]
+    return directory
+
+
+async def known_directory(cache: Cache, chain: ProviderChain[None, ExchangeInfo]) -> Directory | None:
     try:
         info = await exchange_info(cache, chain)
     except (UpstreamError, UpstreamTimeout, UpstreamUnavailable) as exc:
         log.warning("no symbol list to check against: %s", exc)
         return None
-    return {row["symbol"] for row in info.value["symbols"] if row["active"]}
+    return directory_of(info.record)
+
+
+async def known_pairs(cache: Cache, chain: ProviderChain[None, ExchangeInfo]) -> frozenset[str] | None:
+    directory = await known_directory(cache, chain)
+    return directory.pairs if directory is not None else None
 
 
 async def resolve_pair(
@@ -48,21 +78,20 @@ async def resolve_pair(
 
     USD quotes are checked as their USDT pair: USD prices are read from USDT markets.
     """
-    pairs = await known_pairs(cache, chain)
-    if pairs is None:
+    directory = await known_directory(cache, chain)
+    if directory is None:
         pair = parse_pair(raw)
         return Pair(pair.base, quote) if quote else pair
-    assets = {name for pair in pairs for name in pair.split("/")}
-    pair = parse_pair(raw, assets)
+    pair = parse_pair(raw, directory.assets)
     pair = Pair(pair.base, quote) if quote else pair
-    require_known(pair.base, assets, raw)
+    require_known(pair.base, directory.assets, raw)
     checked = f"{pair.base}/{quote_for_usd if pair.quote == 'USD' else pair.quote}"
-    if checked not in pairs:
-        raise unknown_pair(checked, pairs, raw)
+    if checked not in directory.pairs:
+        raise unknown_pair(checked, directory.pairs, raw)
     return pair
 
 
-def unknown_pair(pair: str, pairs: set[str], raw: str) -> InvalidSymbol:
+def unknown_pair(pair: str, pairs: Set[str], raw: str) -> InvalidSymbol:
     """INVALID_SYMBOL for a known asset in a pair that does not trade, listing the pairs it does trade in."""
     base = pair.split("/")[0]
     same_base = sorted(candidate for candidate in pairs if candidate.startswith(f"{base}/"))

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from suite_shared.cache import Cache, CacheResult, Fetched
 from suite_shared.envelope import now_ms
 from suite_shared.providers import ProviderChain
 
 from .models import MarketCoin, MarketQuery, MarketSort
 
-SORT_KEYS = {
-    "rank": lambda coin: (coin.rank is None, coin.rank or 0),
-    "volume": lambda coin: -(coin.volume_24h or 0.0),
-    "price_change": lambda coin: -(coin.change_24h if coin.change_24h is not None else float("-inf")),
+# On the cached rows (plain dicts), so only the coins a request keeps are validated into models.
+SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "rank": lambda row: (row.get("rank") is None, row.get("rank") or 0),
+    "volume": lambda row: -(row.get("volume_24h") or 0.0),
+    "price_change": lambda row: -(row["change_24h"] if row.get("change_24h") is not None else float("-inf")),
 }
 
 
@@ -28,6 +32,5 @@ async def market_list(
     return await cache.get_or_fetch("market", f"{query.currency}:{query.category}:{pages}", fetch)
 
 
-def select(rows: list[dict[str, object]], sort: MarketSort, limit: int) -> list[MarketCoin]:
-    coins = [MarketCoin.model_validate(row) for row in rows]
-    return sorted(coins, key=SORT_KEYS[sort])[:limit]
+def select(rows: list[dict[str, Any]], sort: MarketSort, limit: int) -> list[MarketCoin]:
+    return [MarketCoin.model_validate(row) for row in sorted(rows, key=SORT_KEYS[sort])[:limit]]

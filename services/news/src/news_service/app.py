@@ -25,6 +25,7 @@ from suite_shared.upstream import UpstreamConfig
 from . import compat
 from .ingest import Ingestor
 from .outbox import Relay
+from .pages import PageMemo
 from .rebuild import store_rebuild
 from .routes import router, status_report
 from .scoring import Scorer
@@ -91,6 +92,7 @@ async def setup(ctx: ServiceContext) -> NewsState:
         scorer=Scorer(store, ctx.redis, ctx.bus, wake, ctx.settings.news_score_retry_s),
         relay=Relay(store, ctx.bus),
         rebuilder=store_rebuild(store, ctx.redis, ctx.bus),
+        pages=PageMemo(store, ctx.settings.ttl.news_page),
     )
 
     async def declare_stream() -> None:

@@ -11,9 +11,11 @@ from suite_shared.envelope import ERROR_RESPONSES, Envelope, Meta, now_ms
 from suite_shared.errors import ServiceUnavailable
 from suite_shared.messages.news import Article, Sentiment, Summary
 from suite_shared.redis_link import RedisDown
+from suite_shared.response_cache import reusable_answer
 
 from .articles import Category, matches_category
 from .ingest import Ingestor
+from .pages import SOURCE
 from .state import News, NewsState
 from .store import source_key
 
@@ -62,23 +64,26 @@ async def stories(
 ) -> NewsResponse:
     """GET /api/news/latest's answer; `source` (a publisher) narrows it for the compatibility path."""
     store = news.store
+    sources_tried, last_poll = _polled(news.ingestor)
     try:
-        if as_of is None:
+        if as_of is None and last_poll is not None:
+            result = await news.pages.page(limit, category, language, sentiment, source, sources_tried, last_poll)
+            total, articles, meta = result.value.total, result.value.articles, result.meta()
+            reusable_answer(result)
+        elif as_of is None:
             page = await store.page(limit, category, language, sentiment, source)
-            total, articles = page.total, page.articles
+            total, articles, meta = page.total, page.articles, _meta(news.ingestor, None)
         else:
             known = [
                 article
                 for article in await store.as_of(as_of)
                 if _matches(article, category, language, sentiment, source)
             ]
-            total, articles = len(known), known[:limit]
+            total, articles, meta = len(known), known[:limit], _meta(news.ingestor, as_of)
     except RedisDown as exc:
         raise ServiceUnavailable("The news store (Redis) is unreachable.") from exc
     return NewsResponse(
-        total=total,
-        news=[NewsItem.model_validate(article.to_contract()) for article in articles],
-        meta=_meta(news.ingestor, as_of),
+        total=total, news=[NewsItem.model_validate(article.to_contract()) for article in articles], meta=meta
     )
 
 
@@ -91,14 +96,19 @@ def _matches(article: Article, category: Category, language: str, sentiment: str
     )
 
 
-def _meta(ingestor: Ingestor, as_of: int | None) -> Meta:
-    """Provenance: the sources polled, and how fresh the newest successful poll is."""
+def _polled(ingestor: Ingestor) -> tuple[list[str], int | None]:
+    """The sources polled, and when the newest successful poll was (None: none yet)."""
     polled = {name: status.last_success_ms for name, status in ingestor.status.items()}
-    last = max((value for value in polled.values() if value is not None), default=None)
+    return sorted(polled), max((value for value in polled.values() if value is not None), default=None)
+
+
+def _meta(ingestor: Ingestor, as_of: int | None) -> Meta:
+    """Provenance of an answer read from the store: the sources polled, and how fresh the newest poll is."""
+    sources_tried, last = _polled(ingestor)
     now = now_ms()
     return Meta(
-        source="news-aggregate",
-        sources_tried=sorted(polled),
+        source=SOURCE,
+        sources_tried=sources_tried,
         cache=None,
         age_ms=None if last is None else now - last,
         stale=False,

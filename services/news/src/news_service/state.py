@@ -12,6 +12,7 @@ from suite_shared.rebuild import StreamRebuild
 
 from .ingest import Ingestor
 from .outbox import Relay
+from .pages import PageMemo
 from .scoring import Scorer
 from .store import NewsStore
 
@@ -23,6 +24,7 @@ class NewsState:
     scorer: Scorer
     relay: Relay
     rebuilder: StreamRebuild
+    pages: PageMemo
 
 
 News = Annotated[NewsState, Depends(state_of(NewsState))]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -55,6 +55,7 @@ def source_key(publisher: str) -> str:
 class Page:
     total: int
     articles: list[Article]
+    size: int = 0  # bytes read from Redis for it
 
 
 class NewsStore:
@@ -62,6 +63,10 @@ class NewsStore:
         self.redis = redis
         self.retention_ms = int(retention_s * 1000)
         self.queued = asyncio.Event()  # set when an event was queued in the outbox (the relay waits on it)
+        # Called as each of this replica's writes of stories or scores starts and again when it has ended
+        # (failed or not), so that nothing read before or during a write is served from memory after it
+        # (pages.py).
+        self.on_write: list[Callable[[], None]] = []
 
     async def story_for_url(self, canonical_url: str) -> str | None:
         raw = await self.redis.call(lambda client: client.get(f"{PREFIX}url:{canonical_url}"))
@@ -69,9 +74,13 @@ class NewsStore:
 
     async def get(self, ids: Iterable[str]) -> list[Article]:
         """The stories, each with its score if it has one."""
+        return (await self._get(ids))[0]
+
+    async def _get(self, ids: Iterable[str]) -> tuple[list[Article], int]:
+        """The stories, and how many bytes they took."""
         ids = list(ids)
         if not ids:
-            return []
+            return [], 0
 
         async def read(client: aioredis.Redis) -> tuple[list[bytes | None], list[bytes | None]]:
             pipe = client.pipeline(transaction=False)
@@ -81,15 +90,16 @@ class NewsStore:
             return raws, scores
 
         raws, scores = await self.redis.call(read)
-        articles = []
+        articles, size = [], 0
         for raw, score in zip(raws, scores, strict=True):
             if not raw:
                 continue
+            size += len(raw) + len(score or b"")
             article = Article.model_validate_json(raw)
             if score:
                 article = article.model_copy(update=orjson.loads(score))
             articles.append(article)
-        return articles
+        return articles, size
 
     async def save(self, article: Article, new: bool = False) -> None:
         """Write (or rewrite) a story and its index entries and queue its `news.article` in the outbox, in one
@@ -101,8 +111,18 @@ class NewsStore:
             pipe.zadd(OUTBOX, {outbox_entry("article", article.id): now_ms()})
             await pipe.execute()
 
-        await self.redis.call(write)
+        await self._write(write)
         self.queued.set()
+
+    async def _write(self, write: Callable[[aioredis.Redis], Awaitable[None]]) -> None:
+        """A write of stories or scores (see `on_write`)."""
+        for written in self.on_write:
+            written()
+        try:
+            await self.redis.call(write)
+        finally:
+            for written in self.on_write:
+                written()
 
     def _write_story(self, pipe: Any, article: Article, unscored: bool) -> None:
         sort_ms = article.sort_ms
@@ -134,7 +154,7 @@ class NewsStore:
             await pipe.execute()
 
         if articles:
-            await self.redis.call(write)
+            await self._write(write)
             self.queued.set()
 
     @staticmethod
@@ -203,7 +223,7 @@ class NewsStore:
             await pipe.execute()
 
         if missing or rescored or requeued:
-            await self.redis.call(write)
+            await self._write(write)
         return len(missing) + len(rescored)
 
     async def unscored(self, limit: int) -> list[str]:
@@ -245,7 +265,7 @@ class NewsStore:
                 pipe.zremrangebyscore(key, "-inf", cutoff)
             await pipe.execute()
 
-        await self.redis.call(run)
+        await self._write(run)
 
     async def page(
         self, limit: int, category: str, language: str, sentiment: str | None, source: str | None = None
@@ -270,7 +290,8 @@ class NewsStore:
             return int(total), ids
 
         total, ids = await self.redis.call(run)
-        return Page(total, await self.get(as_texts(ids)))
+        articles, size = await self._get(as_texts(ids))
+        return Page(total, articles, size)
 
     async def as_of(self, as_of_ms: int) -> list[Article]:
         """Stories we had ingested by `as_of_ms` (newest first), as we knew them then: a score that came

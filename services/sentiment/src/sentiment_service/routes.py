@@ -15,6 +15,7 @@ from suite_shared.envelope import ERROR_RESPONSES, Envelope, Meta, now_ms
 from suite_shared.errors import ServiceUnavailable
 from suite_shared.messages.sentiment import SymbolSentimentReply
 from suite_shared.redis_link import RedisDown
+from suite_shared.response_cache import reusable_answer
 from suite_shared.service import ServiceContext
 from suite_shared.symbols import parse_asset, parse_pair, require_known
 
@@ -89,6 +90,7 @@ async def global_sentiment(ctx: Context, state: Sentiment) -> GlobalSentimentRes
     index = int(cached.value["fearGreedIndex"])
     # Derived from the cached index on every answer, so a reading cached by an older release reads the same.
     reading = {**cached.value, "fear_greed_index": index, "sentiment": fear_greed_word(index)}
+    reusable_answer(cached)
     return GlobalSentimentResponse(**reading, meta=cached.meta())
 
 

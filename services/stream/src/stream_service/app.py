@@ -6,17 +6,16 @@ connections' bounded outboxes, so a slow client never delays the others.
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 from fastapi import FastAPI
 
+from suite_shared import gcpolicy
 from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
 from suite_shared.tasks import cancel_all
 
-from . import gcpolicy
 from .hub import Hub
+from .metrics import GC_PAUSE
 from .sessions import router
 from .state import Admission, StreamService
 
@@ -29,8 +28,8 @@ async def setup(ctx: ServiceContext) -> StreamService:
         frozenset(str(pair) for pair in settings.ingest_symbols),
         Admission(settings.stream_max_connections_per_client, settings.stream_max_connections),
     )
-    gcpolicy.install()
-    service.tasks.append(asyncio.create_task(gcpolicy.govern(), name="gc-policy"))
+    # The service factory governs the collector; the stream keeps its own pause metric for its alerts.
+    gcpolicy.install(lambda generation, seconds: GC_PAUSE.labels(str(generation)).observe(seconds), freeze=False)
 
     async def subscribe() -> None:
         await service.hub.start(ctx.bus, settings)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from suite_shared.deps import Context
 from suite_shared.envelope import ERROR_RESPONSES
 from suite_shared.errors import InvalidParameter
+from suite_shared.response_cache import reusable_answer
 
 from ..market import market_list, select
 from ..models import MarketCategory, MarketQuery, MarketResponse, MarketSort
@@ -59,4 +60,5 @@ async def get_market(
     result = await market_list(ctx.cache, market.chains.market, query)
     items = select(result.value, sort, limit)
     last = max((coin.last_updated for coin in items if coin.last_updated), default=None)
+    reusable_answer(result)
     return MarketResponse(items=items, last_updated=last, meta=result.meta())

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from suite_shared.deps import Context
-from suite_shared.envelope import ERROR_RESPONSES
+from suite_shared.envelope import ERROR_RESPONSES, now_ms
 from suite_shared.errors import InvalidParameter
+from suite_shared.response_cache import reusable_answer
 
-from ..candles import candles
+from ..candles import candles, next_close
 from ..directory import resolve_pair
 from ..models import Candle, CandleQuery, OhlcvResponse, Timeframe
 from ..state import Market
@@ -33,6 +34,9 @@ async def get_ohlcv(
     chains = market.chains
     pair = await resolve_pair(ctx.cache, chains.exchange_info, symbol)
     query = CandleQuery(base=pair.base, quote=pair.quote, timeframe=timeframe, limit=limit, since=since, until=until)
+    # Taken before the candles are: a close in between only ends the answer's reuse early, never late.
+    window_moves_at = next_close(timeframe, now_ms())
     result = await candles(ctx.cache, chains.candles, query, ctx.settings.ttl.ohlcv)
     data = [Candle.model_validate(row) for row in result.value]
+    reusable_answer(result, valid_until_ms=window_moves_at)
     return OhlcvResponse(symbol=str(pair), timeframe=timeframe, data=data, meta=result.meta())

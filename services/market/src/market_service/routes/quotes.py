@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from suite_shared.deps import Context
 from suite_shared.envelope import ERROR_RESPONSES
+from suite_shared.response_cache import reusable_answer
 from suite_shared.symbols import Pair
 
 from ..directory import resolve_pair
@@ -45,6 +46,7 @@ async def get_price(
     quote = PriceQuote.model_validate(result.value)
     if not include_24h:
         quote = PriceQuote(symbol=quote.symbol, price=quote.price)
+    reusable_answer(result)
     return PriceResponse(**quote.model_dump(), meta=result.meta())
 
 
@@ -53,6 +55,7 @@ async def get_ticker(market: Market, ctx: Context, symbol: SymbolPath) -> Ticker
     pair = await _pair(market, ctx, symbol)
     query = PairQuery(base=pair.base, quote=pair.quote)
     result = await cached_chain(ctx.cache, "ticker", pair_key(query), market.chains.ticker, query)
+    reusable_answer(result)
     return TickerResponse(**Ticker.model_validate(result.value).model_dump(), meta=result.meta())
 
 
@@ -63,6 +66,7 @@ async def get_orderbook(
     pair = await _pair(market, ctx, symbol)
     result = await order_book(ctx.cache, market.chains.orderbook, PairQuery(base=pair.base, quote=pair.quote))
     book = OrderBook.model_validate(result.value)
+    reusable_answer(result, timestamp_is_as_of=True)
     return OrderBookResponse(
         symbol=book.symbol,
         bids=book.bids[:limit],
@@ -89,4 +93,5 @@ async def get_trades(
         result = await trades_since(ctx.cache, market.chains.trades, query, since)
         rows = result.value
     trades = [Trade.model_validate(row) for row in rows]
+    reusable_answer(result)
     return TradesResponse(symbol=str(pair), trades=trades, meta=result.meta())
