@@ -93,6 +93,18 @@ class Gateway:
 
 # The API keys the stub services accept (as the real services would with API_KEYS / ADMIN_API_KEYS set).
 STUB_KEYS = {"API_KEYS": "test-key-a,test-key-b", "ADMIN_API_KEYS": "test-admin"}
+# Key headers that must earn no bucket with STUB_KEYS configured (headers, status, error code): the local
+# and the k8s gateway are held to the same list.
+HOSTILE_KEYS: list[tuple[list[tuple[str, str]], int, str]] = [
+    ([("X-API-Key", "invented")], 401, "UNAUTHORIZED"),
+    ([("Authorization", "Bearer invented")], 401, "UNAUTHORIZED"),
+    ([("Authorization", "Bearer\ttest-key-b")], 400, "INVALID_PARAMETER"),
+    ([("Authorization", "Bearer  test-key-b")], 400, "INVALID_PARAMETER"),
+    ([("Authorization", "Basic dGVzdDp0ZXN0")], 400, "INVALID_PARAMETER"),
+    ([("X-API-Key", "test-key-b"), ("X-API-Key", "test-key-a")], 400, "INVALID_PARAMETER"),
+    ([("X-API-Key", "test-key-b"), ("Authorization", "Bearer test-key-a")], 400, "INVALID_PARAMETER"),
+    ([("X-API-Key", "")], 400, "INVALID_PARAMETER"),
+]
 
 
 def start_stubs() -> Stubs:
