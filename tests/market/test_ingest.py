@@ -9,8 +9,8 @@ import asyncio
 import json
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -145,11 +145,14 @@ async def test_market_candles_get_answers_closed_candles_and_errors_for_bad_symb
     assert odd_error is not None and odd_error.code == "VALIDATION_ERROR"
 
 
-def test_two_replicas_elect_one_leader_and_the_other_takes_over_when_it_stops(suite: Suite) -> None:
+@contextmanager
+def two_market_replicas(suite: Suite) -> Iterator[tuple[dict[str, str], str, str]]:
+    """A second market replica beside the suite's; yields (urls by alias, leader, standby) once one of them
+    leads the ingest. Afterwards the suite's own replica runs again (if the test stopped it) and the second
+    one is gone."""
     port = free_port()
     urls = {"market": suite.service_url("market"), "market-2": f"http://127.0.0.1:{port}"}
     suite.spawn("market-2", "market", urls["market-2"] + "/health", MARKET_PORT=str(port), MARKET_URL=urls["market-2"])
-    stopped: str | None = None
     try:
         wait_until(
             lambda: {ingest_health(url)["state"] for url in urls.values()} == {"leader", "standby"},
@@ -157,18 +160,21 @@ def test_two_replicas_elect_one_leader_and_the_other_takes_over_when_it_stops(su
             "one leader and one standby",
         )
         leader = next(name for name, url in urls.items() if ingest_health(url)["state"] == "leader")
-        standby = next(name for name in urls if name != leader)
+        yield urls, leader, next(name for name in urls if name != leader)
+    finally:
+        if "market" not in suite.processes:  # stopped or killed by the test
+            suite.start(["market"])
+        suite.stop("market-2")
+
+
+def test_two_replicas_elect_one_leader_and_the_other_takes_over_when_it_stops(suite: Suite) -> None:
+    with two_market_replicas(suite) as (urls, leader, standby):
         assert 'ingest_leader{feed="binance"} 1.0' in httpx.get(urls[leader] + "/metrics").text
         assert 'ingest_leader{feed="binance"} 0.0' in httpx.get(urls[standby] + "/metrics").text
         suite.stop(leader)
-        stopped = leader
         took = wait_until(lambda: ingest_health(urls[standby])["state"] == "leader", 10, "the standby taking over")
         wait_until(lambda: ingest_health(urls[standby]).get("socket") == "connected", 15, "the new leader streaming")
         print(f"takeover after {took:.1f}s")
-    finally:
-        if stopped == "market":
-            suite.start(["market"])
-        suite.stop("market-2")
 
 
 async def stored_trade_ids(suite: Suite, subject: str, since_ms: int) -> list[int]:
@@ -187,29 +193,13 @@ async def stored_trade_ids(suite: Suite, subject: str, since_ms: int) -> list[in
 async def test_the_trades_a_killed_leader_missed_are_backfilled_by_its_successor_without_a_hole(suite: Suite) -> None:
     """SIGKILL: the lease is not released, so the feed has no leader until its TTL runs out (20 s); the
     successor fetches the exchange's trades of that time before streaming on."""
-    port = free_port()
-    urls = {"market": suite.service_url("market"), "market-2": f"http://127.0.0.1:{port}"}
-    suite.spawn("market-2", "market", urls["market-2"] + "/health", MARKET_PORT=str(port), MARKET_URL=urls["market-2"])
-    killed: str | None = None
-    try:
-        wait_until(
-            lambda: {ingest_health(url)["state"] for url in urls.values()} == {"leader", "standby"},
-            15,
-            "one leader and one standby",
-        )
-        leader = next(name for name, url in urls.items() if ingest_health(url)["state"] == "leader")
-        successor = next(name for name in urls if name != leader)
+    with two_market_replicas(suite) as (urls, leader, successor):
         since_ms = int(time.time() * 1000) - 5_000
         suite.stop(leader, signal.SIGKILL)
-        killed = leader
         leaderless = wait_until(lambda: ingest_health(urls[successor])["state"] == "leader", 45, "a new leader")
         async with collecting(suite, TRADE) as seen:  # live trades again: the held ones are out
             await seen.wait(lambda: bool(seen.of(TRADE)), 25, "live trades from the new leader")
         ids = await stored_trade_ids(suite, TRADE, since_ms)
-    finally:
-        if killed == "market":
-            suite.start(["market"])
-        suite.stop("market-2")
     assert leaderless > 10  # the lease outlived its holder: without the backfill this time's trades are gone
     assert len(ids) > 3 * leaderless  # the sandbox's exchange trades three times a second
     assert ids == list(range(ids[0], ids[0] + len(ids)))  # every trade, once, in order
