@@ -55,14 +55,7 @@ def measure(call: Callable[[], Any], batch: int) -> dict[str, float]:
         start = time.perf_counter()
         call()
         timings.append(time.perf_counter() - start)
-    values = np.asarray(timings) * 1000
-    return {
-        "p50_ms": round(float(np.percentile(values, 50)), 4),
-        "p99_ms": round(float(np.percentile(values, 99)), 4),
-        "per_item_p50_ms": round(float(np.percentile(values, 50)) / batch, 4),
-        "items_per_s": round(batch * len(values) / (values.sum() / 1000), 1),
-        "calls": len(values),
-    }
+    return summary(timings, batch)
 
 
 def bench_sentiment(registry: Any) -> dict[str, Any]:
@@ -111,6 +104,7 @@ def paired(run: Callable[[list[str]], Any], texts: list[str], budget_s: float = 
 
 
 def summary(timings: list[float], batch: int) -> dict[str, float]:
+    """Timings of calls (s) of `batch` items each: latency per call (ms) and items per second."""
     values = np.asarray(timings) * 1000
     return {
         "p50_ms": round(float(np.percentile(values, 50)), 4),

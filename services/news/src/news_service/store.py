@@ -82,14 +82,7 @@ class NewsStore:
         if not ids:
             return [], 0
 
-        async def read(client: aioredis.Redis) -> tuple[list[bytes | None], list[bytes | None]]:
-            pipe = client.pipeline(transaction=False)
-            pipe.mget([_article_key(article_id) for article_id in ids])
-            pipe.hmget(SCORES, ids)
-            raws, scores = await pipe.execute()
-            return raws, scores
-
-        raws, scores = await self.redis.call(read)
+        raws, scores = await self._read_raw(ids)
         articles, size = [], 0
         for raw, score in zip(raws, scores, strict=True):
             if not raw:
@@ -100,6 +93,18 @@ class NewsStore:
                 article = article.model_copy(update=orjson.loads(score))
             articles.append(article)
         return articles, size
+
+    async def _read_raw(self, ids: list[str]) -> tuple[list[bytes | None], list[bytes | None]]:
+        """The stored stories and scores of `ids`, raw and in their order (None where there is none)."""
+
+        async def read(client: aioredis.Redis) -> tuple[list[bytes | None], list[bytes | None]]:
+            pipe = client.pipeline(transaction=False)
+            pipe.mget([_article_key(article_id) for article_id in ids])
+            pipe.hmget(SCORES, ids)
+            stories, scores = await pipe.execute()
+            return stories, scores
+
+        return await self.redis.call(read)
 
     async def save(self, article: Article, new: bool = False) -> None:
         """Write (or rewrite) a story and its index entries and queue its `news.article` in the outbox, in one
@@ -196,14 +201,7 @@ class NewsStore:
             return 0
         ids = [article.id for article in articles]
 
-        async def read(client: aioredis.Redis) -> tuple[list[bytes | None], list[bytes | None]]:
-            pipe = client.pipeline(transaction=False)
-            pipe.mget([_article_key(article_id) for article_id in ids])
-            pipe.hmget(SCORES, ids)
-            stories, scores = await pipe.execute()
-            return stories, scores
-
-        stories, scores = await self.redis.call(read)
+        stories, scores = await self._read_raw(ids)
         missing, rescored, requeued = [], [], []
         for article, story, score in zip(articles, stories, scores, strict=True):
             if not story:
