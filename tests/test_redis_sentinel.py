@@ -172,6 +172,7 @@ def test_a_killed_redis_primary_is_replaced_the_services_keep_answering_and_stat
                 and client.zcard("news:unscored") == 0
                 and client.zcard("news:outbox") == 0
                 and btc_volume(sentinel) > 0
+                and client.exists("news:epoch", "sentiment:epoch") == 2  # both start-up rebuilds done
             )
 
     wait_for(settled, timeout_s=90)
