@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -33,12 +35,15 @@ import platform
 import resource
 import sys
 import tempfile
+import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import bench_results  # bench/bench_results.py: this script's folder is on sys.path
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -79,6 +84,7 @@ SUITE_ENV = {
 CONNECT_CONCURRENCY = 64  # connects in flight per worker process
 GRACE_S = 3.0  # after the last publish, time for the last frames to arrive
 GOAL_P99_MS = 250.0
+PROBE_EVERY_S = 0.5  # how often the stream replica's GC pauses and loop lag are read during the window
 FD_RESERVE = 100  # descriptors Traefik keeps for itself (listeners, backend connections, logs)
 
 
@@ -239,6 +245,109 @@ async def publish(nats_url: str, duration_s: int) -> dict[str, int]:
     return counts
 
 
+class StreamProbe:
+    """Reads the stream replica's /metrics every PROBE_EVERY_S during the publish window (a thread): its
+    garbage-collector pauses per generation (`stream_gc_pause_seconds`) and event-loop lag
+    (`stream_event_loop_lag_seconds`), so each second's latency can be set beside what stalled the replica."""
+
+    def __init__(self, metrics_url: str) -> None:
+        self.url = metrics_url
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> StreamProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=5.0) as client:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    self.samples.append((time.time(), read_stall_metrics(client.get(self.url).text)))
+                if self._stop.wait(PROBE_EVERY_S):
+                    break
+        with httpx.Client(timeout=5.0) as client:  # the window's end, after the grace period
+            self.samples.append((time.time(), read_stall_metrics(client.get(self.url).text)))
+
+
+def read_stall_metrics(text: str) -> dict[str, float]:
+    """The counters StreamProbe follows, flattened: `gc<generation>_count`/`_sum`, `lag_count`, `lag_sum`
+    and `lag_le<bound>` (cumulative buckets)."""
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("stream_gc_pause_seconds_") and not sample.name.endswith(("_bucket", "_created")):
+                values[f"gc{sample.labels['generation']}_{sample.name.rsplit('_', 1)[1]}"] = sample.value
+            elif sample.name == "stream_event_loop_lag_seconds_bucket":
+                values[f"lag_le{sample.labels['le']}"] = sample.value
+            elif sample.name in ("stream_event_loop_lag_seconds_count", "stream_event_loop_lag_seconds_sum"):
+                values[f"lag_{sample.name.rsplit('_', 1)[1]}"] = sample.value
+    return values
+
+
+def stalls(samples: list[tuple[float, dict[str, float]]], first_second: int) -> dict[str, Any]:
+    """The probe's samples as a run's stall report: per generation the collections, their total pause and the
+    most pause time within one probe interval (an upper bound of the longest single pause, exact when the
+    interval held one collection); the loop lag's bound at p99 and at its worst; and per second of the window
+    (relative to the first publish, as the latency's seconds) the GC pause and worst loop lag."""
+    if len(samples) < 2:
+        return {}
+    (_, start), (_, end) = samples[0], samples[-1]
+    per_second: dict[int, dict[str, float]] = {}
+    generations = ["0", "1", "2"]
+    most: dict[str, float] = dict.fromkeys(generations, 0.0)
+    for (_, before), (stamp, after) in itertools.pairwise(samples):
+        slot = per_second.setdefault(int(stamp) - first_second, {"gc_s": 0.0, "lag_max_s": 0.0})
+        for generation in generations:
+            paused = after.get(f"gc{generation}_sum", 0.0) - before.get(f"gc{generation}_sum", 0.0)
+            slot["gc_s"] += paused
+            most[generation] = max(most[generation], paused)
+        slot["lag_max_s"] = max(slot["lag_max_s"], lag_bound(before, after, 1.0))
+    return {
+        "gc": {
+            generation: {
+                "collections": int(end.get(f"gc{generation}_count", 0) - start.get(f"gc{generation}_count", 0)),
+                "pause_total_s": round(end.get(f"gc{generation}_sum", 0) - start.get(f"gc{generation}_sum", 0), 4),
+                "most_in_one_interval_s": round(most[generation], 4),
+            }
+            for generation in generations
+        },
+        "loop_lag": {
+            "wakeups": int(end.get("lag_count", 0) - start.get("lag_count", 0)),
+            "mean_ms": round(
+                1000
+                * (end.get("lag_sum", 0) - start.get("lag_sum", 0))
+                / max(1, end.get("lag_count", 0) - start.get("lag_count", 0)),
+                2,
+            ),
+            "p99_at_most_s": lag_bound(start, end, 0.99),
+            "max_at_most_s": lag_bound(start, end, 1.0),
+        },
+        "per_second": {
+            second: {k: round(v, 4) for k, v in slot.items()} for second, slot in sorted(per_second.items())
+        },
+        "probe_every_s": PROBE_EVERY_S,
+    }
+
+
+def lag_bound(before: dict[str, float], after: dict[str, float], quantile: float) -> float:
+    """The histogram bucket bound below which `quantile` of the loop-lag wake-ups between two samples fell
+    (inf past the last bucket; 0 when there were none)."""
+    total = after.get("lag_count", 0) - before.get("lag_count", 0)
+    if total <= 0:
+        return 0.0
+    bounds = sorted((float(key[6:]), key) for key in after if key.startswith("lag_le"))
+    for bound, key in bounds:
+        if after[key] - before.get(key, 0) >= quantile * total:
+            return bound
+    return float("inf")
+
+
 def run_once(suite: Any, clients: int, duration_s: int, workers: int, via: str) -> dict[str, Any]:
     stream_pid, gateway_pid = suite.processes["stream"].pid, suite.processes["gateway"].pid
     base = suite.gateway_url if via == "gateway" else suite.env.values["STREAM_URL"]
@@ -280,11 +389,12 @@ def run_once(suite: Any, clients: int, duration_s: int, workers: int, via: str) 
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     machine0 = machine_cpu()
     window = time.perf_counter()
-    counts = asyncio.run(publish(suite.env.values["NATS_URL"], duration_s))
-    publisher_cpu = sum(
-        getattr(resource.getrusage(resource.RUSAGE_SELF), f) - getattr(self0, f) for f in ("ru_utime", "ru_stime")
-    )
-    time.sleep(GRACE_S)
+    with StreamProbe(suite.env.values["STREAM_URL"] + "/metrics") as probe:
+        counts = asyncio.run(publish(suite.env.values["NATS_URL"], duration_s))
+        publisher_cpu = sum(
+            getattr(resource.getrusage(resource.RUSAGE_SELF), f) - getattr(self0, f) for f in ("ru_utime", "ru_stime")
+        )
+        time.sleep(GRACE_S)
     window = time.perf_counter() - window
     cpu = {name: round(cpu_s(pid) - cpu0[name], 2) for name, pid in pids.items()}
     jiffies = [b - a for a, b in zip(machine0, machine_cpu(), strict=True)]
@@ -362,6 +472,7 @@ def run_once(suite: Any, clients: int, duration_s: int, workers: int, via: str) 
         "per_second_p99_ms": per_second_p99,
         "worst_seconds": [{"second": second, "p99_ms": p99} for p99, second in worst],
         "clients_dropped_during_run": sum(item["closed"] for item in measured),
+        "stream_stalls": stalls(probe.samples, first),
     }
     result["goal_p99_under_250ms_met"] = bool(
         total == clients and result["latency_ms"]["p99"] < GOAL_P99_MS and result["delivered_ratio"] >= 0.999
@@ -407,7 +518,9 @@ def markdown(report: dict[str, Any]) -> str:
             for name, cores in run["cpu_cores_used"].items()
             if name not in ("stream", "gateway", "load_generator") and cores >= 0.005
         }
-        worst = ", ".join(f"s{item['second']}: {item['p99_ms']} ms" for item in run["worst_seconds"])
+        worst = ", ".join(
+            f"s{item['second']}: {item['p99_ms']} ms{stall_note(run, item['second'])}" for item in run["worst_seconds"]
+        )
         lines.append(
             f"- N={run['clients']} via {run['via']}: worst seconds by p99 ({worst}); other suite processes' CPU cores "
             f"{others or 'negligible'}; whole machine busy {run['machine_cpu_fraction']['busy']:.0%} "
@@ -416,6 +529,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"{run.get('outside_cores', '—')} cores); clients dropped during the run: "
             f"{run['clients_dropped_during_run']}."
         )
+        if run.get("stream_stalls"):
+            lines.append(f"  - {stalls_line(run['stream_stalls'])}")
         if run["connect_errors"]:
             lines.append(
                 f"- N={run['clients']}: connect errors {run['connect_errors']}; open fds after connect: "
@@ -425,6 +540,33 @@ def markdown(report: dict[str, Any]) -> str:
     lines += spread(report["runs"])
     lines += ["", *report.get("notes", []), ""]
     return "\n".join(lines)
+
+
+def stall_note(run: dict[str, Any], second: int) -> str:
+    """What stalled the stream replica in a second and the one before it (a frame published in one second
+    waits out a stall that began in it or just before)."""
+    per_second = run.get("stream_stalls", {}).get("per_second", {})
+    slots = [per_second.get(key) or per_second.get(str(key)) for key in (second - 1, second)]
+    slots = [slot for slot in slots if slot]
+    if not slots:
+        return ""
+    gc_ms = 1000 * sum(slot["gc_s"] for slot in slots)
+    lag_ms = 1000 * max(slot["lag_max_s"] for slot in slots)
+    return f" [stream GC {gc_ms:.0f} ms, loop lag ≤ {lag_ms:.0f} ms]"
+
+
+def stalls_line(stalls_report: dict[str, Any]) -> str:
+    gc = "; ".join(
+        f"gen {generation}: {item['collections']} collections, {1000 * item['pause_total_s']:.0f} ms in all, "
+        f"≤ {1000 * item['most_in_one_interval_s']:.0f} ms in one {stalls_report['probe_every_s']} s interval"
+        for generation, item in stalls_report["gc"].items()
+    )
+    lag = stalls_report["loop_lag"]
+    return (
+        f"stream replica during the window — GC pauses {gc or 'none'}; event-loop lag mean {lag['mean_ms']} ms, "
+        f"p99 ≤ {1000 * lag['p99_at_most_s']:.0f} ms, max ≤ {1000 * lag['max_at_most_s']:.0f} ms "
+        f"({lag['wakeups']} wake-ups of a 0.1 s sleeper)"
+    )
 
 
 def outside_cores(machine: dict[str, float], cpu_s: dict[str, float], window_s: float) -> float:

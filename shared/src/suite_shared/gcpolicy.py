@@ -4,11 +4,13 @@ Almost every object a service holds is long-lived: everything loaded at start-up
 answers, and in the stream service each connection's protocol, parser, task and outbox. A full
 (generation 2) collection walks all of them. Measured: 1.3–1.9 s every few seconds with 10,000 WebSocket
 connections (stalling every client at once), and about 100 ms every 3 s in the market service under REST
-load (the p99 of every request in flight then). So, every `FREEZE_EVERY_S`, the objects alive then are
-moved out of the collector's reach (`gc.freeze()`); the collector keeps scanning what is new. Cyclic garbage
-among frozen objects is reclaimed by one full collection every `FULL_EVERY_S` (`gc.unfreeze()` first): one
-longer pause per half hour instead of one every few seconds. Reference counting, which frees almost
-everything, is unaffected.
+load (the p99 of every request in flight then). So, every `FREEZE_EVERY_S` (`GC_FREEZE_EVERY_S`), the
+objects alive then are moved out of the collector's reach (`gc.freeze()`); the collector keeps scanning what
+is new. Reference counting, which frees almost everything, is unaffected. Cyclic garbage among frozen
+objects is reclaimed only by one full collection every `FULL_EVERY_S` (`gc.unfreeze()` first): one longer
+pause per half hour instead of one every few seconds. That makes any cycle in a long-lived object's
+teardown a half-hour leak, so objects that come and go all day must not form cycles: a closed WebSocket left
+two (uvicorn's protocols, ~5 KB a connection), broken in runner.py.
 
 The youngest generation is collected after `GC_YOUNG_THRESHOLD` (20,000) net new container objects instead
 of Python's 700: a cached answer allocates a few dozen, so the default ran a collection every few requests

@@ -10,7 +10,6 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 from .logs import configure_logging
 
-
 # A closed WebSocket connection used to leave two reference cycles, which only a full collection frees, and
 # gcpolicy freezes live objects out of those for half an hour: the stream replica kept ~5 KB per closed
 # connection (~50 MB per 10,000, bench/results/stream_fanout.md). The two protocols below break the cycles as

@@ -141,7 +141,11 @@ def create_service_app(
             settings.gc_young_threshold,
             settings.gc_freeze,
         )
-        collector = asyncio.create_task(gcpolicy.govern(), name="gc-policy") if settings.gc_freeze else None
+        collector = (
+            asyncio.create_task(gcpolicy.govern(settings.gc_freeze_every_s), name="gc-policy")
+            if settings.gc_freeze
+            else None
+        )
         try:
             yield
         finally:

@@ -170,9 +170,10 @@ class Settings(BaseSettings):
     # The in-process cache in front of Redis, per service process, in bytes of encoded records.
     cache_local_max_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024)
     # The garbage collector (gcpolicy.py): the young generation's threshold (Python's default is 700), and
-    # whether long-lived objects are frozen out of full collections every 10 s.
+    # whether long-lived objects are frozen out of full collections, and how often (seconds).
     gc_young_threshold: int = Field(20_000, ge=100)
     gc_freeze: bool = True
+    gc_freeze_every_s: float = Field(10.0, gt=0)
     # Whole answers of cached reads, re-served as encoded bytes while their records stay fresh
     # (response_cache.py), per service process, bounded in bytes of encoded bodies.
     response_cache_enabled: bool = True

@@ -6,6 +6,8 @@ connections' bounded outboxes, so a slow client never delays the others.
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from fastapi import FastAPI
 
@@ -14,6 +16,7 @@ from suite_shared.service import ServiceContext, create_service_app
 from suite_shared.settings import Settings, get_settings
 from suite_shared.tasks import cancel_all
 
+from . import loop_lag
 from .hub import Hub
 from .metrics import GC_PAUSE
 from .sessions import router
@@ -35,6 +38,7 @@ async def setup(ctx: ServiceContext) -> StreamService:
         await service.hub.start(ctx.bus, settings)
 
     ctx.bus.on_connect(subscribe)
+    service.tasks.append(asyncio.create_task(loop_lag.watch(), name="loop-lag"))
     return service
 
 

@@ -22,3 +22,8 @@ GC_PAUSE = Histogram(
     ["generation"],
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+LOOP_LAG = Histogram(
+    "stream_event_loop_lag_seconds",
+    "How much later than asked the event loop ran a 0.1 s sleeper (loop_lag.py)",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)

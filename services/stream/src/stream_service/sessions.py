@@ -251,13 +251,24 @@ async def _serve(websocket: WebSocket, service: StreamService, implied: str | No
     finally:
         saved = resume.capture(connection)
         service.hub.remove_all(connection)
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await _end(tasks)
         CONNECTIONS.dec()
         if saved.subscriptions:
             await resume.save(service.ctx.redis, state["session"], saved, settings.stream_resume_window_s)
+
+
+async def _end(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel a connection's tasks and wait for them. Waited for, not awaited: awaiting a task re-raises its
+    exception in the awaiting frame, whose traceback then holds that frame, and the frame the tasks, so a
+    closed connection's exception, tasks, outbox and history formed a cycle that outlived it (gcpolicy.py
+    keeps cycles among frozen objects for half an hour)."""
+    for task in tasks:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait(tasks)
+    for task in tasks:  # every outcome looked at, so asyncio does not log the ones "never retrieved"
+        if task.done() and not task.cancelled():
+            task.exception()
 
 
 @router.websocket("/ws")
