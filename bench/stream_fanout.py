@@ -275,6 +275,25 @@ class StreamProbe:
             self.samples.append((time.time(), read_stall_metrics(client.get(self.url).text)))
 
 
+def settle(metrics_url: str, timeout_s: float = 120.0) -> None:
+    """Wait until the stream replica has let every client of the last run go, then a little longer for their
+    session saves: a run that starts connecting while the replica still handles thousands of departures
+    measures both (in one such run the replica answered Traefik's 2 s health check late and was taken out of
+    rotation for a moment, refusing 1,265 connects)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            text = httpx.get(metrics_url, timeout=5.0).text
+            if any(
+                sample.name == "stream_connections" and sample.value == 0
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+            ):
+                break
+        time.sleep(0.5)
+    time.sleep(3.0)
+
+
 def read_stall_metrics(text: str) -> dict[str, float]:
     """The counters StreamProbe follows, flattened: `gc<generation>_count`/`_sum`, `lag_count`, `lag_sum`
     and `lag_le<bound>` (cumulative buckets)."""
@@ -646,7 +665,7 @@ def main() -> None:
                 f"received {run['received']}/{run['expected']}",
                 flush=True,
             )
-            time.sleep(3.0)  # the previous clients' disconnects (session saves) finish first
+            settle(suite.env.values["STREAM_URL"] + "/metrics")
     finally:
         suite.stop_all()
 

@@ -3,7 +3,8 @@
 Many clients connect, subscribe, receive a few ticks, stay across a few of the garbage collector's freezes
 (gcpolicy.py: what is alive then is moved out of full collections, so a cycle in a closed connection's
 objects would stay for half an hour) and leave, several times over. The replica's open connections and
-subscriptions must go back to 0 and its memory must not grow with the connections it has served. Three
+subscriptions must go back to 0, every client's session must be saved for resume (all leave at once: more
+saves than Redis connections), and its memory must not grow with the connections it has served. Three
 cycles used to keep each closed connection (uvicorn's two protocols, runner.py; its tasks' exception,
 sessions._end): about 3 KB a connection here, more the more frames it had received.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -71,14 +73,17 @@ def rss_kb(pid: int) -> int:
     return int(line.split()[1])
 
 
-async def churn(address: str, bus: Bus) -> None:
-    """CLIENTS connect and subscribe, receive ticks across freezes, and leave while ticks still come."""
+async def churn(address: str, bus: Bus, state: aioredis.Redis) -> None:
+    """CLIENTS connect and subscribe, receive ticks across freezes, and leave at once while ticks still come;
+    every one's session is saved for resume."""
     gate = asyncio.Semaphore(50)
+    sessions: list[str] = []
 
     async def join(index: int) -> websockets.ClientConnection:
         async with gate:
             socket = await websockets.connect(f"ws://{address}/ws", open_timeout=60, max_queue=None)
-            assert json.loads(await socket.recv())["type"] == "connection"
+            hello = json.loads(await socket.recv())
+            sessions.append(hello["session"])
             await socket.send(json.dumps({"action": "subscribe", "channel": "ticker", "symbols": ["TEST/USDT"]}))
             while json.loads(await asyncio.wait_for(socket.recv(), 30)).get("type") != "subscribed":
                 pass
@@ -93,6 +98,13 @@ async def churn(address: str, bus: Bus) -> None:
     await asyncio.gather(*(socket.close() for socket in sockets[::2]))
     await asyncio.to_thread(wait_for, lambda: gauges(address)["stream_connections"] == 0, 30.0)
     ticking.cancel()
+    keys = [f"stream:session:{session}" for session in sessions]
+    for _ in range(60):  # saved after the connection is counted out
+        saved = await state.exists(*keys)
+        if saved == CLIENTS:
+            break
+        await asyncio.sleep(0.5)
+    assert saved == CLIENTS, f"{CLIENTS - saved} of {CLIENTS} sessions were not saved"
 
 
 async def tick(bus: Bus) -> None:
@@ -113,14 +125,15 @@ async def tick(bus: Bus) -> None:
         await asyncio.sleep(TICK_EVERY_S)
 
 
-async def test_a_replica_keeps_nothing_per_closed_connection(suite: Suite, replica: str) -> None:
+async def test_clients_leaving_together_leave_their_sessions_and_nothing_else(suite: Suite, replica: str) -> None:
     pid = suite.processes["stream-churn"].pid
     bus = Bus(suite.env.values["NATS_URL"], "stream-churn-test")
     bus.start()
     assert await bus.wait_connected(5)
+    state = aioredis.Redis.from_url(suite.env.values["REDIS_URL"])
 
     async def served() -> None:
-        await churn(replica, bus)
+        await churn(replica, bus, state)
         assert gauges(replica)["stream_subscriptions"] == 0
         await asyncio.sleep(3 * FREEZE_EVERY_S)  # the closed connections' objects have met a freeze
 
@@ -133,6 +146,7 @@ async def test_a_replica_keeps_nothing_per_closed_connection(suite: Suite, repli
         grown = rss_kb(pid) - baseline
     finally:
         await bus.close()
+        await state.aclose()
     assert grown < KEPT_KB_PER_CONNECTION * CLIENTS * ROUNDS, (
         f"the replica grew {grown} KB over {CLIENTS * ROUNDS} closed connections"
     )

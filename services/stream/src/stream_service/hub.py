@@ -48,15 +48,25 @@ class Hub:
 
     def remove(self, connection: Connection, feed: str, symbols: tuple[str, ...]) -> None:
         for key in [FEEDS[feed].channel.key_of(symbol) for symbol in symbols] or [ALL]:
-            self.subscribers.get((feed, key), set()).discard(connection)
+            self._leave(connection, (feed, key))
             connection.subscriptions.discard((feed, key))
         self._count()
 
     def remove_all(self, connection: Connection) -> None:
-        for channel, key in list(connection.subscriptions):
-            self.subscribers.get((channel, key), set()).discard(connection)
+        for subscription in list(connection.subscriptions):
+            self._leave(connection, subscription)
         connection.subscriptions.clear()
         self._count()
+
+    def _leave(self, connection: Connection, subscription: tuple[str, str]) -> None:
+        """Take a connection off a (feed, key); a key no one follows any more is dropped, so the map holds only
+        what open connections follow (news and signals take any well-formed asset: kept, empty keys would grow
+        with every asset anyone ever named)."""
+        group = self.subscribers.get(subscription)
+        if group is not None:
+            group.discard(connection)
+            if not group:
+                del self.subscribers[subscription]
 
     def _count(self) -> None:
         SUBSCRIPTIONS.set(sum(len(group) for group in self.subscribers.values()))

@@ -254,7 +254,8 @@ async def _serve(websocket: WebSocket, service: StreamService, implied: str | No
         await _end(tasks)
         CONNECTIONS.dec()
         if saved.subscriptions:
-            await resume.save(service.ctx.redis, state["session"], saved, settings.stream_resume_window_s)
+            async with service.saves:
+                await resume.save(service.ctx.redis, state["session"], saved, settings.stream_resume_window_s)
 
 
 async def _end(tasks: list[asyncio.Task[None]]) -> None:

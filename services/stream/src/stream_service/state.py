@@ -41,6 +41,13 @@ class Admission:
             del self.open[client]
 
 
+# Sessions written to Redis at once. When thousands of clients leave together (a gateway restart, a network
+# blip) each saves its session; unbounded, those saves asked redis-py's pool for more than its 100
+# connections, each refusal ("Too many connections") marked the state Redis down for the replica's other
+# calls too, and those sessions were lost. Beyond this many, saves wait their turn.
+SAVES_AT_ONCE = 32
+
+
 @dataclass
 class StreamService:
     ctx: ServiceContext
@@ -48,6 +55,7 @@ class StreamService:
     streamed: frozenset[str]  # the pairs market channels carry (INGEST_SYMBOLS, canonical spelling)
     admission: Admission
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    saves: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SAVES_AT_ONCE))
 
 
 Stream = Annotated[StreamService, Depends(state_of(StreamService))]
