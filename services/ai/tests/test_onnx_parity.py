@@ -13,6 +13,7 @@ import pytest
 
 from ai_service.registry import ARTIFACTS, load_registry
 from ai_service.sentiment import SentimentModel
+from ai_service.tokens import MAX_TOKENS, run_bucketed
 
 # What int8 quantization may cost against torch fp32 on the fixed sample: at export the mean |difference| of
 # the probabilities was 0.02 and 2 labels of 48 differed (the int8 = fp32 label agreement per evaluation set
@@ -47,6 +48,31 @@ def test_transformer_batch_results_do_not_depend_on_the_batch(registry) -> None:
     together = model.probabilities(texts)
     one_by_one = np.concatenate([model.probabilities([text]) for text in texts])
     np.testing.assert_allclose(together, one_by_one, atol=1e-6)  # a text's score never depends on its batch
+
+
+def test_a_padded_call_gives_each_text_the_score_it_gets_alone(registry) -> None:  # type: ignore[no-untyped-def]
+    """One call with 64 texts of very different lengths and content (padded to the longest, 64 tokens): with
+    one activation scale per tensor the loudest text would rescale everyone else; per token, nobody moves."""
+    sentiment = registry.models["sentiment"]
+    model = SentimentModel(sentiment)
+    texts = (
+        sentiment.metadata["parity_reference"]["texts"][:40]
+        + [
+            "!!!" * 40,
+            "9" * 300,
+            "BTC " * 80,
+            "Shares of 株式会社 plunge 💥💥💥 after the €1,000,000,000 write-down",
+            "x",
+            "",
+        ]
+        * 4
+    )
+    encodings = [e.ids for e in model.tokenizer.encode_batch(texts)]
+    assert max(len(ids) for ids in encodings) == MAX_TOKENS  # the batch pads everyone to the limit
+    in_one_call = run_bucketed(encodings, model._run, bucket=len(texts))
+    alone = run_bucketed(encodings, model._run, bucket=1)
+    np.testing.assert_allclose(in_one_call, alone, atol=1e-3)  # float sums differ by call shape; 1e-4 seen
+    assert (in_one_call.argmax(axis=1) == alone.argmax(axis=1)).all()
 
 
 def test_tfidf_onnx_matches_sklearn_probabilities(registry) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ai_service.tokens import MAX_TOKENS, pad, run_each
+from ai_service.tokens import BUCKET, MAX_TOKENS, pad, run_bucketed
 
 from . import export
 from .data import (
@@ -34,6 +34,7 @@ from .data import (
     load_semeval,
     load_twitter,
 )
+from .quantize import per_token_activations
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -213,8 +214,8 @@ def trained_model() -> tuple[Any, float]:
 
 
 def export_onnx(model: Any, folder: Path) -> Any:
-    """fp32 ONNX from torch, then dynamic int8 quantization of the weights; fixed names and metadata so the
-    same weights always give the same bytes."""
+    """fp32 ONNX from torch, then dynamic int8 quantization (per-channel weights, per-token activations: see
+    quantize.py); fixed names and metadata so the same weights always give the same bytes."""
     import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -240,7 +241,7 @@ def export_onnx(model: Any, folder: Path) -> Any:
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
     finally:
         logging.getLogger().setLevel(quiet)
-    quantized = onnx.load(str(int8))
+    quantized = per_token_activations(onnx.load(str(int8)))
     quantized.graph.name = GRAPH_NAME
     quantized.graph.doc_string = ""
     quantized.doc_string = ""
@@ -251,17 +252,29 @@ def export_onnx(model: Any, folder: Path) -> Any:
 
 
 class OnnxHeadlines:
-    """The exported graph as the service runs it: one thread, tokenised by `tokenizers`, one call per text."""
+    """The exported graph as the service runs it: one thread, tokenised by `tokenizers`, buckets of similar length."""
 
     def __init__(self, model: Any) -> None:
         self.session = export.session(model)
         self.tok = tokenizer()
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        return run_each([e.ids for e in self.tok.encode_batch(texts)], self._run)
+    def __call__(self, texts: list[str], bucket: int = BUCKET) -> np.ndarray:
+        return run_bucketed([e.ids for e in self.tok.encode_batch(texts)], self._run, bucket)
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.asarray(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+
+
+def batch_independence(onnx_run: OnnxHeadlines, texts: list[str]) -> dict[str, Any]:
+    """Each text scored alone against the same texts scored in the service's buckets (its batch-mates
+    differ, and so does its padding): the largest probability change and the labels that changed."""
+    alone = onnx_run(texts, bucket=1)
+    bucketed = onnx_run(texts)
+    return {
+        "texts": len(texts),
+        "max_abs_diff": float(np.abs(alone - bucketed).max()),
+        "labels_changed": int(np.sum(alone.argmax(1) != bucketed.argmax(1))),
+    }
 
 
 def labels_of(probabilities: np.ndarray) -> list[str]:
@@ -306,6 +319,7 @@ def train(evaluation_sets: dict[str, LabelledText], scores: Any) -> dict[str, An
             "torch_fp32": scores(data.labels, labels_of(framework)),
             "int8_vs_fp32_label_agreement": round(float(np.mean(shipped.argmax(1) == framework.argmax(1))), 4),
         }
+    independence = batch_independence(onnx_run, evaluation_sets["phrasebank_50agree"].texts)
     parity_texts = parity_sample(evaluation_sets)
     parity_torch = torch_probabilities(model, parity_texts, batch=1)
     torch.set_num_threads(1)
@@ -322,11 +336,13 @@ def train(evaluation_sets: dict[str, LabelledText], scores: Any) -> dict[str, An
         "name": "sentiment",
         "kind": "text-classification",
         "version": VERSION,
-        "algorithm": "all-MiniLM-L6-v2 fine-tuned (mean pooling + linear head), ONNX int8 (dynamic quantization)",
+        "algorithm": "all-MiniLM-L6-v2 fine-tuned (mean pooling + linear head), ONNX int8 (dynamic quantization: "
+        "per-channel weights, one activation scale per token)",
         "classes": list(SENTIMENT_LABELS),
         "score": "P(positive) - P(negative), in -1..1",
         "inputs": {"input_ids": "int64 (n, tokens)", "attention_mask": "int64 (n, tokens)"},
         "tokenizer": {"file": f"{NAME}.tokenizer.json", "max_tokens": MAX_TOKENS, "lowercase": True},
+        "serving": {"texts_per_call": BUCKET, "order": "sorted by token count, each call padded to its longest"},
         "graph_name": GRAPH_NAME,
         "trained_on": {
             "datasets": {
@@ -363,6 +379,7 @@ def train(evaluation_sets: dict[str, LabelledText], scores: Any) -> dict[str, An
         "reused_checkpoint": os.environ.get("HEADLINES_REUSE_CHECKPOINT") == "1",
         "evaluation": evaluation,
         "latency_ms": timing,
+        "batch_independence": independence,
         "parity_reference": {
             "texts": parity_texts,
             "probabilities_torch_fp32": np.round(parity_torch, 6).tolist(),

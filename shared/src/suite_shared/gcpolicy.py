@@ -10,7 +10,7 @@ is new. Reference counting, which frees almost everything, is unaffected. Cyclic
 objects is reclaimed only by one full collection every `FULL_EVERY_S` (`gc.unfreeze()` first): one longer
 pause per half hour instead of one every few seconds. That makes any cycle in a long-lived object's
 teardown a half-hour leak, so objects that come and go all day must not form cycles: a closed WebSocket left
-two (uvicorn's protocols, ~5 KB a connection), broken in runner.py.
+three (~5 KB a connection), broken in runner.py (uvicorn's protocols) and the stream's sessions._end.
 
 The youngest generation is collected after `GC_YOUNG_THRESHOLD` (20,000) net new container objects instead
 of Python's 700: a cached answer allocates a few dozen, so the default ran a collection every few requests

@@ -1,9 +1,9 @@
 """Headline sentiment: label, score, confidence and probabilities, from whichever model the registry serves.
 
 The transformer (fine-tuned MiniLM, int8 ONNX) takes token ids: texts are tokenised by the `tokenizers`
-package with the exact configuration training used (truncation at 64 tokens), the batch at once, then each
-text runs alone (tokens.run_each, the same code training evaluated: why one call per text is explained
-there). The TF-IDF fallback's graph takes the raw strings as a (n, 1) tensor.
+package with the exact configuration training used (truncation at 64 tokens), the batch at once, then run
+in buckets of similar length (tokens.run_bucketed, the same code training evaluated; why a text's score does
+not depend on its bucket is explained there). The TF-IDF fallback's graph takes the raw strings as a (n, 1) tensor.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 from suite_shared.metrics import MODEL_BATCH_ROWS, MODEL_INFERENCE
 
 from .registry import LoadedModel
-from .tokens import run_each
+from .tokens import run_bucketed
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class SentimentModel:
         if self.tokenizer is None:
             return np.asarray(self.session.run(None, {"text": np.asarray(texts, dtype=object).reshape(-1, 1)})[1])
         encodings = [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
-        return run_each(encodings, self._run)
+        return run_bucketed(encodings, self._run)
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.asarray(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
