@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -105,6 +106,28 @@ HOSTILE_KEYS: list[tuple[list[tuple[str, str]], int, str]] = [
     ([("X-API-Key", "test-key-b"), ("Authorization", "Bearer test-key-a")], 400, "INVALID_PARAMETER"),
     ([("X-API-Key", "")], 400, "INVALID_PARAMETER"),
 ]
+
+
+def envelope_code(response: httpx.Response) -> str:
+    """The contract error envelope's code (asserting the envelope's shape on the way)."""
+    body: dict[str, Any] = response.json()
+    assert body["success"] is False and isinstance(body["timestamp"], int)
+    return str(body["error"]["code"])
+
+
+def assert_earns_no_bucket(gateway_url: str, headers: list[tuple[str, str]], status: int, code: str) -> None:
+    """One of HOSTILE_KEYS is answered with its error envelope, CORS header included, and no limit bucket."""
+    response = httpx.get(f"{gateway_url}/api/news/latest", headers=headers)
+    assert response.status_code == status and envelope_code(response) == code
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def assert_key_a_spellings_share_its_empty_bucket(url: str) -> None:
+    """With test-key-a's bucket and the anonymous one emptied: every spelling of key A is refused, key B passes."""
+    for same_key in ({"Authorization": "Bearer test-key-a"}, {"Authorization": "bEaReR test-key-a"}):
+        assert httpx.get(url, headers=same_key).status_code == 429, same_key  # the same bucket
+    assert httpx.get(url, headers={"X-API-Key": "test-key-b"}).status_code == 200  # another key, another bucket
+    assert httpx.get(url).status_code == 429
 
 
 def start_stubs() -> Stubs:

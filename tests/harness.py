@@ -84,6 +84,14 @@ def wait_for(check: Callable[[], Any], timeout_s: float = 40.0, every_s: float =
         time.sleep(every_s)
 
 
+def rss_kib(pid: int) -> int:
+    """A process's resident memory now (VmRSS, KiB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
 _HANDED_OUT: set[int] = set()
 
 

@@ -13,14 +13,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 import websockets
 
-from harness import Suite, free_port
+from harness import Suite, free_port, rss_kib
 from suite_shared.envelope import now_ms
 
 HOUR, DAY = 3_600_000, 86_400_000
@@ -43,10 +42,7 @@ class Private:
 
 
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmRSS for {pid}")
+    return rss_kib(pid) / 1024
 
 
 @pytest.fixture(scope="module")

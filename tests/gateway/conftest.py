@@ -54,32 +54,27 @@ def open_gateway(stubs: Stubs, tmp_path_factory: pytest.TempPathFactory) -> Iter
     kill_group(running.process)
 
 
-@pytest.fixture
-def own_suite(tmp_path: Path) -> Iterator[tuple[Stubs, Gateway]]:
-    """Private stubs and gateway for a test that kills a backend."""
+def private_suite(tmp_path: Path, **limits: str) -> Iterator[tuple[Stubs, Gateway]]:
+    """Stubs and a gateway of the test's own (it kills a backend), stopped afterwards."""
     private = start_stubs()
     try:
-        running = start_gateway(private, tmp_path, {"RATE_LIMIT_IP_PER_MIN": "100000"})
+        running = start_gateway(private, tmp_path, {"RATE_LIMIT_IP_PER_MIN": "100000", **limits})
     except BaseException:
         private.stop()
         raise
     yield private, running
     kill_group(running.process)
     private.stop()
+
+
+@pytest.fixture
+def own_suite(tmp_path: Path) -> Iterator[tuple[Stubs, Gateway]]:
+    """Private stubs and gateway for a test that kills a backend."""
+    yield from private_suite(tmp_path)
 
 
 @pytest.fixture
 def blind_suite(tmp_path: Path) -> Iterator[tuple[Stubs, Gateway]]:
     """Private stubs and a gateway whose health checks are too slow to notice a death during a test (60 s),
     so a killed backend stays in every pool: what clients see in the seconds before a health check runs."""
-    private = start_stubs()
-    try:
-        running = start_gateway(
-            private, tmp_path, {"RATE_LIMIT_IP_PER_MIN": "100000", "GATEWAY_HEALTHCHECK_INTERVAL": "60s"}
-        )
-    except BaseException:
-        private.stop()
-        raise
-    yield private, running
-    kill_group(running.process)
-    private.stop()
+    yield from private_suite(tmp_path, GATEWAY_HEALTHCHECK_INTERVAL="60s")

@@ -21,7 +21,17 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import websockets
-from gateway_harness import HOSTILE_KEYS, STUB, free_port, kill_group, start_gateway, start_stubs
+from gateway_harness import (
+    HOSTILE_KEYS,
+    STUB,
+    assert_earns_no_bucket,
+    assert_key_a_spellings_share_its_empty_bucket,
+    envelope_code,
+    free_port,
+    kill_group,
+    start_gateway,
+    start_stubs,
+)
 from gateway_harness import wait_until as harness_wait  # tolerates a refused connection
 from websockets.exceptions import InvalidStatus
 
@@ -62,13 +72,6 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> N
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def envelope_code(response: httpx.Response) -> str:
-    """The contract error envelope's code (asserting the envelope's shape on the way)."""
-    body: dict[str, Any] = response.json()
-    assert body["success"] is False and isinstance(body["timestamp"], int)
-    return str(body["error"]["code"])
 
 
 @pytest.mark.parametrize(("path", "service"), ROUTES)
@@ -178,21 +181,14 @@ def test_a_verified_key_has_one_bucket_whatever_its_spelling(limited_gateway: Ga
     # cannot turn the 429 envelope into a 401 one.
     forwarded = refused.json()["error"]["details"]["headers"]
     assert "x-api-key" not in forwarded and "authorization" not in forwarded
-    url = f"{limited_gateway.url}/api/news/latest"
-    for same_key in ({"Authorization": "Bearer test-key-a"}, {"Authorization": "bEaReR test-key-a"}):
-        assert httpx.get(url, headers=same_key).status_code == 429, same_key  # the same bucket
-    # Another key still passes while key A and the anonymous IP bucket are empty.
-    assert httpx.get(url, headers={"X-API-Key": "test-key-b"}).status_code == 200
-    assert httpx.get(url).status_code == 429
+    assert_key_a_spellings_share_its_empty_bucket(f"{limited_gateway.url}/api/news/latest")
 
 
 @pytest.mark.parametrize(("headers", "status", "code"), HOSTILE_KEYS)
 def test_an_invented_malformed_or_ambiguous_key_earns_no_bucket(
     limited_gateway: Gateway, headers: list[tuple[str, str]], status: int, code: str
 ) -> None:
-    response = httpx.get(f"{limited_gateway.url}/api/news/latest", headers=headers)
-    assert response.status_code == status and envelope_code(response) == code
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert_earns_no_bucket(limited_gateway.url, headers, status, code)
 
 
 def test_without_configured_keys_an_invented_key_is_just_an_anonymous_client(open_gateway: Gateway) -> None:

@@ -15,7 +15,6 @@ import asyncio
 import json
 import resource
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +22,7 @@ import redis.asyncio as aioredis
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import Suite, free_port, wait_for
+from harness import Suite, free_port, rss_kib, wait_for
 from suite_shared.bus import Bus
 from suite_shared.envelope import now_ms
 from suite_shared.messages.market import TickerEvent
@@ -66,11 +65,6 @@ def gauges(address: str) -> dict[str, float]:
         for sample in family.samples
         if sample.name in ("stream_connections", "stream_subscriptions")
     }
-
-
-def rss_kb(pid: int) -> int:
-    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS:"))
-    return int(line.split()[1])
 
 
 async def churn(address: str, bus: Bus, state: aioredis.Redis) -> None:
@@ -140,10 +134,10 @@ async def test_clients_leaving_together_leave_their_sessions_and_nothing_else(su
     try:
         for _ in range(2):
             await served()
-        baseline = rss_kb(pid)
+        baseline = rss_kib(pid)
         for _ in range(ROUNDS):
             await served()
-        grown = rss_kb(pid) - baseline
+        grown = rss_kib(pid) - baseline
     finally:
         await bus.close()
         await state.aclose()
