@@ -22,7 +22,7 @@ def test_sentiment_single_text_has_label_score_and_probabilities(client: TestCli
     assert body["success"] is True and "meta" in body
     assert body["label"] == "positive" and 0 < body["score"] <= 1
     assert set(body["probabilities"]) == {"negative", "neutral", "positive"}
-    assert body["model"] == "sentiment" and body["model_version"] == "2.0.0"  # the transformer serves
+    assert body["model"] == "sentiment" and body["model_version"] == "2.1.0"  # the transformer serves
     assert body["sentiment"] == body["label"]
     assert body["confidence"] == max(body["probabilities"].values())
 
@@ -167,7 +167,7 @@ def test_analysis_levels_bracket_the_price(client: TestClient) -> None:
 
 def test_models_endpoint_serves_each_model_card(client: TestClient) -> None:
     models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
-    assert models["sentiment"]["status"] == "loaded" and models["sentiment"]["version"] == "2.0.0"
+    assert models["sentiment"]["status"] == "loaded" and models["sentiment"]["version"] == "2.1.0"
     assert models["sentiment-tfidf"]["status"] == "standby"
     assert models["forecast"]["trained_on"]["cutoff"] == "2021-12-01"
     assert "1h_h24" in models["forecast"]["evaluation"]["summary"]

@@ -112,3 +112,19 @@ def test_shipped_models_are_small_enough_for_git_and_carry_their_provenance(regi
         assert metadata["file_bytes"] < 30_000_000, name
         assert metadata["version"] and metadata["trained_on"] and metadata["evaluation"] and metadata["card"], name
     assert models["forecast"].metadata["trained_on"]["cutoff"] == "2021-12-01"
+
+
+def test_the_shipped_head_is_the_one_the_held_out_rule_picks(registry) -> None:  # type: ignore[no-untyped-def]
+    """Training recorded every candidate output's held-out macro-F1; the shipped one must be the rule's pick
+    (highest mean over the three training sets' held-out splits), and the rule saw neither PhraseBank nor the
+    crypto headlines."""
+    metadata = registry.models["sentiment"].metadata
+    selection = metadata["output_selection"]
+    table = selection["held_out_macro_f1"]
+    assert set(table) == {"all", "tweets", "scored", "mean"}
+    for name, row in table.items():
+        assert set(row) == {"twitter", "semeval", "fiqa"}, name
+        assert selection["mean_macro_f1"][name] == pytest.approx(np.mean(list(row.values())), abs=1e-4)
+    best = max(selection["mean_macro_f1"].values())
+    assert selection["mean_macro_f1"][selection["chosen"]] == best
+    assert f"ships the '{selection['chosen']}' output" in metadata["algorithm"]
