@@ -128,3 +128,16 @@ def test_the_shipped_head_is_the_one_the_held_out_rule_picks(registry) -> None: 
     best = max(selection["mean_macro_f1"].values())
     assert selection["mean_macro_f1"][selection["chosen"]] == best
     assert f"ships the '{selection['chosen']}' output" in metadata["algorithm"]
+
+
+def test_the_crypto_comparison_with_tfidf_carries_its_uncertainty(registry) -> None:  # type: ignore[no-untyped-def]
+    """The crypto headlines are 100 items: training records a paired bootstrap interval for (transformer −
+    TF-IDF) beside the point figures, and each interval must contain the difference of those figures."""
+    mine = registry.models["sentiment"].metadata
+    other = registry.standby["sentiment-tfidf"].metadata["evaluation"]["crypto_headlines_100"]["model"]
+    shipped = mine["evaluation"]["crypto_headlines_100"]["shipped_onnx_int8"]
+    paired = mine["crypto_headlines_vs_tfidf"]
+    assert paired["resamples"] >= 1000
+    for metric, key in (("accuracy", "accuracy_difference_95"), ("macro_f1", "macro_f1_difference_95")):
+        low, high = paired[key]
+        assert low < shipped[metric] - other[metric] < high, metric

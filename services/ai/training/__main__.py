@@ -19,7 +19,7 @@ def main() -> None:
     log.info("sentiment (TF-IDF fallback): training and exporting")
     tfidf_meta = sentiment.train()
     log.info("sentiment (transformer): fine-tuning, exporting, evaluating")
-    transformer_meta = headlines.train(evaluation_sets(), sentiment.scores)
+    transformer_meta = headlines.train(evaluation_sets(), sentiment.scores, sentiment.exported_labels)
     log.info("forecast: loading candles")
     series = forecast.load_series()
     log.info("forecast: walk-forward evaluation, shipped model")

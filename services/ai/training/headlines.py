@@ -392,9 +392,32 @@ def latency(run: Any, texts: list[str], budget_s: float = 8.0, singles: int = 8)
     }
 
 
-def train(evaluation_sets: dict[str, LabelledText], scores: Any) -> dict[str, Any]:
+def paired_bootstrap(labels: list[str], mine: list[str], other: list[str], resamples: int = 5000) -> dict[str, Any]:
+    """95 % interval of (mine − other) in accuracy and in macro-F1, resampling the same items for both models
+    (seeded): how far apart two models really are on a small set."""
+    from sklearn.metrics import f1_score
+
+    truth, first, second = np.asarray(labels), np.asarray(mine), np.asarray(other)
+    rng = np.random.default_rng(0)
+    accuracy, macro_f1 = [], []
+    for _ in range(resamples):
+        rows = rng.integers(0, len(truth), len(truth))
+        accuracy.append(np.mean(first[rows] == truth[rows]) - np.mean(second[rows] == truth[rows]))
+        macro_f1.append(
+            f1_score(truth[rows], first[rows], average="macro", zero_division=0)
+            - f1_score(truth[rows], second[rows], average="macro", zero_division=0)
+        )
+    return {
+        "resamples": resamples,
+        "accuracy_difference_95": [round(float(x), 3) for x in np.percentile(accuracy, [2.5, 97.5])],
+        "macro_f1_difference_95": [round(float(x), 3) for x in np.percentile(macro_f1, [2.5, 97.5])],
+    }
+
+
+def train(evaluation_sets: dict[str, LabelledText], scores: Any, baseline: Any) -> dict[str, Any]:
     """Fine-tune (or reuse), export, evaluate the shipped int8 graph and the torch model on every evaluation
-    set, record the parity sample; writes headlines.onnx/.json/.tokenizer.json and returns the metadata."""
+    set, record the parity sample; writes headlines.onnx/.json/.tokenizer.json and returns the metadata.
+    `baseline(texts)` gives the TF-IDF fallback's labels, for the paired comparison on the crypto headlines."""
     import torch
 
     model, seconds = trained_model()
@@ -413,6 +436,8 @@ def train(evaluation_sets: dict[str, LabelledText], scores: Any) -> dict[str, An
             "torch_fp32": scores(data.labels, labels_of(framework)),
             "int8_vs_fp32_label_agreement": round(float(np.mean(shipped.argmax(1) == framework.argmax(1))), 4),
         }
+    crypto = evaluation_sets["crypto_headlines_100"]
+    crypto_vs_tfidf = paired_bootstrap(crypto.labels, labels_of(onnx_run(crypto.texts)), baseline(crypto.texts))
     independence = batch_independence(onnx_run, evaluation_sets["phrasebank_50agree"].texts)
     parity_texts = parity_sample(evaluation_sets)
     parity_torch = torch_probabilities(model, parity_texts, batch=1)
@@ -477,6 +502,7 @@ def train(evaluation_sets: dict[str, LabelledText], scores: Any) -> dict[str, An
         "evaluation": evaluation,
         "latency_ms": timing,
         "batch_independence": independence,
+        "crypto_headlines_vs_tfidf": crypto_vs_tfidf,
         "parity_reference": {
             "texts": parity_texts,
             "probabilities_torch_fp32": np.round(parity_torch, 6).tolist(),

@@ -74,6 +74,14 @@ def onnx_predict(session: Any, texts: list[str]) -> tuple[np.ndarray, np.ndarray
     return labels, probabilities
 
 
+def exported_labels(texts: list[str]) -> list[str]:
+    """The labels of the TF-IDF model as `train` exported it (its own ONNX file, as the service loads it)."""
+    import onnx
+
+    session = export.session(onnx.load(str(export.ARTIFACTS / "sentiment.onnx")))
+    return [str(label) for label in onnx_predict(session, texts)[0]]
+
+
 def majority(labels: list[str]) -> dict[str, Any]:
     """Always answering the set's own most frequent class (a baseline that knows the answer's prior)."""
     top = max(SENTIMENT_LABELS, key=labels.count)
