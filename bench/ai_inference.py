@@ -60,8 +60,8 @@ def measure(call: Callable[[], Any], batch: int) -> dict[str, float]:
 
 def bench_sentiment(registry: Any) -> dict[str, Any]:
     """The shipped transformer (service code: tokenise the batch, ONNX calls on buckets of similar length), its
-    torch original,
-    the TF-IDF fallback under onnxruntime and scikit-learn; batch 1 and 64 interleaved (see `paired`)."""
+    torch original, the TF-IDF fallback under onnxruntime and scikit-learn; batch 1 and 64 interleaved (see
+    `paired`)."""
     import torch
 
     torch.set_num_threads(1)

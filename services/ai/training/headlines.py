@@ -27,6 +27,7 @@ import logging
 import os
 import random
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -184,9 +185,9 @@ def heads_loss(model: Any, pooled: Any, target: Any, head: Any, shared: Any, own
     import torch
     from torch.nn.functional import cross_entropy
 
-    loss = (cross_entropy(model.logits(pooled, "all"), target, reduction="none") * shared).sum() / shared.sum()
-    per_head = torch.stack([model.logits(pooled, name) for name in HEADS[1:]])  # (heads - 1, rows, classes)
-    own_logits = per_head[head - 1, torch.arange(len(target))]
+    per_head = torch.stack([model.logits(pooled, name) for name in HEADS])  # (heads, rows, classes)
+    loss = (cross_entropy(per_head[HEADS.index("all")], target, reduction="none") * shared).sum() / shared.sum()
+    own_logits = per_head[head, torch.arange(len(target))]
     own_loss = (cross_entropy(own_logits, target, reduction="none") * own).sum() / own.sum()
     return loss + own_loss
 
@@ -226,43 +227,37 @@ def fine_tune(texts: list[str], labels: list[int], heads: list[int], seed: int) 
             step += 1
             if step % 25 == 0:
                 log.info(
-                    "epoch %d step %d/%d loss %.4f (%.0f s)",
-                    epoch + 1,
-                    step,
-                    steps,
-                    loss,
-                    time.perf_counter() - start,
+                    "epoch %d step %d/%d loss %.4f (%.0f s)", epoch + 1, step, steps, loss, time.perf_counter() - start
                 )
     model.eval()
     return model
 
 
 def torch_probabilities(model: Any, texts: list[str], batch: int = 64) -> np.ndarray:
-    """The training framework's own class probabilities (fp32, eval mode)."""
+    """The training framework's own class probabilities of the `serving` output (fp32, eval mode)."""
     import torch
 
-    tok = tokenizer()
-    out = []
     with torch.no_grad():
-        for start in range(0, len(texts), batch):
-            ids, mask = pad([e.ids for e in tok.encode_batch(texts[start : start + batch])])
-            out.append(model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy())
-    return np.concatenate(out)
+        return np.concatenate([model.output(part, model.serving).numpy() for part in pooled(model, texts, batch)])
 
 
 def output_probabilities(model: Any, texts: list[str], batch: int = 64) -> dict[str, np.ndarray]:
     """Every candidate output's class probabilities (fp32, eval mode), the encoder run once per text."""
     import torch
 
-    tok = tokenizer()
-    out: dict[str, list[np.ndarray]] = {name: [] for name in OUTPUTS}
     with torch.no_grad():
-        for start in range(0, len(texts), batch):
-            ids, mask = pad([e.ids for e in tok.encode_batch(texts[start : start + batch])])
-            pooled = model.pooled(torch.from_numpy(ids), torch.from_numpy(mask))
-            for name in OUTPUTS:
-                out[name].append(model.output(pooled, name).numpy())
-    return {name: np.concatenate(parts) for name, parts in out.items()}
+        parts = list(pooled(model, texts, batch))
+        return {name: np.concatenate([model.output(part, name).numpy() for part in parts]) for name in OUTPUTS}
+
+
+def pooled(model: Any, texts: list[str], batch: int) -> Iterator[Any]:
+    """The encoder's pooled states for `texts`, `batch` at a time (callers choose the grad mode)."""
+    import torch
+
+    tok = tokenizer()
+    for start in range(0, len(texts), batch):
+        ids, mask = pad([e.ids for e in tok.encode_batch(texts[start : start + batch])])
+        yield model.pooled(torch.from_numpy(ids), torch.from_numpy(mask))
 
 
 def choose_output(model: Any, sets: dict[str, tuple[LabelledText, LabelledText]], scores: Any) -> dict[str, Any]:

@@ -74,12 +74,15 @@ def onnx_predict(session: Any, texts: list[str]) -> tuple[np.ndarray, np.ndarray
     return labels, probabilities
 
 
+def onnx_labels(session: Any, texts: list[str]) -> list[str]:
+    return [str(label) for label in onnx_predict(session, texts)[0]]
+
+
 def exported_labels(texts: list[str]) -> list[str]:
     """The labels of the TF-IDF model as `train` exported it (its own ONNX file, as the service loads it)."""
     import onnx
 
-    session = export.session(onnx.load(str(export.ARTIFACTS / "sentiment.onnx")))
-    return [str(label) for label in onnx_predict(session, texts)[0]]
+    return onnx_labels(export.session(onnx.load(str(export.ARTIFACTS / "sentiment.onnx"))), texts)
 
 
 def majority(labels: list[str]) -> dict[str, Any]:
@@ -127,7 +130,7 @@ def train() -> dict[str, Any]:
     evaluation: dict[str, Any] = {
         name: {
             "n": len(data.texts),
-            "model": scores(data.labels, [str(x) for x in onnx_predict(session, data.texts)[0]]),
+            "model": scores(data.labels, onnx_labels(session, data.texts)),
             "majority_class": majority(data.labels),
         }
         for name, data in {**evaluation_sets(), **full_score_sets()}.items()

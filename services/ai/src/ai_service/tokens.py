@@ -4,10 +4,11 @@ training environment imports it without the service's dependencies).
 A batch of texts runs as a few padded ONNX calls: the texts sorted by token count, cut into buckets of
 BUCKET, each padded only to its own longest text. The int8 graph quantizes each token's activations with
 that token's own scale (training/quantize.py), and padding is masked out of attention and pooling, so a
-text's probabilities do not depend on the texts beside it (measured: at most 2e-7 apart from scoring it
-alone). One scale per tensor, as ONNX Runtime's stock dynamic quantization does, would let a batch-mate move
-a text's score (up to 0.38 in probability on PhraseBank), which is why that graph had to run one call per
-text.
+text's probabilities do not depend on the texts beside it beyond float summation order (training measures
+the largest difference from scoring each text alone over all of PhraseBank and records it in the model's
+metadata as `batch_independence`). One scale per tensor, as ONNX Runtime's stock dynamic quantization does,
+would let a batch-mate move a text's score (up to 0.38 in probability on PhraseBank), which is why that
+graph had to run one call per text.
 """
 
 from __future__ import annotations
