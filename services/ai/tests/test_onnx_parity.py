@@ -141,3 +141,20 @@ def test_the_crypto_comparison_with_tfidf_carries_its_uncertainty(registry) -> N
     for metric, key in (("accuracy", "accuracy_difference_95"), ("macro_f1", "macro_f1_difference_95")):
         low, high = paired[key]
         assert low < shipped[metric] - other[metric] < high, metric
+
+
+def test_each_forecast_figure_states_the_independent_windows_it_rests_on(registry) -> None:  # type: ignore[no-untyped-def]
+    """Every anchor is scored, so h-bar windows overlap and `n` overstates the evidence. Within one pair the
+    anchors are consecutive bars, so the disjoint windows number about n / h: at least that, and at most one
+    more per pair (the last, partial stride). The API quotes these figures as `confidence`."""
+    forecast = registry.models["forecast"].metadata
+    pairs = {timeframe: len(forecast["trained_on"]["pairs_1h_4h"]) for timeframe in ("1h", "4h")}
+    pairs["1d"] = len(forecast["trained_on"]["pairs_1d"])
+    for key, row in forecast["evaluation"]["summary"].items():
+        timeframe, horizon = key.split("_h")[0], int(key.split("_h")[1])
+        assert row["n"] / horizon <= row["disjoint_windows"] <= row["n"] / horizon + pairs[timeframe], key
+        if horizon == 1:
+            assert row["disjoint_windows"] == row["n"], key
+    thin = forecast["evaluation"]["summary"]["1d_h168"]
+    assert thin["disjoint_windows"] < 30  # after the cut-off a 168-day window fits about once per pair
+    assert f"{thin['disjoint_windows']} disjoint windows" in forecast["card"]["figures"]["1d_h168"]["data"]

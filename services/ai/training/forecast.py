@@ -253,11 +253,25 @@ def evaluate_fold(
             always_up = float(np.mean(data.log_return[data.log_return != 0] > 0))
             results[f"{timeframe}_h{horizon}"] = {
                 "n": len(data.z),
+                "disjoint_windows": sum(disjoint_windows(part) for part in parts),
                 "model": score(data.log_return, model_q),
                 "baseline_zero_histvol": score(data.log_return, baseline_quantiles(data)),
                 "baseline_always_up_directional_accuracy": round(always_up, 4),
             }
     return results
+
+
+def disjoint_windows(part: Samples) -> int:
+    """How many of one series' windows (anchor → target close) can be picked without any two overlapping.
+
+    Every anchor is scored, so neighbouring windows share most of their path and `n` overstates how much
+    evidence a figure rests on; this is the count of independent outcomes behind it (greedy by anchor time,
+    optimal for windows of equal length)."""
+    count, free_from = 0, np.iinfo(np.int64).min
+    for anchor, end in zip(part.anchor_t.tolist(), part.end_t.tolist(), strict=True):
+        if anchor >= free_from:
+            count, free_from = count + 1, end
+    return count
 
 
 def eval_samples(series: Series, horizon: int, start: int, end: int) -> Samples:
@@ -352,6 +366,7 @@ def summarise(folds: dict[str, Any]) -> dict[str, Any]:
         weights = np.asarray([entry["n"] for entry in entries], dtype=float)
         summary[key] = {
             "n": int(weights.sum()),
+            "disjoint_windows": sum(entry["disjoint_windows"] for entry in entries),
             **{
                 side: {
                     metric: round(float(np.average([e[side][metric] for e in entries], weights=weights)), 4)

@@ -280,14 +280,15 @@ def latency_lines(transformer: dict[str, Any], tfidf: dict[str, Any], names: dic
 
 def forecast_table(summary: dict[str, Any]) -> list[str]:
     lines = [
-        "| timeframe / horizon | n | pinball model | pinball baseline | dir. acc model | always up | "
-        "coverage 80 % model | coverage baseline |",
-        "|---|---|---|---|---|---|---|---|",
+        "| timeframe / horizon | n | disjoint windows | pinball model | pinball baseline | dir. acc model | "
+        "always up | coverage 80 % model | coverage baseline |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for key, row in summary.items():
         model, base = row["model"], row["baseline_zero_histvol"]
         lines.append(
-            f"| {key} | {row['n']} | {model['pinball_mean_pct']:.3f} | {base['pinball_mean_pct']:.3f} | "
+            f"| {key} | {row['n']} | {row['disjoint_windows']} | "
+            f"{model['pinball_mean_pct']:.3f} | {base['pinball_mean_pct']:.3f} | "
             f"{model['directional_accuracy']:.3f} | {row['baseline_always_up_directional_accuracy']:.3f} | "
             f"{model['coverage_80']:.3f} | {base['coverage_80']:.3f} |"
         )
@@ -309,12 +310,16 @@ def forecast_section(meta: dict[str, Any], names: dict[str, str]) -> list[str]:
         "(after its cut-off; BTC, ETH, BNB, SOL 1h and 4h, six pairs 1d; every anchor, so windows overlap)",
         "",
         "Pinball loss in log-return %; baseline = zero return with a normal 80 % interval from the last 24 bars' "
-        "volatility; always up = directional accuracy of always predicting a rise. The API's `confidence` "
-        "figures are read from this table.",
+        "volatility; always up = directional accuracy of always predicting a rise; n = anchors scored (every "
+        "bar, so neighbouring windows share most of their path); disjoint windows = how many of them, per pair "
+        "and summed over pairs, could be picked with no two overlapping: the independent outcomes a figure "
+        "rests on, before counting that pairs move together. The API's `confidence` figures are read from "
+        "this table.",
         "",
         *forecast_table(evaluation["summary"]),
         "",
-        "### Walk-forward (the method; each fold's model fitted only on samples whose target closed before the fold)",
+        "### Walk-forward (the method; each fold's model fitted only on samples whose target closed before the fold; "
+        "disjoint windows counted within each fold and summed)",
         "",
         *forecast_table(walk["summary"]),
         "",
@@ -450,11 +455,13 @@ def model_card(
         + "; ".join(
             f"{key} coverage of the 80 % interval {row['model']['coverage_80']:.3f} (baseline "
             f"{row['baseline_zero_histvol']['coverage_80']:.3f}), direction {row['model']['directional_accuracy']:.3f} "
-            f"(always up {row['baseline_always_up_directional_accuracy']:.3f})"
+            f"(always up {row['baseline_always_up_directional_accuracy']:.3f}), {row['disjoint_windows']} disjoint "
+            "windows"
             for key, row in forecast["evaluation"]["summary"].items()
             if key in ("1h_h1", "1h_h24", "1d_h168")
         )
-        + ". Long daily horizons fall inside one regime (the 2022 crash) and are poor.",
+        + ". Long daily horizons fall inside one regime (the 2022 crash) and rest on few independent windows: "
+        "their figures are poor and say little.",
         "",
         "## 3. Signals — `signals.json`",
         f"- Calibrated with the shipped forecast on {signals['calibration']['period']} "
@@ -515,7 +522,10 @@ def add_cards(
             "licences": [LICENCES["candles"]],
             "figures": {
                 key: _figure(
-                    row["model"], names["forecast"], f"{key}, {' → '.join(forecast['evaluation']['held_out_range'])}"
+                    row["model"],
+                    names["forecast"],
+                    f"{key}, {' → '.join(forecast['evaluation']['held_out_range'])}, {row['n']} anchors, "
+                    f"{row['disjoint_windows']} disjoint windows",
                 )
                 for key, row in forecast["evaluation"]["summary"].items()
             },
