@@ -130,9 +130,11 @@ FROM runtime AS ai
 COPY services/ai/src/ai_service/artifacts/ /app/models/
 ENV AI_MODEL_DIR=/app/models
 
-# Fail the build if a model does not load, or if a training library slipped into the image.
+# Fail the build if a model does not load, if the transformer would fall back to TF-IDF (the service would
+# run, degraded, on the weaker model), or if a training library slipped into the image.
 RUN python -c "import pathlib, sys; from ai_service.registry import load_registry; \
-failed = load_registry(pathlib.Path('/app/models')).failures; sys.exit(f'models failed to load: {failed}' if failed else 0)" \
+loaded = load_registry(pathlib.Path('/app/models')); bad = {**loaded.failures, **loaded.fallbacks}; \
+sys.exit(f'models failed to load or fell back: {bad}' if bad else 0)" \
  && for library in torch transformers sklearn skl2onnx matplotlib onnx; do \
         ! python -c "import ${library}" 2>/dev/null || { echo "training library ${library} in the image" >&2; exit 1; }; \
     done

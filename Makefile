@@ -64,8 +64,8 @@ format: install
 
 # Rebuilds the ai service's models (the fine-tuned MiniLM headline model, the TF-IDF fallback, the forecast),
 # the signal calibration, services/ai/training/REPORT.md and services/ai/MODEL_CARD.md from the data in
-# services/ai/training/data/ (37 min on 2 cores shared with other jobs, 33 of them fine-tuning; two runs
-# gave byte-identical ONNX files). The training stack (torch CPU, transformers, scikit-learn) lives in its
+# services/ai/training/data/ (13 min on 2 otherwise idle cores, about 10 of them fine-tuning; two runs from
+# scratch gave bit-identical weights and byte-identical ONNX files). The training stack (torch CPU, transformers, scikit-learn) lives in its
 # own pip-made environment, .train-venv/, never in the service's: pip finds this machine's torch wheel, uv
 # does not. Nothing is downloaded at run time (HF_HUB_OFFLINE=1). HEADLINES_REUSE_CHECKPOINT=1 skips the
 # fine-tuning and reuses the weights of the last run (services/ai/training/checkpoints/, not committed).

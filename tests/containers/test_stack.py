@@ -22,7 +22,10 @@ if not containers_targeted():
     pytest.skip("the container tests run in `make test-containers`", allow_module_level=True)
 
 PORTS = {"market": 8101, "news": 8102, "sentiment": 8103, "ai": 8104, "stream": 8105, "sandbox": 8199}
-DEV_AND_TRAINING = ("pytest", "ruff", "mypy", "uv", "sklearn", "skl2onnx", "matplotlib", "onnx", "suite_launcher")
+DEV_AND_TRAINING = (
+    *("pytest", "ruff", "mypy", "uv", "suite_launcher"),
+    *("torch", "transformers", "sklearn", "skl2onnx", "matplotlib", "onnx"),
+)
 
 
 def running(stack: ComposeStack, service: str) -> str:
@@ -50,8 +53,12 @@ def test_images_run_unprivileged_with_a_healthcheck_and_runtime_dependencies_onl
 def test_only_the_ai_image_carries_the_models_and_they_load(stack: ComposeStack) -> None:
     ai = stack.inspect(image("ai"))["Config"]["Env"]
     assert "AI_MODEL_DIR=/app/models" in ai
-    models = stack.get_json(running(stack, "ai"), "http://127.0.0.1:8104/health")["dependencies"]["models"]
+    health = stack.get_json(running(stack, "ai"), "http://127.0.0.1:8104/health")["dependencies"]
+    models, headlines = health["models"], health["sentiment_model"]
     assert models["status"] == "up" and {"sentiment", "forecast", "signals"} <= set(models["detail"])
+    # The transformer serves, not the TF-IDF fallback (which would leave the replica up but degraded).
+    assert headlines["status"] == "up" and "fallback" not in headlines["detail"], headlines
+    assert "MiniLM" in headlines["detail"]["serving"], headlines
     # Once in the image: the package's own copy is left out of the virtualenv.
     packaged = "import ai_service.registry as r; print(r.ARTIFACTS.exists())"
     assert stack.python(running(stack, "ai"), packaged).strip() == "False"

@@ -14,13 +14,30 @@ import onnxruntime as ort
 ARTIFACTS = Path(__file__).resolve().parents[1] / "src" / "ai_service" / "artifacts"
 
 
+# What a build is made from: the training code and data and the service code it exports for. What the build
+# itself writes (artefacts, report, card, plots) does not count.
+BUILD_INPUTS = (
+    "services/ai/training",
+    "services/ai/src",
+    ":(exclude)services/ai/src/ai_service/artifacts",
+    ":(exclude)services/ai/training/REPORT.md",
+    ":(exclude)services/ai/training/figures",
+)
+
+
 def git_commit() -> str | None:
+    """HEAD's short hash, with "+uncommitted" when the build's inputs differ from it (then the hash alone
+    would name code that did not make these files)."""
     try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=ARTIFACTS
-        ).stdout.strip()
+        root = _git(ARTIFACTS, "rev-parse", "--show-toplevel")
+        changed = _git(Path(root), "status", "--porcelain", "--", *BUILD_INPUTS)
+        return _git(ARTIFACTS, "rev-parse", "--short", "HEAD") + ("+uncommitted" if changed else "")
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=True, cwd=cwd).stdout.strip()
 
 
 def canonical(model: onnx.ModelProto) -> onnx.ModelProto:

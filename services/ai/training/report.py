@@ -165,9 +165,14 @@ def sentiment_section(transformer: dict[str, Any], tfidf: dict[str, Any], names:
         '("signed a deal", "plans to increase staff") is where the model and the set disagree most, and no '
         "training set here draws that line the way PhraseBank's annotators did.",
         "",
+        "The three held-out splits (Twitter, SemEval, FiQA) also chose which output ships (above), so their goal "
+        "rows are on data that took part in one choice among four outputs; PhraseBank and the crypto headlines "
+        "took part in no choice.",
+        "",
         "### Every evaluation set (accuracy / macro-F1)",
         "",
-        "No model below trained on any row of these sets. Majority class = always answering the set's own most "
+        "No model below trained on any row of these sets (the held-out splits chose the shipped output, as said "
+        "above). Majority class = always answering the set's own most "
         "frequent class (it knows the set's prior, so it is a demanding baseline on skewed sets).",
         "",
         f"| data | n | majority class | {names['tfidf']} | {names['transformer']} | {names['torch']} | "
@@ -352,7 +357,13 @@ def backtest_lines(title: str, block: dict[str, Any]) -> list[str]:
             f"| {row['bin'][0]:.4g} – {row['bin'][1]:.4g} | {row['stated_trade_win_rate']:.3f} | {row['n']} | "
             f"{realised} | {'—' if ci is None else f'{ci[0]:.3f} – {ci[1]:.3f}'} |"
         )
+    judged = [row["stated_inside_ci95"] for row in block["all"]["reliability"] if row["stated_inside_ci95"] is not None]
+    clusters = block["all"]["buy_and_hold_per_window"]["clusters"]
     lines += [
+        "",
+        f"Verdict: the stated rate lies inside the realised 95 % interval in {sum(judged)} of {len(judged)} bins "
+        f"({clusters} weekly clusters)"
+        + ("." if all(judged) else "; where it does not, the stated confidence is wrong for that data."),
         "",
         "| timeframe | windows | signals | hit rate | rule / window (95 % CI) | always-hold | "
         "buy-and-hold / window (95 % CI) | rule − buy-and-hold (95 % CI) |",
@@ -405,6 +416,10 @@ def signals_section(meta: dict[str, Any], names: dict[str, str]) -> list[str]:
         + ".",
         "",
         "### Checks on data the calibration never saw (non-overlapping windows, fees 0.1 % per side)",
+        "",
+        f"Intervals: {calibration['interval_rule']}. Windows of one series never overlap, but BTC, ETH, BNB and "
+        "SOL (and a pair's 1h and 4h series) trade at the same time and move together, so a per-window "
+        "interval would be too narrow.",
         "",
     ]
     lines += backtest_lines(f"{checks['later_period']['period']}, {names['forecast']}", checks["later_period"])
@@ -504,6 +519,9 @@ def add_cards(
             "licences": [LICENCES[k] for k in ("minilm", "twitter", "semeval", "fiqa", "phrasebank", "crypto")],
             "figures": sentiment_figures,
             "goals": [{"goal": g, "measured": v, "met": m} for g, v, m in sentiment_goals(transformer, tfidf)],
+            "limits": "trained on English finance tweets, headlines and microblogs, not crypto news; on 100 "
+            "hand-labelled crypto headlines (one annotator) it cannot be told apart from the TF-IDF fallback; "
+            "short of the 0.8 macro-F1 goal on Financial PhraseBank (see goals)",
         },
         "sentiment": {
             "model": names["tfidf"],
@@ -529,6 +547,7 @@ def add_cards(
                 )
                 for key, row in forecast["evaluation"]["summary"].items()
             },
+            "limits": forecast_limits(forecast["evaluation"]["summary"]),
         },
         "signals": {
             "model": f"signal rule on {names['forecast']}",
@@ -546,6 +565,13 @@ def add_cards(
                 for name, check in signals["calibration_check"].items()
             },
             "sentiment": signals["sentiment"],
+            "limits": (
+                "the rule never trades today: on the calibration windows no signal strength paid the fees, so "
+                "every signal is a hold; "
+                if signals["calibration"]["never_trades"]
+                else ""
+            )
+            + "news sentiment is shown beside the signal, not used by it",
         },
     }
     for name, card in cards.items():
@@ -553,6 +579,16 @@ def add_cards(
         metadata = json.loads(path.read_text())
         metadata["card"] = card
         path.write_text(json.dumps(metadata, indent=2) + "\n")
+
+
+def forecast_limits(summary: dict[str, Any]) -> str:
+    thin = {key: row["disjoint_windows"] for key, row in summary.items() if row["disjoint_windows"] < 100}
+    return (
+        "after the cut-off, long horizons rest on few independent windows ("
+        + ", ".join(f"{key}: {count}" for key, count in thin.items())
+        + "), and the long daily ones fall inside one regime (the 2022 crash): their figures, which the API "
+        "quotes as confidence, say little"
+    )
 
 
 def _figure(value: Any, model: str, data: str) -> dict[str, Any]:

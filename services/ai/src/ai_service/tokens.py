@@ -18,8 +18,8 @@ from collections.abc import Callable
 import numpy as np
 
 MAX_TOKENS = 64  # WordPiece tokens kept per text (headlines are ~25 on average; 99 % fit in 56)
-# Texts per ONNX call. bench/ai_inference.py, 64 headlines on one thread, ms per item: 2.72 one text per call,
-# 1.68 in buckets of 8, 1.59 of 16, 2.29 in one call of 64 (long texts pad the short ones).
+# Texts per ONNX call. bench/results/ai_inference.md (64 headlines, one thread, ms per item): buckets of 8 and 16
+# tie, one text per call and one call of 64 are slower (long texts pad the short ones); 16 makes half the calls.
 BUCKET = 16
 
 
