@@ -343,6 +343,9 @@ def _ci(entry: dict[str, Any]) -> str:
     return f"{entry['mean_pct']:+.3f} % [{entry['ci95_pct'][0]:+.3f}, {entry['ci95_pct'][1]:+.3f}]"
 
 
+CHECK_NAMES = {"later_period": "all pairs", "ada_hourly": "ADA/USDT 1h"}
+
+
 def calibrated_bins(block: dict[str, Any]) -> str:
     """How many bins' stated rate lies inside the realised 95 % interval, as "k of n bins" (bins with data)."""
     judged = [row["stated_inside_ci95"] for row in block["all"]["reliability"] if row["stated_inside_ci95"] is not None]
@@ -498,8 +501,8 @@ def model_card(
         f"{_ci(later['buy_and_hold_per_window'])} vs always-hold 0 (95 % intervals clustered by week).",
         "- Stated vs realised trade win rate per bin, on data the calibration never saw: "
         + "; ".join(
-            f"{check['period']}: inside the realised 95 % interval in {calibrated_bins(check)}"
-            for check in signals["calibration_check"].values()
+            f"{CHECK_NAMES[name]} {check['period']}: inside the realised 95 % interval in {calibrated_bins(check)}"
+            for name, check in signals["calibration_check"].items()
         )
         + ". Strength carries almost no information: the shipped rates are nearly flat.",
         "",
