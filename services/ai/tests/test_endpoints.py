@@ -173,8 +173,9 @@ def test_models_endpoint_serves_each_model_card(client: TestClient) -> None:
     assert "1h_h24" in models["forecast"]["evaluation"]["summary"]
     for name in ("sentiment", "sentiment-tfidf", "forecast", "signals"):
         card = models[name]["card"]
-        assert card["licences"] and card["data"] and card["figures"], name
+        assert card["licences"] and card["data"] and card["figures"] and card["limits"], name
         assert all({"value", "model", "data"} <= set(figure) for figure in card["figures"].values()), name
     assert any("non-commercial" in licence for licence in models["sentiment"]["card"]["licences"])
     phrasebank = models["sentiment"]["card"]["figures"]["macro_f1 on phrasebank_50agree"]
     assert "evaluation only" in phrasebank["data"] and 0 < phrasebank["value"] <= 1
+    assert "1d_h168: " in models["forecast"]["card"]["limits"]  # the thinnest figure is named

@@ -65,11 +65,19 @@ def test_shipped_calibration_is_monotone_with_no_empty_bin_and_non_overlapping_w
 
 
 def test_shipped_calibration_is_checked_on_unseen_data_against_both_baselines() -> None:
-    checks = json.loads((ARTIFACTS / "signals.json").read_text())["calibration_check"]
+    metadata = json.loads((ARTIFACTS / "signals.json").read_text())
+    checks = metadata["calibration_check"]
     assert set(checks) == {"later_period", "ada_hourly"}
+    assert "cluster-robust over 7-day blocks" in metadata["calibration"]["interval_rule"]
     for check in checks.values():
         pooled = check["all"]
         assert sum(row["n"] for row in pooled["reliability"]) == pooled["windows"] > 0
+        # concurrent pairs share a cluster, so there are fewer clusters than windows (but enough for a t interval)
+        assert 2 <= pooled["buy_and_hold_per_window"]["clusters"] < pooled["windows"]
+        for row in pooled["reliability"]:
+            low, high = row["realised_ci95"]
+            assert low <= row["realised_trade_win_rate"] <= high
+            assert row["stated_inside_ci95"] == (low <= row["stated_trade_win_rate"] <= high)
         assert pooled["always_hold_per_window"]["mean_pct"] == 0.0
         low, high = pooled["buy_and_hold_per_window"]["ci95_pct"]
         assert low <= pooled["buy_and_hold_per_window"]["mean_pct"] <= high
