@@ -200,8 +200,8 @@ def reliability(points: list[Anchor], calibration: Calibration) -> list[dict[str
 
 def backtest(points: list[Anchor], calibration: Calibration) -> dict[str, Any]:
     """Per window: the rule's net return (0 when it holds), always-hold (0) and buy-and-hold."""
-    strategy, market, signals, per_symbol = [], [], 0, {}
-    won: list[bool] = []
+    strategy, market, per_symbol = [], [], {}
+    won: list[bool] = []  # one per signal: did the trade pay
     clusters = [cluster_of(anchor) for anchor in points]
     won_clusters = []
     for anchor, cluster in zip(points, clusters, strict=True):
@@ -212,7 +212,6 @@ def backtest(points: list[Anchor], calibration: Calibration) -> dict[str, Any]:
         result = 0.0
         if decision.type != "hold":
             result = trade_return(series, row, decision.type, decision.target, decision.stop, horizon)
-            signals += 1
             won.append(result > 0)
             won_clusters.append(cluster)
         strategy.append(result)
@@ -224,9 +223,9 @@ def backtest(points: list[Anchor], calibration: Calibration) -> dict[str, Any]:
         mine["buy_and_hold"] *= 1 + held
     return {
         "windows": len(points),
-        "signals": signals,
-        "holds": len(points) - signals,
-        "hit_rate": round(sum(won) / signals, 4) if signals else None,
+        "signals": len(won),
+        "holds": len(points) - len(won),
+        "hit_rate": round(sum(won) / len(won), 4) if won else None,
         "hit_rate_ci95": rate_ci(won, won_clusters),
         "rule_per_window": mean_ci(strategy, clusters),
         "always_hold_per_window": {"n": len(points), "mean_pct": 0.0, "ci95_pct": [0.0, 0.0]},

@@ -346,9 +346,13 @@ def _ci(entry: dict[str, Any]) -> str:
 CHECK_NAMES = {"later_period": "all pairs", "ada_hourly": "ADA/USDT 1h"}
 
 
+def judged_bins(block: dict[str, Any]) -> list[bool]:
+    """Per bin with data: does the stated rate lie inside the realised 95 % interval."""
+    return [row["stated_inside_ci95"] for row in block["all"]["reliability"] if row["stated_inside_ci95"] is not None]
+
+
 def calibrated_bins(block: dict[str, Any]) -> str:
-    """How many bins' stated rate lies inside the realised 95 % interval, as "k of n bins" (bins with data)."""
-    judged = [row["stated_inside_ci95"] for row in block["all"]["reliability"] if row["stated_inside_ci95"] is not None]
+    judged = judged_bins(block)
     return f"{sum(judged)} of {len(judged)} bins"
 
 
@@ -366,13 +370,12 @@ def backtest_lines(title: str, block: dict[str, Any]) -> list[str]:
             f"| {row['bin'][0]:.4g} – {row['bin'][1]:.4g} | {row['stated_trade_win_rate']:.3f} | {row['n']} | "
             f"{realised} | {'—' if ci is None else f'{ci[0]:.3f} – {ci[1]:.3f}'} |"
         )
-    judged = [row["stated_inside_ci95"] for row in block["all"]["reliability"] if row["stated_inside_ci95"] is not None]
     clusters = block["all"]["buy_and_hold_per_window"]["clusters"]
     lines += [
         "",
         f"Verdict: the stated rate lies inside the realised 95 % interval in {calibrated_bins(block)} "
         f"({clusters} weekly clusters)"
-        + ("." if all(judged) else "; where it does not, the stated confidence is wrong for that data."),
+        + ("." if all(judged_bins(block)) else "; where it does not, the stated confidence is wrong for that data."),
         "",
         "| timeframe | windows | signals | hit rate | rule / window (95 % CI) | always-hold | "
         "buy-and-hold / window (95 % CI) | rule − buy-and-hold (95 % CI) |",
